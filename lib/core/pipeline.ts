@@ -1,0 +1,351 @@
+import express from 'express';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response, Router } from 'express';
+import { rateLimit as createRateLimit, ipKeyGenerator, type Store } from 'express-rate-limit';
+import { z } from 'zod';
+import { milliseconds } from './config';
+import type { VendorContract } from './contract';
+import { WidgetAuthError } from './errors';
+import { createRedactor, describeUnexpected, logRequest, loggerSchema, type RequestLogEvent, type WidgetAuthLogger } from './logger';
+import { allowedOriginsSchema, compileOrigins } from './origin';
+import type { ResolveUser, WidgetUser } from './types';
+
+/** Options every router takes, beside its vendor's own. */
+export interface CommonRouterOptions {
+  /** Route path. Defaults to the vendor's documented path. */
+  path?: string;
+  /**
+   * Origins allowed to call the route: exact (`https://app.example.com`) or wildcard
+   * (`https://*.example.com`: one or more subdomain labels, same scheme and port).
+   * A request whose `Origin` matches none gets 403 `FORBIDDEN_ORIGIN`. Defaults to no
+   * origin check.
+   */
+  allowedOrigins?: string[];
+  /** Refuse requests that carry no `Origin` header. Defaults to `false`. */
+  requireOrigin?: boolean;
+  /**
+   * Answer CORS preflights and send `Access-Control-Allow-Origin` (with credentials)
+   * to allowed origins. Needs `allowedOrigins`. Defaults to `false`.
+   */
+  cors?: boolean;
+  /**
+   * Per-user (else per-IP) rate limit through express-rate-limit. `store` takes any
+   * express-rate-limit store, e.g. rate-limit-redis when several instances run.
+   * Defaults to no limit.
+   */
+  rateLimit?: { windowMs: number; limit: number; store?: Store };
+  /** pino-compatible logger; one event per request, never a secret. Defaults to none. */
+  logger?: WidgetAuthLogger;
+  /** Largest JSON body accepted, in bytes or as `"8kb"`. Defaults to `"8kb"`. */
+  bodyLimit?: number | string;
+}
+
+const storeSchema = z.custom<Store>(
+  (v) => typeof v === 'object' && v !== null && typeof (v as Store).increment === 'function',
+  { message: 'must be an express-rate-limit store (with an increment method)' },
+);
+
+/** zod shape of {@link CommonRouterOptions}; vendors spread it into their option schema. */
+export const commonOptionsShape = {
+  path: z.string().regex(/^\/[^\s?#]*$/, 'must start with "/" and hold no query or fragment').optional(),
+  allowedOrigins: allowedOriginsSchema.optional(),
+  requireOrigin: z.boolean().default(false),
+  cors: z.boolean().default(false),
+  rateLimit: z
+    .object({
+      windowMs: milliseconds(24 * 3600_000),
+      limit: z.number().int('must be a whole number').positive('must be positive'),
+      store: storeSchema.optional(),
+    })
+    .strict()
+    .optional(),
+  logger: loggerSchema.optional(),
+  bodyLimit: z
+    .union([z.number().int().positive(), z.string().regex(/^\d+(?:\.\d+)?\s*(?:b|kb|mb)$/i, 'must be bytes or a size such as "8kb"')])
+    .default('8kb'),
+};
+
+/** zod schema of a `resolveUser` hook. */
+export const resolveUserSchema = z.custom<ResolveUser>((v) => typeof v === 'function', {
+  message: 'must be a function (req) => user | null',
+});
+
+/** Cross-field rules of the common options, for `.superRefine` on a vendor schema. */
+export function checkCommonOptions(options: { cors: boolean; allowedOrigins?: string[] | undefined }, ctx: z.RefinementCtx): void {
+  if (options.cors && !options.allowedOrigins?.length) {
+    ctx.addIssue({ code: 'custom', path: ['cors'], message: 'needs allowedOrigins: CORS is only answered for listed origins' });
+  }
+}
+
+/** Resolved common options (the output of {@link commonOptionsShape}). */
+export type CommonConfig = z.output<z.ZodObject<typeof commonOptionsShape>>;
+
+/** What a route handler gets. */
+export interface RouteContext {
+  req: Request;
+  res: Response;
+  /** The signed-in user (always set on routes that require one). */
+  user: WidgetUser | undefined;
+  /** The parsed JSON body (`{}` when there was none). */
+  body: unknown;
+  /** Record time spent waiting on the vendor, for the log event. */
+  upstream(ms: number): void;
+}
+
+/** One route of a vendor router. */
+export interface RouteSpec {
+  path: string;
+  methods: readonly ('GET' | 'POST')[];
+  /** Answer 401 when `resolveUser` yields nobody. */
+  requireUser: boolean;
+  /** Returns the JSON success body (status 200). */
+  handle(ctx: RouteContext): unknown;
+}
+
+/** Everything a vendor module hands to {@link createWidgetRouter}. */
+export interface RouterSpec {
+  contract: VendorContract;
+  common: CommonConfig;
+  resolveUser?: ResolveUser | undefined;
+  /** Values that must never be logged (secrets, keys); redacted from any logged message. */
+  secrets: readonly string[];
+  routes: readonly RouteSpec[];
+}
+
+interface RequestState {
+  vendor: string;
+  route: string;
+  started: number;
+  code?: string;
+  upstreamMs?: number;
+  vendorCode?: string;
+  correlationId?: string;
+  upstreamStatus?: number;
+  err?: { name: string; message: string };
+}
+
+const STATE = Symbol('express-widget-auth.state');
+type StatefulRequest = Request & { [STATE]?: RequestState; _body?: boolean };
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
+
+function hasBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+function isJson(req: Request): boolean {
+  const type = req.headers['content-type'];
+  if (!type) return false;
+  const semi = type.indexOf(';');
+  return JSON_TYPE.test((semi === -1 ? type : type.slice(0, semi)).trim());
+}
+
+/** Map a body-parser failure to a shaped error (its message never reaches the client). */
+function bodyError(err: { type?: string; status?: number; limit?: number }): WidgetAuthError {
+  switch (err.type) {
+    case 'entity.too.large':
+      return new WidgetAuthError('PAYLOAD_TOO_LARGE', `Request body is larger than ${err.limit ?? 'the limit of'} bytes.`, { cause: err });
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new WidgetAuthError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be UTF-8 JSON.', { cause: err });
+    case 'entity.parse.failed':
+      return new WidgetAuthError('INVALID_REQUEST', 'Request body is not valid JSON.', { cause: err });
+    case 'request.size.invalid':
+      return new WidgetAuthError('INVALID_REQUEST', 'Request body length does not match Content-Length.', { cause: err });
+    default:
+      return err.status !== undefined && err.status >= 400 && err.status < 500
+        ? new WidgetAuthError('INVALID_REQUEST', 'Request body could not be read.', { cause: err })
+        : new WidgetAuthError('INTERNAL_ERROR', 'Internal error.', { cause: err });
+  }
+}
+
+function run(mw: RequestHandler, req: Request, res: Response): Promise<void> {
+  return new Promise((resolve, reject) => {
+    mw(req, res, (err?: unknown) => (err ? reject(err) : resolve()));
+  });
+}
+
+/**
+ * Build a vendor router on the shared pipeline: headers, method check, origin rules,
+ * CORS, JSON body parsing, user resolution, rate limit, then the vendor's handler, with
+ * every failure shaped by the vendor's contract and one log event per request.
+ *
+ * All option work happens here, once; a request only runs the steps it needs.
+ */
+export function createWidgetRouter(spec: RouterSpec): Router {
+  const { contract, common, resolveUser } = spec;
+  const vendor = contract.vendor;
+  const logger = common.logger;
+  const redact = createRedactor(spec.secrets);
+  const originAllowed = common.allowedOrigins ? compileOrigins(common.allowedOrigins) : undefined;
+  const varyOrigin = originAllowed !== undefined || common.cors;
+  const jsonParser = express.json({ limit: common.bodyLimit, strict: true, type: () => true });
+  const limiter = common.rateLimit
+    ? createRateLimit({
+        windowMs: common.rateLimit.windowMs,
+        limit: common.rateLimit.limit,
+        ...(common.rateLimit.store ? { store: common.rateLimit.store } : {}),
+        standardHeaders: 'draft-7',
+        legacyHeaders: false,
+        passOnStoreError: true,
+        keyGenerator: (req) => {
+          const user = userOf(req);
+          return user ? `user:${user.id}` : `ip:${ipKeyGenerator(req.ip ?? '')}`;
+        },
+        handler: (req, _res, next, options) => {
+          const reset = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
+          const seconds = reset ? Math.ceil((reset.getTime() - Date.now()) / 1000) : Math.ceil(options.windowMs / 1000);
+          next(new WidgetAuthError('RATE_LIMITED', 'Too many requests; try again later.', { retryAfterSeconds: Math.max(1, seconds) }));
+        },
+      })
+    : undefined;
+
+  const USER = Symbol('user');
+  const userOf = (req: Request): WidgetUser | undefined => (req as unknown as Record<symbol, WidgetUser | undefined>)[USER];
+
+  const router = express.Router();
+
+  for (const route of spec.routes) {
+    const allow = route.methods.join(', ');
+    const methods = new Set<string>(route.methods);
+    const acceptsBody = methods.has('POST');
+
+    const handleRoute = async (req: StatefulRequest, res: Response): Promise<void> => {
+      const method = req.method;
+      const origin = req.headers.origin;
+
+      if (method === 'OPTIONS' && common.cors && origin !== undefined && req.headers['access-control-request-method']) {
+        if (!originAllowed!(origin)) throw new WidgetAuthError('FORBIDDEN_ORIGIN', 'Origin is not allowed.');
+        res.setHeader('Access-Control-Allow-Origin', origin);
+        res.setHeader('Access-Control-Allow-Credentials', 'true');
+        res.setHeader('Access-Control-Allow-Methods', allow);
+        res.setHeader('Access-Control-Allow-Headers', 'Content-Type');
+        res.setHeader('Access-Control-Max-Age', '600');
+        res.statusCode = 204;
+        res.end();
+        return;
+      }
+      if (!methods.has(method)) {
+        res.setHeader('Allow', allow);
+        throw new WidgetAuthError('METHOD_NOT_ALLOWED', `Method ${method.replace(/[^A-Z]/gi, '').slice(0, 16)} is not allowed; use ${allow}.`);
+      }
+      if (origin === undefined) {
+        if (common.requireOrigin) throw new WidgetAuthError('FORBIDDEN_ORIGIN', 'Requests must carry an Origin header.');
+      } else if (originAllowed) {
+        if (!originAllowed(origin)) throw new WidgetAuthError('FORBIDDEN_ORIGIN', 'Origin is not allowed.');
+        if (common.cors) {
+          res.setHeader('Access-Control-Allow-Origin', origin);
+          res.setHeader('Access-Control-Allow-Credentials', 'true');
+        }
+      }
+
+      let body: unknown = {};
+      if (acceptsBody && method === 'POST') {
+        // the host app may already have read the body (express.json before this router)
+        if (req._body === true || req.readableEnded) {
+          if (hasBody(req) && !isJson(req)) throw new WidgetAuthError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json.');
+          body = req.body ?? {};
+        } else if (hasBody(req)) {
+          if (!isJson(req)) throw new WidgetAuthError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json.');
+          try {
+            await run(jsonParser, req, res);
+          } catch (err) {
+            throw bodyError(err as { type?: string });
+          }
+          body = req.body ?? {};
+        }
+      }
+
+      let user: WidgetUser | undefined;
+      if (resolveUser) {
+        let resolved: WidgetUser | null | undefined;
+        try {
+          resolved = await resolveUser(req);
+        } catch (err) {
+          throw new WidgetAuthError('INTERNAL_ERROR', 'resolveUser threw', { cause: err });
+        }
+        user = resolved ?? undefined;
+        (req as unknown as Record<symbol, WidgetUser | undefined>)[USER] = user;
+      }
+      if (limiter) await run(limiter, req, res);
+      if (route.requireUser && !user) throw new WidgetAuthError('UNAUTHORIZED', 'Sign in to use this widget.');
+
+      const state = req[STATE]!;
+      const result = await route.handle({
+        req,
+        res,
+        user,
+        body,
+        upstream: (ms) => {
+          state.upstreamMs = (state.upstreamMs ?? 0) + ms;
+        },
+      });
+      if (res.headersSent) return;
+      res.statusCode = 200;
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.end(JSON.stringify(result));
+    };
+
+    router.all(route.path, (req: StatefulRequest, res: Response, next: NextFunction) => {
+      const state: RequestState = { vendor, route: route.path, started: performance.now() };
+      req[STATE] = state;
+      res.setHeader('Cache-Control', 'no-store');
+      res.setHeader('X-Content-Type-Options', 'nosniff');
+      if (varyOrigin) res.vary('Origin');
+      if (logger) res.once('finish', () => logRequest(logger, eventOf(req, res, state)));
+      handleRoute(req, res).catch(next);
+    });
+  }
+
+  router.use(widgetAuthErrorHandler(contract, redact));
+  return router;
+}
+
+function eventOf(req: Request, res: Response, state: RequestState): RequestLogEvent {
+  const event: RequestLogEvent = {
+    vendor: state.vendor,
+    route: state.route,
+    method: req.method,
+    status: res.statusCode,
+    durationMs: Math.round((performance.now() - state.started) * 100) / 100,
+  };
+  if (state.code !== undefined) event.code = state.code;
+  if (state.upstreamMs !== undefined) event.upstreamMs = Math.round(state.upstreamMs * 100) / 100;
+  if (state.vendorCode !== undefined) event.vendorCode = state.vendorCode;
+  if (state.correlationId !== undefined) event.correlationId = state.correlationId;
+  if (state.upstreamStatus !== undefined) event.upstreamStatus = state.upstreamStatus;
+  if (state.err !== undefined) event.err = state.err;
+  return event;
+}
+
+/**
+ * The error-shaping middleware. Shapes errors raised inside this library's routes by
+ * the vendor's contract; passes anything else (the host app's errors) on untouched.
+ */
+export function widgetAuthErrorHandler(contract: VendorContract, redact: (text: string) => string = (t) => t): ErrorRequestHandler {
+  return (err: unknown, req: StatefulRequest, res: Response, next: NextFunction) => {
+    const state = req[STATE];
+    if (!state || res.headersSent) {
+      next(err);
+      return;
+    }
+    const error =
+      err instanceof WidgetAuthError ? err : new WidgetAuthError('INTERNAL_ERROR', 'Internal error.', { cause: err });
+    if (error.code === 'INTERNAL_ERROR') {
+      const cause = err instanceof WidgetAuthError ? err.cause : err;
+      state.err = describeUnexpected(cause ?? err, redact);
+    }
+    const { status, body } = contract.shape(error);
+    const wireCode = (body as { error?: { code?: unknown } })?.error?.code;
+    state.code = typeof wireCode === 'string' ? wireCode : error.code;
+    if (error.vendorCode !== undefined) state.vendorCode = redact(error.vendorCode);
+    if (error.correlationId !== undefined) state.correlationId = redact(error.correlationId);
+    if (error.upstreamStatus !== undefined) state.upstreamStatus = error.upstreamStatus;
+    const upstreamMs = (err as { upstreamMs?: unknown }).upstreamMs;
+    if (typeof upstreamMs === 'number' && state.upstreamMs === undefined) state.upstreamMs = upstreamMs;
+    if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
+    res.statusCode = status;
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.end(JSON.stringify(body));
+  };
+}

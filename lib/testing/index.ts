@@ -1,0 +1,1 @@
+export { verifyHissunoToken, type VerifiedHissunoToken } from './hissuno';
