@@ -1,0 +1,301 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { closestName, parseOptions, secretString, vendorBaseUrl } from '../core/config';
+import { WidgetAuthError, type WidgetAuthErrorCode } from '../core/errors';
+import { createUpstreamClient, upstreamOptionsShape, type UpstreamOptions } from '../core/upstream';
+import { isUuid } from './entity';
+
+/** What {@link WonderfulAuthClient.sign} takes (the vendor SDK's `SignRequest`). */
+export interface SignRequest {
+  /** End-user identifier, a UUID. Defaults to a fresh random UUID. */
+  id?: string;
+  /** Tenant of a multi-tenant deployment, sent as `X-Tenant-ID`. Defaults to the client's `tenantId`. */
+  tenantId?: string;
+  /** Custom claims for the token: a plain JSON object of at most 4 KiB serialised. Defaults to none. */
+  metadata?: Record<string, unknown>;
+  /** Token lifetime in whole seconds, 60 to 86400. Defaults to 3600. */
+  expiresIn?: number;
+}
+
+/** What {@link WonderfulAuthClient.sign} resolves to (the vendor SDK's `SignResponse`). */
+export interface SignResponse {
+  /** The signed JWT the browser SDK takes as `signedToken`. */
+  jwt: string;
+  /** When the token expires, in Unix seconds. */
+  expiresAt: number;
+  /** The end-user identifier the token was issued for (its `sub` claim). */
+  id: string;
+}
+
+/** Options of {@link WonderfulAuthClient}. */
+export interface WonderfulAuthClientOptions extends UpstreamOptions {
+  /** Wonderful API base URL (env `WONDERFUL_API_URL`), `https:` (plain `http:` on loopback only). */
+  baseUrl: string;
+  /** Server-side API key (env `WONDERFUL_API_KEY`), at least 16 characters. Never send it to a browser. */
+  apiKey: string;
+  /** Tenant sent as `X-Tenant-ID` on every call (env `WONDERFUL_TENANT_ID`). Defaults to none. */
+  tenantId?: string;
+}
+
+/** Path of the vendor's signing endpoint, below the base URL. */
+export const WONDERFUL_SIGN_PATH = '/api/v1/jwt/sign';
+/** Shortest token lifetime the vendor accepts, in seconds. */
+export const WONDERFUL_MIN_EXPIRES_IN = 60;
+/** Longest token lifetime the vendor accepts, in seconds. */
+export const WONDERFUL_MAX_EXPIRES_IN = 86_400;
+/** Token lifetime used when none is given, in seconds. */
+export const WONDERFUL_DEFAULT_EXPIRES_IN = 3600;
+/** Largest `metadata` the vendor accepts, in UTF-8 bytes of its JSON form. */
+export const WONDERFUL_MAX_METADATA_BYTES = 4096;
+
+const TENANT = /^[\x21-\x7e]{1,256}$/;
+const JWT_FORM = /^[\w-]+\.[\w-]+\.[\w-]*$/;
+
+/** zod schema of the API key. */
+export const wonderfulApiKey = secretString(16);
+/** zod schema of a tenant id: 1–256 visible ASCII characters (it travels in a header). */
+export const wonderfulTenantId = z
+  .string({ error: 'must be a string' })
+  .regex(TENANT, 'must be 1–256 visible ASCII characters without spaces');
+/** zod schema of a token lifetime in seconds. */
+export const wonderfulExpiresIn = z
+  .number({ error: 'must be a number of seconds' })
+  .int('must be a whole number of seconds')
+  .min(WONDERFUL_MIN_EXPIRES_IN, `must be between ${WONDERFUL_MIN_EXPIRES_IN} and ${WONDERFUL_MAX_EXPIRES_IN} seconds`)
+  .max(WONDERFUL_MAX_EXPIRES_IN, `must be between ${WONDERFUL_MIN_EXPIRES_IN} and ${WONDERFUL_MAX_EXPIRES_IN} seconds`);
+
+/** zod shape of {@link WonderfulAuthClientOptions}, shared with the router's options. */
+export const wonderfulClientShape = {
+  baseUrl: vendorBaseUrl(),
+  apiKey: wonderfulApiKey,
+  tenantId: wonderfulTenantId.optional(),
+  ...upstreamOptionsShape,
+};
+
+const clientSchema = z.object(wonderfulClientShape).strict();
+
+/** Resolved client configuration. */
+export type WonderfulClientConfig = z.output<typeof clientSchema>;
+
+/** A request that passed the vendor's rules, ready to send. */
+export interface CheckedSignRequest {
+  entityId: string;
+  expiresIn: number;
+  metadata?: Record<string, unknown>;
+  tenantId?: string;
+}
+
+const REQUEST_FIELDS = ['id', 'tenantId', 'metadata', 'expiresIn'];
+
+function invalid(field: string, message: string): WidgetAuthError {
+  return new WidgetAuthError('VALIDATION_ERROR', message, { field });
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function label(key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key.slice(0, 64)}` : `[${JSON.stringify(key.slice(0, 64))}]`;
+}
+
+/** Throws unless `value` is made only of JSON values (no class instances, functions, NaN, …). */
+function checkJsonValue(value: unknown, path: string): void {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw invalid('metadata', `${path} must be a finite number.`);
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => checkJsonValue(item, `${path}[${i}]`));
+    return;
+  }
+  if (isPlainObject(value)) {
+    // undefined properties are omitted, as JSON.stringify omits them
+    for (const [key, item] of Object.entries(value)) if (item !== undefined) checkJsonValue(item, `${path}${label(key)}`);
+    return;
+  }
+  throw invalid('metadata', `${path} must be a JSON value (string, number, boolean, null, array or plain object).`);
+}
+
+function checkMetadata(value: unknown): Record<string, unknown> {
+  if (!isPlainObject(value)) throw invalid('metadata', 'metadata must be a plain JSON object.');
+  let text: string;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    throw invalid('metadata', 'metadata must be serialisable as JSON (no cycles or BigInt values).');
+  }
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > WONDERFUL_MAX_METADATA_BYTES) {
+    throw invalid('metadata', `metadata must be at most ${WONDERFUL_MAX_METADATA_BYTES} bytes as JSON (it is ${bytes}).`);
+  }
+  checkJsonValue(value, 'metadata');
+  return value;
+}
+
+/**
+ * Apply the vendor's documented rules to a sign request before anything is sent:
+ * `id` a UUID or omitted (then a random UUID), `expiresIn` a whole number of seconds
+ * from 60 to 86400 (default 3600), `metadata` a plain JSON object of at most 4 KiB.
+ * Throws `VALIDATION_ERROR` naming the field.
+ */
+export function checkSignRequest(request: unknown): CheckedSignRequest {
+  if (request === undefined) request = {};
+  if (!isPlainObject(request)) throw invalid('request', 'The sign request must be an object.');
+  for (const key of Object.keys(request)) {
+    if (REQUEST_FIELDS.includes(key)) continue;
+    const hint = closestName(key, REQUEST_FIELDS);
+    throw invalid(key.slice(0, 64), `Unknown field "${key.slice(0, 64)}"${hint ? ` (did you mean "${hint}"?)` : ''}.`);
+  }
+  const { id, tenantId, metadata, expiresIn } = request;
+  if (id !== undefined && !isUuid(id)) throw invalid('id', 'id must be a UUID (or be omitted).');
+  if (tenantId !== undefined && !(typeof tenantId === 'string' && TENANT.test(tenantId))) {
+    throw invalid('tenantId', 'tenantId must be 1–256 visible ASCII characters without spaces.');
+  }
+  if (expiresIn !== undefined && !wonderfulExpiresIn.safeParse(expiresIn).success) {
+    throw invalid('expiresIn', `expiresIn must be a whole number of seconds from ${WONDERFUL_MIN_EXPIRES_IN} to ${WONDERFUL_MAX_EXPIRES_IN}.`);
+  }
+  const checked: CheckedSignRequest = {
+    entityId: id === undefined ? randomUUID() : id.toLowerCase(),
+    expiresIn: (expiresIn as number | undefined) ?? WONDERFUL_DEFAULT_EXPIRES_IN,
+  };
+  if (metadata !== undefined) checked.metadata = checkMetadata(metadata);
+  if (tenantId !== undefined) checked.tenantId = tenantId;
+  return checked;
+}
+
+const signedSchema = z
+  .object({
+    jwt: z.string().regex(JWT_FORM, 'must be a JWT'),
+    expiresAt: z.number().int().positive().optional(),
+    id: z.string().min(1).optional(),
+  })
+  .loose();
+
+/** The vendor's answer: `{ jwt, expiresAt?, id? }`, or the same inside `{ data: … }`. */
+const signAnswerSchema = z
+  .union([signedSchema, z.object({ data: signedSchema }).loose()])
+  .transform((body) => ('data' in body && !('jwt' in body) ? body.data : (body as z.output<typeof signedSchema>)));
+
+/** A signed token plus the time spent waiting on the vendor. */
+export interface SignOutcome extends SignResponse {
+  upstreamMs: number;
+}
+
+/** A function that sends a checked request and resolves the answer. */
+export type WonderfulSigner = (request: CheckedSignRequest) => Promise<SignOutcome>;
+
+/** The claims of a JWT, read without verifying it; `undefined` unless they are a JSON object. */
+function unverifiedClaims(token: string): Record<string, unknown> | undefined {
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
+    return isPlainObject(claims) ? claims : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An invalid-answer error carrying the call's duration, as the upstream client's own errors do. */
+function answerError(message: string, status: number, upstreamMs: number): WidgetAuthError {
+  const err = new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', message, { upstreamStatus: status });
+  Object.defineProperty(err, 'upstreamMs', { value: upstreamMs, enumerable: false });
+  return err;
+}
+
+/**
+ * The signing call shared by the client and the router. It fails with the pipeline's
+ * canonical codes (`UPSTREAM_REJECTED`, `UPSTREAM_UNAVAILABLE`, `UPSTREAM_TIMEOUT`,
+ * `UPSTREAM_INVALID_RESPONSE`); each caller renames them for its audience. One upstream
+ * client per signer, so connections to the vendor are reused and bounded.
+ */
+export function createWonderfulSigner(config: WonderfulClientConfig): WonderfulSigner {
+  const upstream = createUpstreamClient('Wonderful', config);
+  const url = `${config.baseUrl}${WONDERFUL_SIGN_PATH}`;
+  const apiKey = config.apiKey;
+
+  return async (request) => {
+    const tenantId = request.tenantId ?? config.tenantId;
+    const headers: Record<string, string> = { 'x-api-key': apiKey };
+    if (tenantId !== undefined) headers['X-Tenant-ID'] = tenantId;
+    const body: Record<string, unknown> = { entityId: request.entityId, expiresIn: request.expiresIn };
+    if (request.metadata !== undefined) body['metadata'] = request.metadata;
+
+    const sentAt = Math.floor(Date.now() / 1000);
+    const { data, status, upstreamMs } = await upstream.call({ url, method: 'POST', headers, body, schema: signAnswerSchema });
+
+    const claims = unverifiedClaims(data.jwt);
+    if (claims === undefined) throw answerError(`Wonderful answered ${status} with a jwt that does not decode.`, status, upstreamMs);
+    const sub = typeof claims.sub === 'string' ? claims.sub : undefined;
+    // a token for anyone but the requested entity must never reach a browser
+    for (const [name, value] of [['id', data.id], ['jwt sub', sub]] as const) {
+      if (value !== undefined && value.toLowerCase() !== request.entityId) {
+        throw answerError(`Wonderful answered ${status} with a token for another entity (${name}).`, status, upstreamMs);
+      }
+    }
+    const expiresAt = data.expiresAt ?? (typeof claims.exp === 'number' && Number.isFinite(claims.exp) ? Math.floor(claims.exp) : sentAt + request.expiresIn);
+    return { jwt: data.jwt, expiresAt, id: data.id ?? sub ?? request.entityId, upstreamMs };
+  };
+}
+
+/** Rename the pipeline's canonical vendor-failure codes to the vendor SDK's codes. */
+function sdkError(err: unknown): WidgetAuthError {
+  if (!(err instanceof WidgetAuthError)) return new WidgetAuthError('UPSTREAM_ERROR', 'Signing with Wonderful failed unexpectedly.', { cause: err });
+  if (err.code === 'VALIDATION_ERROR') return err;
+  let code: WidgetAuthErrorCode = 'UPSTREAM_ERROR';
+  let message = err.message;
+  if (err.code === 'UPSTREAM_UNAVAILABLE' || err.code === 'UPSTREAM_TIMEOUT') code = 'NETWORK_ERROR';
+  else if (err.code === 'UPSTREAM_REJECTED' && (err.upstreamStatus === 401 || err.upstreamStatus === 403)) {
+    code = 'UNAUTHORIZED';
+    message = `Wonderful refused the API key (HTTP ${err.upstreamStatus}).`;
+  }
+  return new WidgetAuthError(code, message, {
+    // a refused API key is this server's problem, not the browser's session: never 401
+    status: err.status,
+    cause: err,
+    ...(err.retryAfterSeconds !== undefined ? { retryAfterSeconds: err.retryAfterSeconds } : {}),
+    ...(err.vendorCode !== undefined ? { vendorCode: err.vendorCode } : {}),
+    ...(err.correlationId !== undefined ? { correlationId: err.correlationId } : {}),
+    ...(err.upstreamStatus !== undefined ? { upstreamStatus: err.upstreamStatus } : {}),
+  });
+}
+
+/**
+ * Server-side client of Wonderful's JWT signing API, with the vendor SDK's
+ * `sdk.auth.sign()` request and response shapes. Options are checked once, here;
+ * each `sign` checks its request before any network call.
+ *
+ * `sign` fails with a {@link WidgetAuthError} whose `code` is one of the SDK's:
+ * `VALIDATION_ERROR` (400, the request broke a documented rule), `UNAUTHORIZED` (the
+ * vendor refused the API key), `NETWORK_ERROR` (the vendor was unreachable, failed
+ * with 5xx or 429, or timed out) or `UPSTREAM_ERROR` (any other vendor failure,
+ * including an answer of the wrong shape). Vendor failures keep the pipeline's
+ * canonical error (`UPSTREAM_TIMEOUT`, …) as `cause`, and their `status` is a 5xx:
+ * the browser's own session is never at fault.
+ *
+ * @example
+ * ```ts
+ * const wonderful = new WonderfulAuthClient({ baseUrl: process.env.WONDERFUL_API_URL!, apiKey: process.env.WONDERFUL_API_KEY! });
+ * const { jwt, expiresAt, id } = await wonderful.sign({ id: user.entityId, metadata: { plan: 'pro' } });
+ * ```
+ */
+export class WonderfulAuthClient {
+  readonly #sign: WonderfulSigner;
+
+  constructor(options: WonderfulAuthClientOptions) {
+    this.#sign = createWonderfulSigner(parseOptions('WonderfulAuthClient', clientSchema, options));
+  }
+
+  /** Sign a JWT for one end user. See the class description for the failure codes. */
+  async sign(request: SignRequest = {}): Promise<SignResponse> {
+    const checked = checkSignRequest(request);
+    try {
+      const { jwt, expiresAt, id } = await this.#sign(checked);
+      return { jwt, expiresAt, id };
+    } catch (err) {
+      throw sdkError(err);
+    }
+  }
+}

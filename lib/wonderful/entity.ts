@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import type { WidgetUser } from '../core/types';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** True for a UUID in its usual `8-4-4-4-12` hexadecimal form (any version, any case). */
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
+/**
+ * Namespace of the name-based (v5) entity ids derived by {@link wonderfulEntityIdFor}.
+ * Fixed forever: changing it would give every existing user a new Wonderful identity.
+ */
+export const WONDERFUL_ENTITY_NAMESPACE = 'd940acf9-71fa-4a51-b99e-a59bdc80d296';
+
+/**
+ * The name-based UUID (version 5, RFC 9562 §5.5) of `name` in `namespace`: SHA-1 over
+ * the namespace's 16 bytes followed by the name's UTF-8 bytes, with the version and
+ * variant bits set. The same inputs always give the same UUID.
+ *
+ * @example
+ * ```ts
+ * uuidV5('www.example.com', '6ba7b810-9dad-11d1-80b4-00c04fd430c8'); // '2ed6657d-e927-568b-95e1-2665a8aea6a2'
+ * ```
+ */
+export function uuidV5(name: string, namespace: string): string {
+  if (!isUuid(namespace)) throw new TypeError('namespace must be a UUID');
+  const bytes = createHash('sha1').update(Buffer.from(namespace.replace(/-/g, ''), 'hex')).update(name, 'utf8').digest().subarray(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x50;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * The default Wonderful entity id of an application user: the user's `id`, lower-cased,
+ * when it already is a UUID; otherwise the v5 UUID of the `id` in
+ * {@link WONDERFUL_ENTITY_NAMESPACE}. Stable across calls, processes and restarts,
+ * with nothing stored, so a refreshed token keeps the user's identity.
+ *
+ * @example
+ * ```ts
+ * wonderfulEntityIdFor({ id: 'user-42' }); // the same UUID on every call
+ * ```
+ */
+export function wonderfulEntityIdFor(user: Pick<WidgetUser, 'id'>): string {
+  const id = user.id;
+  if (typeof id !== 'string' || id.length === 0) throw new TypeError('the user has no string id');
+  return isUuid(id) ? id.toLowerCase() : uuidV5(id, WONDERFUL_ENTITY_NAMESPACE);
+}
