@@ -102,7 +102,8 @@ export function parseOptions<S extends z.ZodType>(subject: string, schema: S, in
   return result.data;
 }
 
-const PLACEHOLDER = /^(?:changeme|change[-_ ]?me|your[-_ ].*|xxx+|todo|placeholder|secret|<.*>|\.\.\.)$/i;
+// documentation stand-ins: "changeme", "your-secret-key", "<secret>", "sk_live_..." (a prefix then an ellipsis)
+const PLACEHOLDER = /^(?:changeme|change[-_ ]?me|replace[-_ ]?me|your[-_ ].*|xxx+|todo|placeholder|secret|<.*>|.*(?:\.\.\.|\u2026))$/i;
 
 /**
  * A server-side secret: a non-empty string of at least `min` characters that is not an

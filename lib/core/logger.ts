@@ -67,14 +67,23 @@ export function createRedactor(secrets: readonly string[]): (text: string) => st
 
 /** Describe an unexpected error for the log: its name and a redacted, shortened message. */
 export function describeUnexpected(err: unknown, redact: (text: string) => string): { name: string; message: string } {
-  const name = err instanceof Error ? err.name : typeof err;
+  // a name is as free-form as a message (custom classes, `Object.assign(err, { name })`)
+  const name = err instanceof Error ? redact(String(err.name)).slice(0, 100) : typeof err;
   const raw = err instanceof Error ? err.message : '';
   return { name, message: redact(raw).slice(0, 300) };
 }
 
-/** Log one request event at the level its status calls for. */
+/**
+ * Log one request event at the level its status calls for. A logger that throws is
+ * ignored: the event is written after the answer, where an exception would be uncaught
+ * and take the whole server down.
+ */
 export function logRequest(logger: WidgetAuthLogger, event: RequestLogEvent): void {
-  if (event.status >= 500) logger.error(event, 'widget auth request failed');
-  else if (event.status >= 400) logger.warn(event, 'widget auth request refused');
-  else logger.info(event, 'widget auth request');
+  try {
+    if (event.status >= 500) logger.error(event, 'widget auth request failed');
+    else if (event.status >= 400) logger.warn(event, 'widget auth request refused');
+    else logger.info(event, 'widget auth request');
+  } catch {
+    // nowhere left to report it
+  }
 }

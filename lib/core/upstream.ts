@@ -47,15 +47,22 @@ class Semaphore {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
   constructor(private readonly max: number) {}
-  async acquire(): Promise<() => void> {
-    if (this.active >= this.max) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active++;
+  acquire(): Promise<() => void> {
+    if (this.active < this.max) {
+      this.active++;
+      return Promise.resolve(this.releaser());
+    }
+    return new Promise((resolve) => this.waiting.push(() => resolve(this.releaser())));
+  }
+  private releaser(): () => void {
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      this.active--;
-      this.waiting.shift()?.();
+      // hand the slot straight to the next waiter, so a newcomer cannot slip in between
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
     };
   }
 }
@@ -69,7 +76,9 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
 }
 
 function isTimeout(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+  // by name: the DOMException fetch rejects with may come from another realm (vm, jest)
+  const name = typeof err === 'object' && err !== null ? (err as { name?: unknown }).name : undefined;
+  return name === 'TimeoutError' || name === 'AbortError';
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -167,7 +176,7 @@ export function createUpstreamClient(vendor: string, options: { timeoutMs: numbe
     if (status >= 500) {
       return { ok: false, retry: false, error: new WidgetAuthError('UPSTREAM_UNAVAILABLE', `${vendor} failed (HTTP ${status}).`, details) };
     }
-    return { ok: false, retry: false, error: new WidgetAuthError('UPSTREAM_REJECTED', `${vendor} refused the request (HTTP ${status}${vendorCode ? `, ${vendorCode}` : ''}).`, details) };
+    return { ok: false, retry: false, error: new WidgetAuthError('UPSTREAM_REJECTED', `${vendor} refused the request (HTTP ${status}).`, details) };
   }
 
   return {
@@ -189,7 +198,9 @@ export function createUpstreamClient(vendor: string, options: { timeoutMs: numbe
           await sleep(result.waitMs ?? 50 + Math.random() * 100);
         }
       } finally {
-        release();
+        // free the slot one turn later: by then fetch has put the connection back in its
+        // pool, so the next call reuses it instead of opening another
+        setImmediate(release);
       }
     },
   };

@@ -1,0 +1,305 @@
+import { z } from 'zod';
+import { WidgetAuthError } from '../lib';
+import { vendorBaseUrl } from '../lib/core/config';
+import { MAX_IN_FLIGHT, createUpstreamClient } from '../lib/core/upstream';
+import { startFakeServer, type FakeServer } from '../lib/testing';
+
+const schema = z.object({ value: z.string() });
+
+/** Run `fn` and return the WidgetAuthError it rejects with (failing if it resolves). */
+async function rejection(fn: () => Promise<unknown>): Promise<WidgetAuthError> {
+  let caught: unknown;
+  try {
+    await fn();
+  } catch (err) {
+    caught = err;
+  }
+  if (!(caught instanceof WidgetAuthError)) throw new Error(`expected a WidgetAuthError, got ${String(caught)}`);
+  return caught;
+}
+
+describe('createUpstreamClient', () => {
+  let fake: FakeServer;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let handlerDelayMs = 0;
+
+  beforeAll(async () => {
+    fake = await startFakeServer(async (req) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      if (handlerDelayMs > 0) await new Promise((r) => setTimeout(r, handlerDelayMs));
+      inFlight--;
+      if (req.path === '/missing') return undefined;
+      return { status: 200, body: { value: 'ok', extra: 1 }, headers: { 'x-correlation-id': 'corr-ok' } };
+    });
+  });
+  afterAll(() => fake.close());
+  beforeEach(() => {
+    fake.clearFaults();
+    fake.requests.length = 0;
+    handlerDelayMs = 0;
+  });
+
+  const client = (options: Partial<{ timeoutMs: number; retries: number }> = {}) =>
+    createUpstreamClient('acme', { timeoutMs: options.timeoutMs ?? 2000, retries: options.retries ?? 1 });
+
+  describe('the request it sends', () => {
+    it('POSTs the JSON body with Accept and Content-Type JSON plus the given headers', async () => {
+      const result = await client().call({ url: `${fake.url}/v1/things`, method: 'POST', headers: { 'X-Api-Key': 'key-123' }, body: { a: 1, b: 'two' }, schema });
+      expect(result.data).toEqual({ value: 'ok' });
+      expect(result.status).toBe(200);
+      expect(result.attempts).toBe(1);
+      expect(result.upstreamMs).toBeGreaterThan(0);
+      expect(fake.requests).toHaveLength(1);
+      const sent = fake.requests[0]!;
+      expect(sent.method).toBe('POST');
+      expect(sent.path).toBe('/v1/things');
+      expect(sent.headers['content-type']).toBe('application/json');
+      expect(sent.headers['accept']).toBe('application/json');
+      expect(sent.headers['x-api-key']).toBe('key-123');
+      expect(sent.headers['authorization']).toBeUndefined();
+      expect(sent.headers['cookie']).toBeUndefined();
+      expect(sent.body).toBe('{"a":1,"b":"two"}');
+    });
+
+    it('sends a GET without a body or Content-Type', async () => {
+      await client().call({ url: `${fake.url}/v1/things`, method: 'GET', schema });
+      const sent = fake.requests[0]!;
+      expect(sent.method).toBe('GET');
+      expect(sent.body).toBe('');
+      expect(sent.headers['content-type']).toBeUndefined();
+      expect(sent.headers['accept']).toBe('application/json');
+    });
+
+    it('defaults to POST', async () => {
+      await client().call({ url: `${fake.url}/v1/things`, body: {}, schema });
+      expect(fake.requests[0]!.method).toBe('POST');
+    });
+  });
+
+  describe('retries', () => {
+    it.each([
+      ['a connection reset', { kind: 'reset' } as const],
+      ['502', { kind: 'status', status: 502 } as const],
+      ['503', { kind: 'status', status: 503 } as const],
+      ['504', { kind: 'status', status: 504 } as const],
+    ])('retries exactly once after %s and then succeeds', async (_name, fault) => {
+      fake.fault(fault, { times: 1 });
+      const started = performance.now();
+      const result = await client().call({ url: `${fake.url}/v1/things`, body: {}, schema });
+      expect(result.attempts).toBe(2);
+      expect(result.data.value).toBe('ok');
+      expect(fake.requests).toHaveLength(2);
+      // jittered backoff, not seconds
+      expect(performance.now() - started).toBeLessThan(1000);
+    });
+
+    it.each([
+      ['a connection reset', { kind: 'reset' } as const],
+      ['502', { kind: 'status', status: 502 } as const],
+      ['503', { kind: 'status', status: 503 } as const],
+      ['504', { kind: 'status', status: 504 } as const],
+    ])('gives up with UPSTREAM_UNAVAILABLE after one retry when %s persists', async (_name, fault) => {
+      fake.fault(fault);
+      const err = await rejection(() => client().call({ url: `${fake.url}/v1/things`, body: {}, schema }));
+      expect(err.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(err.status).toBe(502);
+      expect(fake.requests).toHaveLength(2);
+    });
+
+    it('does not retry when retries is 0', async () => {
+      fake.fault({ kind: 'status', status: 503 });
+      const err = await rejection(() => client({ retries: 0 }).call({ url: `${fake.url}/v1/things`, body: {}, schema }));
+      expect(err.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(fake.requests).toHaveLength(1);
+    });
+
+    it.each([
+      [400, 'UPSTREAM_REJECTED', 502],
+      [401, 'UPSTREAM_REJECTED', 502],
+      [403, 'UPSTREAM_REJECTED', 502],
+      [404, 'UPSTREAM_REJECTED', 502],
+      [500, 'UPSTREAM_UNAVAILABLE', 502],
+    ])('does not retry a %i and maps it to %s', async (status, code, answerStatus) => {
+      fake.fault({ kind: 'status', status });
+      const err = await rejection(() => client().call({ url: `${fake.url}/v1/things`, body: {}, schema }));
+      expect(err.code).toBe(code);
+      expect(err.status).toBe(answerStatus);
+      expect(err.upstreamStatus).toBe(status);
+      expect(fake.requests).toHaveLength(1);
+    });
+
+    it('retries a refused connection once, then answers UPSTREAM_UNAVAILABLE without the URL in the message', async () => {
+      const closed = await startFakeServer(() => undefined);
+      const url = `${closed.url}/v1/things?key=do-not-show`;
+      await closed.close();
+      const started = performance.now();
+      const err = await rejection(() => client().call({ url, body: {}, schema }));
+      expect(err.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(err.message).not.toContain('do-not-show');
+      expect(String((err.cause as Error).message)).toBe('ECONNREFUSED');
+      expect(performance.now() - started).toBeLessThan(1000);
+    });
+  });
+
+  describe('Retry-After', () => {
+    it('waits the Retry-After a 503 asks for before the one retry', async () => {
+      fake.fault({ kind: 'status', status: 503, headers: { 'Retry-After': '1' } }, { times: 1 });
+      const started = performance.now();
+      const result = await client().call({ url: `${fake.url}/v1/things`, body: {}, schema });
+      const elapsed = performance.now() - started;
+      expect(result.attempts).toBe(2);
+      expect(elapsed).toBeGreaterThanOrEqual(950);
+      expect(elapsed).toBeLessThan(2000);
+      expect(fake.requests[1]!.receivedAt - fake.requests[0]!.receivedAt).toBeGreaterThanOrEqual(950);
+    });
+
+    it('does not wait on a long Retry-After: fails at once and passes the delay on', async () => {
+      fake.fault({ kind: 'status', status: 503, headers: { 'Retry-After': '120' } });
+      const started = performance.now();
+      const err = await rejection(() => client().call({ url: `${fake.url}/v1/things`, body: {}, schema }));
+      expect(performance.now() - started).toBeLessThan(500);
+      expect(err.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(err.retryAfterSeconds).toBe(120);
+      expect(fake.requests).toHaveLength(1);
+    });
+
+    it('maps 429 to UPSTREAM_UNAVAILABLE with the vendor Retry-After, without retrying', async () => {
+      fake.fault({ kind: 'status', status: 429, headers: { 'Retry-After': '7' } });
+      const err = await rejection(() => client().call({ url: `${fake.url}/v1/things`, body: {}, schema }));
+      expect(err.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(err.retryAfterSeconds).toBe(7);
+      expect(err.upstreamStatus).toBe(429);
+      expect(fake.requests).toHaveLength(1);
+    });
+
+    it('gives 429 a default retryAfterSeconds when the vendor sent none', async () => {
+      fake.fault({ kind: 'status', status: 429 });
+      const err = await rejection(() => client().call({ url: `${fake.url}/v1/things`, body: {}, schema }));
+      expect(err.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(err.retryAfterSeconds).toBe(30);
+    });
+  });
+
+  describe('timeouts', () => {
+    it('answers UPSTREAM_TIMEOUT within the timeout plus 1 s, without retrying', async () => {
+      fake.fault({ kind: 'latency', ms: 2000 });
+      const started = performance.now();
+      const err = await rejection(() => client({ timeoutMs: 300 }).call({ url: `${fake.url}/v1/things`, body: {}, schema }));
+      const elapsed = performance.now() - started;
+      expect(err.code).toBe('UPSTREAM_TIMEOUT');
+      expect(err.status).toBe(504);
+      expect(elapsed).toBeGreaterThanOrEqual(290);
+      expect(elapsed).toBeLessThan(1300);
+      expect(fake.requests).toHaveLength(1);
+    });
+  });
+
+  describe('2xx validation', () => {
+    it('answers UPSTREAM_INVALID_RESPONSE for a 2xx body that is not JSON', async () => {
+      fake.fault({ kind: 'malformed' });
+      const err = await rejection(() => client().call({ url: `${fake.url}/v1/things`, body: {}, schema }));
+      expect(err.code).toBe('UPSTREAM_INVALID_RESPONSE');
+      expect(err.status).toBe(502);
+      expect(fake.requests).toHaveLength(1);
+    });
+
+    it('answers UPSTREAM_INVALID_RESPONSE for a 2xx JSON body of the wrong shape, naming the field', async () => {
+      fake.fault({ kind: 'wrong-shape' });
+      const err = await rejection(() => client().call({ url: `${fake.url}/v1/things`, body: {}, schema }));
+      expect(err.code).toBe('UPSTREAM_INVALID_RESPONSE');
+      expect(err.message).toContain('value');
+      expect(fake.requests).toHaveLength(1);
+    });
+
+    it('keeps the correlation id header of a wrongly shaped 2xx', async () => {
+      fake.fault({ kind: 'status', status: 200, body: { value: 42 }, headers: { 'x-correlation-id': 'corr-shape' } });
+      const err = await rejection(() => client().call({ url: `${fake.url}/v1/things`, body: {}, schema }));
+      expect(err.code).toBe('UPSTREAM_INVALID_RESPONSE');
+      expect(err.correlationId).toBe('corr-shape');
+    });
+  });
+
+  describe('vendor error details', () => {
+    const vendorMessage = 'Invalid credentials for key wk_live_abcdef';
+
+    it('keeps the vendor code and body correlation id on the error, not in its message', async () => {
+      fake.fault({ kind: 'status', status: 401, body: { code: 'BCK.WIDGET_SESSION.0001', message: vendorMessage, correlationId: 'corr-body-1' } });
+      const err = await rejection(() => client().call({ url: `${fake.url}/v1/things`, body: {}, schema }));
+      expect(err.code).toBe('UPSTREAM_REJECTED');
+      expect(err.status).toBe(502);
+      expect(err.vendorCode).toBe('BCK.WIDGET_SESSION.0001');
+      expect(err.correlationId).toBe('corr-body-1');
+      expect(err.upstreamStatus).toBe(401);
+      expect(err.message).not.toContain('BCK.WIDGET_SESSION.0001');
+      expect(err.message).not.toContain('corr-body-1');
+      expect(err.message).not.toContain('wk_live_abcdef');
+    });
+
+    it('takes the correlation id from the x-correlation-id header when the body has none', async () => {
+      fake.fault({ kind: 'status', status: 400, body: { code: 'BCK.WIDGET_SESSION.0013', message: 'Email is required' }, headers: { 'x-correlation-id': 'corr-header-1' } });
+      const err = await rejection(() => client().call({ url: `${fake.url}/v1/things`, body: {}, schema }));
+      expect(err.vendorCode).toBe('BCK.WIDGET_SESSION.0013');
+      expect(err.correlationId).toBe('corr-header-1');
+      expect(err.message).not.toContain('corr-header-1');
+      expect(err.message).not.toContain('BCK.WIDGET_SESSION.0013');
+    });
+
+    it('reads a nested { error: { code } } body and ignores a body that is not JSON', async () => {
+      fake.fault({ kind: 'status', status: 403, body: { error: { code: 'NESTED_CODE' } } }, { times: 1 });
+      const nested = await rejection(() => client().call({ url: `${fake.url}/v1/things`, body: {}, schema }));
+      expect(nested.vendorCode).toBe('NESTED_CODE');
+      fake.fault({ kind: 'status', status: 403, body: '<html>Forbidden</html>' }, { times: 1 });
+      const html = await rejection(() => client().call({ url: `${fake.url}/v1/things`, body: {}, schema }));
+      expect(html.code).toBe('UPSTREAM_REJECTED');
+      expect(html.vendorCode).toBeUndefined();
+      expect(html.message).not.toContain('html');
+    });
+
+    it('records the time spent on a failed call', async () => {
+      fake.fault({ kind: 'status', status: 400 });
+      const err = await rejection(() => client().call({ url: `${fake.url}/v1/things`, body: {}, schema }));
+      expect((err as unknown as { upstreamMs: number }).upstreamMs).toBeGreaterThan(0);
+    });
+  });
+
+  describe('connection reuse', () => {
+    it(`keeps at most MAX_IN_FLIGHT (${MAX_IN_FLIGHT}) requests and connections open under 200 concurrent calls`, async () => {
+      handlerDelayMs = 5;
+      maxInFlight = 0;
+      const shared = client();
+      const before = fake.connections;
+      const results = await Promise.all(Array.from({ length: 200 }, () => shared.call({ url: `${fake.url}/v1/things`, body: {}, schema })));
+      expect(results.every((r) => r.data.value === 'ok')).toBe(true);
+      expect(fake.requests).toHaveLength(200);
+      expect(maxInFlight).toBeLessThanOrEqual(MAX_IN_FLIGHT);
+      expect(fake.connections - before).toBeLessThanOrEqual(MAX_IN_FLIGHT);
+    });
+  });
+});
+
+describe('vendorBaseUrl()', () => {
+  const check = (value: string) => vendorBaseUrl().safeParse(value);
+
+  it.each(['https://api.example.com', 'http://localhost:8080', 'http://127.0.0.1:3000', 'http://127.10.20.30', 'http://[::1]:4000'])('accepts %s', (url) => {
+    expect(check(url).success).toBe(true);
+  });
+
+  it.each(['http://api.example.com', 'http://10.0.0.1', 'http://localhost.example.com', 'http://127.0.0.1.nip.io', 'http://[::2]'])('refuses plain http: to the non-loopback host %s', (url) => {
+    const result = check(url);
+    expect(result.success).toBe(false);
+    expect(result.error!.issues[0]!.message).toMatch(/must use https:/);
+  });
+
+  it('refuses other schemes, credentials, queries and relative URLs', () => {
+    expect(check('ftp://api.example.com').success).toBe(false);
+    expect(check('https://user:pass@api.example.com').success).toBe(false);
+    expect(check('https://api.example.com/?key=1').success).toBe(false);
+    expect(check('/api').success).toBe(false);
+  });
+
+  it('strips trailing slashes', () => {
+    expect(vendorBaseUrl().parse('https://api.example.com/base//')).toBe('https://api.example.com/base');
+  });
+});

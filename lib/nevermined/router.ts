@@ -1,0 +1,122 @@
+import type { Router } from 'express';
+import { z } from 'zod';
+import { optionsFromEnv, parseOptions, requiredString, vendorBaseUrl, type EnvVariable } from '../core/config';
+import { WidgetAuthError } from '../core/errors';
+import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions } from '../core/pipeline';
+import type { ResolveUser } from '../core/types';
+import { createUpstreamClient, upstreamOptionsShape, type UpstreamOptions } from '../core/upstream';
+import { neverminedContract } from './contract';
+import { mintWidgetSession, neverminedSecret, normaliseEmail, sessionTarget } from './session';
+
+/** Default route of {@link neverminedSessionRouter}. */
+export const NEVERMINED_SESSION_PATH = '/api/widget-session';
+
+/** The Nevermined settings read from the environment by {@link neverminedConfigFromEnv}. */
+export interface NeverminedConfig {
+  /** Organization id (env `NVM_ORG_ID`). */
+  orgId: string;
+  /** Widget key secret (env `NVM_WIDGET_KEY_SECRET`). */
+  rawSecret: string;
+  /** API base URL without a trailing slash (env `NVM_API_BASE_URL`). */
+  apiBaseUrl: string;
+}
+
+/** Options of {@link neverminedSessionRouter}. */
+export interface NeverminedSessionRouterOptions extends CommonRouterOptions, UpstreamOptions {
+  /** Your Nevermined organization id (env `NVM_ORG_ID`). */
+  orgId: string;
+  /** The widget key secret (`wk_…`, env `NVM_WIDGET_KEY_SECRET`), at least 12 characters. Never sent to the browser or logged. */
+  rawSecret: string;
+  /**
+   * Nevermined API base URL (env `NVM_API_BASE_URL`), e.g. `https://api.sandbox.nevermined.app`.
+   * `https:` only, except plain `http:` on loopback hosts.
+   */
+  apiBaseUrl: string;
+  /** Maps the request to the signed-in user, whose `email` is the Nevermined identity; `null` means 401. */
+  resolveUser: ResolveUser;
+}
+
+const optionsSchema = z
+  .object({
+    orgId: requiredString(),
+    rawSecret: neverminedSecret,
+    apiBaseUrl: vendorBaseUrl(),
+    resolveUser: resolveUserSchema,
+    ...upstreamOptionsShape,
+    ...commonOptionsShape,
+  })
+  .strict()
+  .superRefine(checkCommonOptions);
+
+/**
+ * Router answering `GET` and `POST /api/widget-session` with a fresh Nevermined
+ * `WidgetSession` for the signed-in user, forwarded verbatim. The user's `email`
+ * is required: without a user or an email the answer is 401 `UNAUTHORIZED`. Vendor
+ * failures answer 502 `UPSTREAM_REJECTED` / `UPSTREAM_UNAVAILABLE` /
+ * `UPSTREAM_INVALID_RESPONSE` or 504 `UPSTREAM_TIMEOUT`, with the vendor's correlation id.
+ *
+ * Options are validated once, here; one vendor client is built and its keep-alive
+ * connections are shared by every request.
+ *
+ * @example
+ * ```ts
+ * app.use(neverminedSessionRouter({ ...neverminedConfigFromEnv(), resolveUser: (req) => req.user }));
+ * ```
+ */
+export function neverminedSessionRouter(options: NeverminedSessionRouterOptions): Router {
+  const config = parseOptions('neverminedSessionRouter', optionsSchema, options);
+  const target = sessionTarget(config);
+  const client = createUpstreamClient('nevermined', { timeoutMs: config.timeoutMs, retries: config.retries, fetch: config.fetch });
+  return createWidgetRouter({
+    contract: neverminedContract,
+    common: config,
+    resolveUser: config.resolveUser,
+    secrets: [config.rawSecret],
+    routes: [
+      {
+        path: config.path ?? NEVERMINED_SESSION_PATH,
+        methods: ['GET', 'POST'],
+        requireUser: true,
+        async handle({ user, upstream }) {
+          const raw = user!.email;
+          if (typeof raw !== 'string' || raw.trim() === '') {
+            throw new WidgetAuthError('UNAUTHORIZED', 'Sign in with an account that has an email address to use this widget.');
+          }
+          let email: string;
+          try {
+            email = normaliseEmail(raw);
+          } catch (err) {
+            // the address comes from the host's user record, not from the browser
+            throw new WidgetAuthError('INTERNAL_ERROR', 'resolveUser returned a user whose email is not an email address', { cause: err });
+          }
+          const { session, upstreamMs } = await mintWidgetSession(client, target, email);
+          upstream(upstreamMs);
+          return session;
+        },
+      },
+    ],
+  });
+}
+
+/** Environment variables read by {@link neverminedConfigFromEnv}. */
+export const NEVERMINED_ENV: readonly EnvVariable[] = [
+  { name: 'NVM_ORG_ID', option: 'orgId', required: true },
+  { name: 'NVM_WIDGET_KEY_SECRET', option: 'rawSecret', required: true },
+  { name: 'NVM_API_BASE_URL', option: 'apiBaseUrl', required: true },
+];
+
+const envSchema = z.object({ orgId: requiredString(), rawSecret: neverminedSecret, apiBaseUrl: vendorBaseUrl() });
+
+/**
+ * Nevermined options from the environment (`NVM_ORG_ID`, `NVM_WIDGET_KEY_SECRET`,
+ * `NVM_API_BASE_URL`). Throws one `WidgetAuthConfigError` naming every missing or
+ * invalid variable, never with its value.
+ *
+ * @example
+ * ```ts
+ * app.use(neverminedSessionRouter({ ...neverminedConfigFromEnv(), resolveUser }));
+ * ```
+ */
+export function neverminedConfigFromEnv(env: Record<string, string | undefined> = process.env): NeverminedConfig {
+  return optionsFromEnv('neverminedConfigFromEnv', env, NEVERMINED_ENV, envSchema);
+}
