@@ -94,6 +94,15 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServer>
   let faults: ActiveFault[] = [];
   let connections = 0;
   const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  const delay = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve();
+      }, ms);
+      timers.add(timer);
+    });
 
   const pickFault = (path: string): Fault | undefined => {
     for (const f of faults) {
@@ -126,7 +135,7 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServer>
         const recorded: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: { ...req.headers }, body, json, receivedAt: Date.now() };
         requests.push(recorded);
         const fault = pickFault(url.pathname);
-        if (fault?.kind === 'latency') await new Promise((r) => setTimeout(r, fault.ms));
+        if (fault?.kind === 'latency') await delay(fault.ms);
         if (res.destroyed) return;
         if (fault?.kind === 'reset') return void req.socket.destroy();
         if (fault?.kind === 'status') return sendJson(res, { status: fault.status, body: fault.body ?? {}, ...(fault.headers ? { headers: fault.headers } : {}) });
@@ -170,6 +179,9 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServer>
       return new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
+        // pending latency faults would otherwise keep the process alive
+        for (const t of timers) clearTimeout(t);
+        timers.clear();
       });
     },
   };
