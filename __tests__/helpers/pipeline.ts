@@ -49,10 +49,7 @@ export function testRouter(options: TestRouterOptions = {}): express.Router {
     ...common,
     resolveUser: resolveUser === null ? undefined : (resolveUser ?? testResolveUser),
   });
-  return createWidgetRouter({
-    contract: jsonErrorContract('test'),
-    common: config,
-    resolveUser: config.resolveUser,
+  return createWidgetRouter(jsonErrorContract('test'), config, {
     secrets: [PIPELINE_SECRET],
     routes: [{ path: config.path ?? TEST_PATH, methods, requireUser, handle }],
   });

@@ -103,13 +103,13 @@ export interface RouteSpec {
 
 /** Everything a vendor module hands to {@link createWidgetRouter}. */
 export interface RouterSpec {
-  contract: VendorContract;
-  common: CommonConfig;
-  resolveUser?: ResolveUser | undefined;
   /** Values that must never be logged (secrets, keys); redacted from any logged message. */
   secrets: readonly string[];
   routes: readonly RouteSpec[];
 }
+
+/** A vendor's resolved configuration as the pipeline reads it: the common options plus `resolveUser`. */
+export type PipelineConfig = CommonConfig & { resolveUser?: ResolveUser | undefined };
 
 interface RequestState {
   vendor: string;
@@ -172,8 +172,8 @@ function run(mw: RequestHandler, req: Request, res: Response): Promise<void> {
  *
  * All option work happens here, once; a request only runs the steps it needs.
  */
-export function createWidgetRouter(spec: RouterSpec): Router {
-  const { contract, common, resolveUser } = spec;
+export function createWidgetRouter(contract: VendorContract, common: PipelineConfig, spec: RouterSpec): Router {
+  const resolveUser = common.resolveUser;
   const vendor = contract.vendor;
   const logger = common.logger;
   const redact = createRedactor(spec.secrets);

@@ -55,10 +55,7 @@ export function hissunoTokenRouter(options: HissunoTokenRouterOptions): Router {
   const key: KeyObject = hissunoKey(config.secretKey);
   const lifetime = config.expiresIn;
   const metadataFor = config.userMetadata ?? defaultMetadata;
-  return createWidgetRouter({
-    contract: hissunoContract,
-    common: config,
-    resolveUser: config.resolveUser,
+  return createWidgetRouter(hissunoContract, config, {
     secrets: [config.secretKey],
     routes: [
       {

@@ -59,10 +59,7 @@ export function neutEmbedParamsRouter(options: NeutEmbedParamsRouterOptions): Ro
   const config = parseOptions('neutEmbedParamsRouter', optionsSchema, options);
   const table = config.widgets ? buildNeutWidgetTable(config.widgets) : DEFAULT_NEUT_WIDGET_TABLE;
   const mint = compileNeutMinter(config, table);
-  return createWidgetRouter({
-    contract: neutContract,
-    common: config,
-    resolveUser: config.resolveUser,
+  return createWidgetRouter(neutContract, config, {
     secrets: [config.mintSecret],
     routes: [
       {

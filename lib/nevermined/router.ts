@@ -67,10 +67,7 @@ export function neverminedSessionRouter(options: NeverminedSessionRouterOptions)
   const config = parseOptions('neverminedSessionRouter', optionsSchema, options);
   const target = sessionTarget(config);
   const client = createUpstreamClient('nevermined', { timeoutMs: config.timeoutMs, retries: config.retries, fetch: config.fetch });
-  return createWidgetRouter({
-    contract: neverminedContract,
-    common: config,
-    resolveUser: config.resolveUser,
+  return createWidgetRouter(neverminedContract, config, {
     secrets: [config.rawSecret],
     routes: [
       {

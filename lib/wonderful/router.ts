@@ -130,10 +130,7 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Rout
     return { token: signed.jwt, expiresAt: signed.expiresAt, id: signed.id };
   };
 
-  return createWidgetRouter({
-    contract: wonderfulContract,
-    common: config,
-    resolveUser: config.resolveUser,
+  return createWidgetRouter(wonderfulContract, config, {
     secrets: [config.apiKey],
     routes: [
       {
