@@ -1,2 +1,5 @@
 export { verifyHissunoToken, type VerifiedHissunoToken } from './hissuno';
 export { startFakeServer, type FakeServer, type Fault, type FaultScope, type RecordedRequest, type FakeAnswer, type FakeHandler } from './fake-server';
+export { startFakeNevermined, FAKE_NEVERMINED_CODES, type FakeNevermined, type FakeNeverminedOptions, type FakeNeverminedOrg, type FakeIssuedSession, type FakeNeverminedError } from './nevermined';
+export { startFakeWonderful, FAKE_WONDERFUL_CODES, type FakeWonderful, type FakeWonderfulOptions, type FakeWonderfulAnswerFormat, type FakeWonderfulClaims, type FakeWonderfulIssue } from './wonderful';
+export { startFakeNeuroon, createNeuroonWidgetToken, checkNeuroonWidgetToken, verifyNeuroonWidgetToken, type FakeNeuroon, type FakeNeuroonOptions, type FakeNeuroonShop, type FakeNeuroonIssue, type NeuroonTokenCheck, type NeuroonTokenProblem } from './neuroon';

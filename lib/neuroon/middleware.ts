@@ -1,0 +1,57 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { WidgetAuthConfigError } from '../core/errors';
+import { NeuroonTokenProvider, type NeuroonTokenProviderOptions } from './provider';
+
+/** What {@link neuroonWidgetToken} takes: a provider you share, or the options to build one. */
+export type NeuroonWidgetTokenOptions = NeuroonTokenProvider | NeuroonTokenProviderOptions;
+
+/** True for a provider instance, also one from another copy of this package. */
+export function isNeuroonTokenProvider(value: unknown): value is NeuroonTokenProvider {
+  return (
+    value instanceof NeuroonTokenProvider ||
+    (typeof value === 'object' &&
+      value !== null &&
+      typeof (value as NeuroonTokenProvider).getToken === 'function' &&
+      typeof (value as NeuroonTokenProvider).currentToken === 'function')
+  );
+}
+
+/**
+ * Middleware for server-rendered pages: puts the shop's widget token on
+ * `res.locals.neuroonWidgetToken`, then calls `next()`. A cached token is set without
+ * any I/O. When no token can be served it calls `next(err)` with a
+ * {@link WidgetAuthError} (`UPSTREAM_UNAVAILABLE`, `UPSTREAM_TIMEOUT`,
+ * `UPSTREAM_REJECTED`, …): that error is the host page's to handle, for example by
+ * rendering the page without the widget.
+ *
+ * Pass the same {@link NeuroonTokenProvider} you give {@link neuroonTokenRouter} so
+ * that both share one cache.
+ *
+ * @example
+ * ```ts
+ * const neuroon = new NeuroonTokenProvider(neuroonConfigFromEnv());
+ * app.get('/search', neuroonWidgetToken(neuroon), (req, res) => {
+ *   res.send(`<div id="neuroon-search"></div>${renderNeuroonScriptTag({ token: res.locals.neuroonWidgetToken })}`);
+ * });
+ * ```
+ */
+export function neuroonWidgetToken(options: NeuroonWidgetTokenOptions): RequestHandler {
+  if (typeof options === 'function') {
+    throw new WidgetAuthConfigError('neuroonWidgetToken', [
+      'options: a function was passed where a provider or options were expected (did you write `app.use(neuroonWidgetToken)` instead of `app.use(neuroonWidgetToken({ … }))`?)',
+    ]);
+  }
+  const provider = isNeuroonTokenProvider(options) ? options : new NeuroonTokenProvider(options);
+  return (_req: Request, res: Response, next: NextFunction) => {
+    const token = provider.currentToken();
+    if (token !== undefined) {
+      res.locals['neuroonWidgetToken'] = token;
+      next();
+      return;
+    }
+    provider.getToken().then((fresh) => {
+      res.locals['neuroonWidgetToken'] = fresh;
+      next();
+    }, next);
+  };
+}
