@@ -3,7 +3,7 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import { optionsFromEnv, parseOptions, type EnvVariable } from '../core/config';
 import { WidgetAuthError } from '../core/errors';
-import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions } from '../core/pipeline';
+import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions, type RouteContext } from '../core/pipeline';
 import type { ResolveUser, WidgetUser } from '../core/types';
 import { hissunoContract } from './contract';
 import { HISSUNO_MAX_LIFETIME, hissunoKey, hissunoLifetime, hissunoSecretKey, signWithKey } from './sign';
@@ -55,28 +55,22 @@ export function hissunoTokenRouter(options: HissunoTokenRouterOptions): Router {
   const key: KeyObject = hissunoKey(config.secretKey);
   const lifetime = config.expiresIn;
   const metadataFor = config.userMetadata ?? defaultMetadata;
+  const issue = ({ user }: RouteContext) => {
+  const u = user!;
+  if (typeof u.id !== 'string' || u.id.length === 0) {
+    throw new WidgetAuthError('INTERNAL_ERROR', 'resolveUser returned a user without a string id');
+  }
+  const userMetadata = metadataFor(u);
+  try {
+    return { token: signWithKey(userMetadata ? { userId: u.id, userMetadata } : { userId: u.id }, key, lifetime) };
+  } catch (err) {
+    // bad metadata comes from the host's user record, not from the browser
+    throw new WidgetAuthError('INTERNAL_ERROR', 'user metadata is not a record of strings', { cause: err });
+  }
+  };
   return createWidgetRouter(hissunoContract, config, {
     secrets: [config.secretKey],
-    routes: [
-      {
-        path: config.path ?? HISSUNO_TOKEN_PATH,
-        methods: ['GET', 'POST'],
-        requireUser: true,
-        handle({ user }) {
-          const u = user!;
-          if (typeof u.id !== 'string' || u.id.length === 0) {
-            throw new WidgetAuthError('INTERNAL_ERROR', 'resolveUser returned a user without a string id');
-          }
-          const userMetadata = metadataFor(u);
-          try {
-            return { token: signWithKey(userMetadata ? { userId: u.id, userMetadata } : { userId: u.id }, key, lifetime) };
-          } catch (err) {
-            // bad metadata comes from the host's user record, not from the browser
-            throw new WidgetAuthError('INTERNAL_ERROR', 'user metadata is not a record of strings', { cause: err });
-          }
-        },
-      },
-    ],
+    routes: [{ path: config.path ?? HISSUNO_TOKEN_PATH, methods: ['GET', 'POST'], requireUser: true, handle: issue }],
   });
 }
 
