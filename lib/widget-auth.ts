@@ -1,0 +1,426 @@
+import express, { type Router } from 'express';
+import type { Store } from 'express-rate-limit';
+import { z } from 'zod';
+import { parseOptions, type EnvVariable } from './core/config';
+import { WidgetAuthConfigError } from './core/errors';
+import { checkCommonOptions, commonOptionsShape, resolveUserSchema, type CommonRouterOptions } from './core/pipeline';
+import type { ResolveUser } from './core/types';
+import { HISSUNO_ENV, HISSUNO_TOKEN_PATH, hissunoConfigFromEnv, hissunoTokenRouter, type HissunoTokenRouterOptions } from './hissuno/index';
+import { NEUROON_ENV, NEUROON_TOKEN_PATH, neuroonConfigFromEnv, neuroonTokenRouter, type NeuroonTokenRouterOptions } from './neuroon/index';
+import { NEUT_EMBED_PARAMS_PATH, NEUT_ENV, neutConfigFromEnv, neutEmbedParamsRouter, type NeutEmbedParamsRouterOptions } from './neut/index';
+import {
+  NEVERMINED_ENV,
+  NEVERMINED_SESSION_PATH,
+  neverminedConfigFromEnv,
+  neverminedSessionRouter,
+  type NeverminedSessionRouterOptions,
+} from './nevermined/index';
+import {
+  WONDERFUL_ENV,
+  WONDERFUL_REFRESH_PATH,
+  WONDERFUL_TOKEN_PATH,
+  wonderfulConfigFromEnv,
+  wonderfulTokenRouter,
+  type WonderfulTokenRouterOptions,
+} from './wonderful/index';
+
+export type { EnvVariable } from './core/config';
+
+/** The vendors {@link widgetAuth} can mount, in the order it mounts them. */
+export const WIDGET_AUTH_VENDORS = ['nevermined', 'neuroon', 'hissuno', 'neut', 'wonderful'] as const;
+
+/** A vendor {@link widgetAuth} can mount: `"nevermined"`, `"neuroon"`, `"hissuno"`, `"neut"` or `"wonderful"`. */
+export type WidgetAuthVendor = (typeof WIDGET_AUTH_VENDORS)[number];
+
+/**
+ * The options {@link widgetAuth} passes to one vendor's router on top of what the
+ * environment provides. Options that come from environment variables (secrets, ids, base
+ * URLs) cannot be given here; a common option given here replaces the top-level one for
+ * that vendor only (e.g. its own `rateLimit` or `path`).
+ */
+export interface WidgetAuthVendorOptions {
+  /** Extra options of {@link neverminedSessionRouter} (`timeoutMs`, `retries`, `path`, …). */
+  nevermined: Partial<Omit<NeverminedSessionRouterOptions, 'orgId' | 'rawSecret' | 'apiBaseUrl'>>;
+  /**
+   * Extra options of {@link neuroonTokenRouter} (`rotateAfterMs`, `store`, `resolveUser`, …).
+   * `provider` is not accepted: to share a provider with `neuroonWidgetToken`, mount
+   * `neuroonTokenRouter({ provider })` yourself.
+   */
+  neuroon: Omit<NeuroonTokenRouterOptions, 'shopId' | 'apiKey' | 'apiBaseUrl' | 'provider'>;
+  /** Extra options of {@link hissunoTokenRouter} (`expiresIn`, `userMetadata`, …). */
+  hissuno: Partial<Omit<HissunoTokenRouterOptions, 'secretKey'>>;
+  /** Extra options of {@link neutEmbedParamsRouter} (`widgets`, `resolveUser`, …). */
+  neut: Omit<NeutEmbedParamsRouterOptions, 'tenantId' | 'hostOrigin' | 'mintSecret' | 'mintKeyId' | 'widgetOrigin'>;
+  /** Extra options of {@link wonderfulTokenRouter} (`entityIdFor`, `expiresIn`, `metadataFor`, …). */
+  wonderful: Partial<Omit<WonderfulTokenRouterOptions, 'baseUrl' | 'apiKey' | 'tenantId'>>;
+}
+
+/**
+ * The `vendors` option of {@link widgetAuth}: the vendors to mount, each `true` or an
+ * object of extra options for its router. Every vendor named must be fully configured in
+ * the environment; vendors not named are not mounted, whatever the environment holds.
+ *
+ * @example
+ * ```ts
+ * vendors: { hissuno: true, wonderful: { entityIdFor: (user) => user.wonderfulId } }
+ * ```
+ */
+export type WidgetAuthVendors = { [V in WidgetAuthVendor]?: true | WidgetAuthVendorOptions[V] };
+
+/**
+ * The `rateLimit` option of {@link widgetAuth}. Each mounted router gets its own limiter
+ * with this window and limit (a user's budget is per vendor). express-rate-limit refuses
+ * to share one store instance between limiters, so `store` is either a function giving a
+ * new store per vendor, or a store instance when only one vendor is mounted.
+ */
+export interface WidgetAuthRateLimit {
+  /** Window length in milliseconds (at most 24 h). */
+  windowMs: number;
+  /** Requests allowed per user (else per IP address) per window and vendor. */
+  limit: number;
+  /**
+   * An express-rate-limit store, or `(vendor) => store` returning a new one for each
+   * vendor, each with its own prefix (rate-limit-redis for several instances).
+   * Defaults to an in-memory store per router.
+   */
+  store?: Store | ((vendor: WidgetAuthVendor) => Store);
+}
+
+/** Options of {@link widgetAuth}. */
+export interface WidgetAuthOptions extends Omit<CommonRouterOptions, 'path' | 'rateLimit'> {
+  /**
+   * Maps the request to the signed-in user; `null` means nobody (401). Used by the
+   * routers that serve signed-in users only: Nevermined, Hissuno and Wonderful. Neut's
+   * and Neuroon's routers serve anonymous visitors as they do when mounted alone (their
+   * widgets show public data and a shop-wide token); give them a `resolveUser` in
+   * `vendors` to require a sign-in there too.
+   */
+  resolveUser: ResolveUser;
+  /** Where the vendors' variables are read. Defaults to `process.env`. */
+  env?: Record<string, string | undefined>;
+  /**
+   * The vendors to mount and their extra options (see {@link WidgetAuthVendors}).
+   * Defaults to every vendor that has any of its variables set in `env`.
+   */
+  vendors?: WidgetAuthVendors;
+  /** Per-user (else per-IP) rate limit of every mounted router; see {@link WidgetAuthRateLimit}. Defaults to no limit. */
+  rateLimit?: WidgetAuthRateLimit;
+}
+
+/** One route served by the router {@link widgetAuth} returns. */
+export interface WidgetAuthRoute {
+  /** The vendor whose router serves the route. */
+  vendor: WidgetAuthVendor;
+  /** The route path, e.g. `/api/hissuno-token`. */
+  path: string;
+  /** The methods it serves; any other method answers 405. */
+  methods: readonly ('GET' | 'POST')[];
+}
+
+/** The router {@link widgetAuth} returns, with what it mounted. */
+export type WidgetAuthRouter = Router & {
+  /** The vendors mounted, in mounting order. */
+  readonly mounted: readonly WidgetAuthVendor[];
+  /** Every route served, for start-up logs and health pages. */
+  readonly routes: readonly WidgetAuthRoute[];
+};
+
+/** How far a vendor is configured in an environment, from {@link detectWidgetAuthVendors}. */
+export interface WidgetAuthVendorStatus {
+  vendor: WidgetAuthVendor;
+  /** Display name, e.g. `"Nevermined"`. */
+  label: string;
+  /** `configured`: every required variable set; `partial`: some variable set but a required one missing; `absent`: none set. */
+  state: 'configured' | 'partial' | 'absent';
+  /** Names of the vendor's variables that are set (non-blank), required or optional. */
+  set: string[];
+  /** Names of the required variables that are missing or blank. */
+  missing: string[];
+  /** Every variable the vendor reads. */
+  variables: readonly EnvVariable[];
+}
+
+type AnyOptions = Record<string, unknown>;
+
+interface VendorPlan {
+  label: string;
+  factory: string;
+  variables: readonly EnvVariable[];
+  fromEnv(env: Record<string, string | undefined>): AnyOptions;
+  build(options: AnyOptions): Router;
+  /** Whether the top-level `resolveUser` is passed on (the route serves signed-in users only). */
+  signedInOnly: boolean;
+  /** Options the caller may not pass in `vendors`, with the reason. */
+  reserved: Record<string, string>;
+  routes(options: AnyOptions): Omit<WidgetAuthRoute, 'vendor'>[];
+}
+
+const fromVariables = (variables: readonly EnvVariable[]): Record<string, string> =>
+  Object.fromEntries(variables.map((v) => [v.option, `comes from ${v.name}; set it in the environment instead`]));
+
+const pathOr = (options: AnyOptions, key: string, fallback: string): string => (typeof options[key] === 'string' ? (options[key] as string) : fallback);
+
+// the casts are safe: every router validates its own options and throws WidgetAuthConfigError otherwise
+const PLANS: Record<WidgetAuthVendor, VendorPlan> = {
+  nevermined: {
+    label: 'Nevermined',
+    factory: 'neverminedSessionRouter',
+    variables: NEVERMINED_ENV,
+    fromEnv: (env) => ({ ...neverminedConfigFromEnv(env) }),
+    build: (o) => neverminedSessionRouter(o as unknown as NeverminedSessionRouterOptions),
+    signedInOnly: true,
+    reserved: fromVariables(NEVERMINED_ENV),
+    routes: (o) => [{ path: pathOr(o, 'path', NEVERMINED_SESSION_PATH), methods: ['GET', 'POST'] }],
+  },
+  neuroon: {
+    label: 'Neuroon',
+    factory: 'neuroonTokenRouter',
+    variables: NEUROON_ENV,
+    fromEnv: (env) => ({ ...neuroonConfigFromEnv(env) }),
+    build: (o) => neuroonTokenRouter(o as unknown as NeuroonTokenRouterOptions),
+    signedInOnly: false,
+    reserved: { ...fromVariables(NEUROON_ENV), provider: 'is not taken by widgetAuth; to share a provider, mount neuroonTokenRouter({ provider }) yourself' },
+    routes: (o) => [{ path: pathOr(o, 'path', NEUROON_TOKEN_PATH), methods: ['GET'] }],
+  },
+  hissuno: {
+    label: 'Hissuno',
+    factory: 'hissunoTokenRouter',
+    variables: HISSUNO_ENV,
+    fromEnv: (env) => ({ ...hissunoConfigFromEnv(env) }),
+    build: (o) => hissunoTokenRouter(o as unknown as HissunoTokenRouterOptions),
+    signedInOnly: true,
+    reserved: fromVariables(HISSUNO_ENV),
+    routes: (o) => [{ path: pathOr(o, 'path', HISSUNO_TOKEN_PATH), methods: ['GET', 'POST'] }],
+  },
+  neut: {
+    label: 'Neut',
+    factory: 'neutEmbedParamsRouter',
+    variables: NEUT_ENV,
+    fromEnv: (env) => ({ ...neutConfigFromEnv(env) }),
+    build: (o) => neutEmbedParamsRouter(o as unknown as NeutEmbedParamsRouterOptions),
+    signedInOnly: false,
+    reserved: fromVariables(NEUT_ENV),
+    routes: (o) => [{ path: pathOr(o, 'path', NEUT_EMBED_PARAMS_PATH), methods: ['POST'] }],
+  },
+  wonderful: {
+    label: 'Wonderful',
+    factory: 'wonderfulTokenRouter',
+    variables: WONDERFUL_ENV,
+    fromEnv: (env) => ({ ...wonderfulConfigFromEnv(env) }),
+    build: (o) => wonderfulTokenRouter(o as unknown as WonderfulTokenRouterOptions),
+    signedInOnly: true,
+    reserved: fromVariables(WONDERFUL_ENV),
+    routes: (o) => [
+      { path: pathOr(o, 'path', WONDERFUL_TOKEN_PATH), methods: ['POST'] },
+      { path: pathOr(o, 'refreshPath', WONDERFUL_REFRESH_PATH), methods: ['POST'] },
+    ],
+  },
+};
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isStore(value: unknown): value is Store {
+  return isRecord(value) && typeof value['increment'] === 'function';
+}
+
+const isSet = (value: string | undefined): boolean => value !== undefined && value.trim() !== '';
+
+/**
+ * Which vendors an environment configures, without mounting anything: for each vendor,
+ * whether all its required variables are set (`configured`), only some of its variables
+ * (`partial`, a configuration error for {@link widgetAuth}), or none (`absent`). Blank
+ * values count as unset. Values are never read beyond that.
+ *
+ * @example
+ * ```ts
+ * for (const s of detectWidgetAuthVendors()) console.log(`${s.label}: ${s.state}`);
+ * ```
+ */
+export function detectWidgetAuthVendors(env: Record<string, string | undefined> = process.env): WidgetAuthVendorStatus[] {
+  return WIDGET_AUTH_VENDORS.map((vendor) => {
+    const plan = PLANS[vendor];
+    const set = plan.variables.filter((v) => isSet(env[v.name])).map((v) => v.name);
+    const missing = plan.variables.filter((v) => v.required && !isSet(env[v.name])).map((v) => v.name);
+    const state = set.length === 0 ? 'absent' : missing.length === 0 ? 'configured' : 'partial';
+    return { vendor, label: plan.label, state, set, missing, variables: plan.variables };
+  });
+}
+
+const vendorEntry = z.custom<true | AnyOptions>((v) => v === true || isRecord(v), { message: 'must be true or an options object for that vendor' }).optional();
+
+const commonRateLimit = commonOptionsShape.rateLimit.unwrap().shape;
+
+const optionsSchema = z
+  .object({
+    resolveUser: resolveUserSchema,
+    env: z.custom<Record<string, string | undefined>>(isRecord, { message: 'must be an object of variables, such as process.env' }).optional(),
+    vendors: z
+      .object({ nevermined: vendorEntry, neuroon: vendorEntry, hissuno: vendorEntry, neut: vendorEntry, wonderful: vendorEntry })
+      .strict()
+      // only when the keys are known: `{ nevermind: true }` is a typo, not an empty selection
+      .refine((v) => Object.values(v).some((entry) => entry !== undefined), { message: 'must name at least one vendor', when: (payload) => payload.issues.length === 0 })
+      .optional(),
+    allowedOrigins: commonOptionsShape.allowedOrigins,
+    requireOrigin: commonOptionsShape.requireOrigin,
+    cors: commonOptionsShape.cors,
+    logger: commonOptionsShape.logger,
+    bodyLimit: commonOptionsShape.bodyLimit,
+    rateLimit: z
+      .object({
+        windowMs: commonRateLimit.windowMs,
+        limit: commonRateLimit.limit,
+        store: z
+          .custom<Store | ((vendor: WidgetAuthVendor) => Store)>((v) => typeof v === 'function' || isStore(v), {
+            message: 'must be an express-rate-limit store, or a function (vendor) => store',
+          })
+          .optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine(checkCommonOptions);
+
+/** Options shared by every mounted router, exactly as the caller gave them (each router applies its own defaults). */
+const COMMON_KEYS = ['allowedOrigins', 'requireOrigin', 'cors', 'logger', 'bodyLimit'] as const;
+
+/**
+ * Mount every vendor configured in the environment with one call. Returns one Express
+ * router holding each vendor's router, built by that vendor's factory from its
+ * `…ConfigFromEnv` variables plus the common options given here (`allowedOrigins`,
+ * `requireOrigin`, `cors`, `rateLimit`, `logger`, `bodyLimit`).
+ *
+ * Which vendors: by default every vendor with any of its variables set (blank counts as
+ * unset); with `vendors`, exactly the vendors named there. Everything is checked at
+ * once, when `widgetAuth` is called, and every problem is reported together in one
+ * {@link WidgetAuthConfigError}: each missing variable of every partly configured (or
+ * named) vendor, each invalid value, each bad option; with nothing configured at all,
+ * the variables each vendor needs. No secret value is ever part of the message.
+ *
+ * `resolveUser` goes to the routes that serve signed-in users only (Nevermined, Hissuno,
+ * Wonderful); Neut and Neuroon answer anonymous visitors unless `vendors` gives them a
+ * `resolveUser`. The returned router lists what it mounted in `mounted` and `routes`.
+ *
+ * @example
+ * ```ts
+ * const widgets = widgetAuth({
+ *   resolveUser: (req) => req.user ?? null,
+ *   allowedOrigins: ['https://app.example.com'],
+ *   vendors: { hissuno: true, wonderful: { expiresIn: 900 } },
+ * });
+ * app.use(widgets);
+ * console.log(`widget routes: ${widgets.routes.map((r) => r.path).join(', ')}`);
+ * ```
+ */
+export function widgetAuth(options: WidgetAuthOptions): WidgetAuthRouter {
+  const problems: string[] = [];
+  let top: z.output<typeof optionsSchema> | undefined;
+  try {
+    top = parseOptions('widgetAuth', optionsSchema, options);
+  } catch (err) {
+    if (!(err instanceof WidgetAuthConfigError)) throw err;
+    // a function or non-object cannot be read further
+    if (!isRecord(options)) throw err;
+    problems.push(...err.problems);
+  }
+  const raw = options as unknown as Record<string, unknown>;
+  // an unreadable env is already reported; guessing another one would only add noise
+  if (raw['env'] !== undefined && !isRecord(raw['env'])) throw new WidgetAuthConfigError('widgetAuth', problems);
+  const env = top?.env ?? (raw['env'] as Record<string, string | undefined> | undefined) ?? process.env;
+  const named = top?.vendors ?? (isRecord(raw['vendors']) ? (raw['vendors'] as WidgetAuthVendors) : undefined);
+
+  const statuses = detectWidgetAuthVendors(env);
+  const chosen = named
+    ? statuses.filter((s) => named[s.vendor] !== undefined)
+    : statuses.filter((s) => s.state !== 'absent');
+
+  if (!named && chosen.length === 0) {
+    for (const s of statuses) {
+      const required = s.variables.filter((v) => v.required).map((v) => v.name);
+      const optional = s.variables.filter((v) => !v.required).map((v) => v.name);
+      problems.push(`no vendor is configured: for ${s.label} set ${required.join(', ')}${optional.length ? ` (optionally ${optional.join(', ')})` : ''}`);
+    }
+  }
+
+  const fromEnv = new Map<WidgetAuthVendor, AnyOptions>();
+  for (const s of chosen) {
+    const why = named ? `${s.label} is named in vendors` : `${s.label} is partly configured: ${s.set.join(', ')} ${s.set.length === 1 ? 'is' : 'are'} set`;
+    for (const name of s.missing) problems.push(`${name}: is not set (${why})`);
+    try {
+      fromEnv.set(s.vendor, PLANS[s.vendor].fromEnv(env));
+    } catch (err) {
+      if (!(err instanceof WidgetAuthConfigError)) throw err;
+      // missing variables are already reported above, with their context
+      problems.push(...err.problems.filter((p) => !s.missing.some((name) => p.startsWith(`${name}:`))));
+    }
+  }
+  if (problems.length > 0 || top === undefined) throw new WidgetAuthConfigError('widgetAuth', problems);
+
+  const common: AnyOptions = {};
+  for (const key of COMMON_KEYS) if (raw[key] !== undefined) common[key] = raw[key];
+
+  const built: Router[] = [];
+  const routes: WidgetAuthRoute[] = [];
+  const stores = new Map<Store, WidgetAuthVendor>();
+  for (const s of chosen) {
+    const plan = PLANS[s.vendor];
+    const entry = named?.[s.vendor];
+    const extra: AnyOptions = isRecord(entry) ? Object.fromEntries(Object.entries(entry).filter(([, v]) => v !== undefined)) : {};
+    let usable = true;
+    for (const key of Object.keys(extra)) {
+      const reason = plan.reserved[key];
+      if (reason !== undefined) {
+        problems.push(`vendors.${s.vendor}.${key}: ${reason}`);
+        usable = false;
+      }
+    }
+
+    let rateLimit = extra['rateLimit'] as WidgetAuthRateLimit | undefined;
+    if (rateLimit === undefined && top.rateLimit) {
+      const { store, ...window } = top.rateLimit;
+      rateLimit = store === undefined ? window : { ...window, store: typeof store === 'function' ? store(s.vendor) : store };
+    }
+    const store = rateLimit?.store;
+    if (isStore(store)) {
+      const other = stores.get(store);
+      if (other !== undefined) {
+        problems.push(
+          `rateLimit.store: one store instance cannot count for both ${other} and ${s.vendor} (express-rate-limit refuses a shared store); pass a function (vendor) => store returning a new store, each with its own prefix`,
+        );
+        usable = false;
+      } else stores.set(store, s.vendor);
+    }
+    if (!usable) continue;
+
+    const routerOptions: AnyOptions = {
+      ...common,
+      ...(plan.signedInOnly ? { resolveUser: top.resolveUser } : {}),
+      ...fromEnv.get(s.vendor),
+      ...extra,
+      ...(rateLimit ? { rateLimit } : {}),
+    };
+    try {
+      built.push(plan.build(routerOptions));
+    } catch (err) {
+      if (!(err instanceof WidgetAuthConfigError)) throw err;
+      problems.push(...err.problems.map((p) => `${plan.factory}: ${p}`));
+      continue;
+    }
+    for (const route of plan.routes(routerOptions)) {
+      const clash = routes.find((r) => r.path === route.path);
+      if (clash) problems.push(`${s.vendor}: path ${route.path} is already served by ${clash.vendor}; give one of them another path in vendors`);
+      routes.push({ vendor: s.vendor, ...route });
+    }
+  }
+  if (problems.length > 0) throw new WidgetAuthConfigError('widgetAuth', problems);
+
+  const router = express.Router();
+  for (const vendorRouter of built) router.use(vendorRouter);
+  const mounted = Object.freeze(chosen.map((s) => s.vendor));
+  return Object.defineProperties(router, {
+    mounted: { value: mounted, enumerable: true },
+    routes: { value: Object.freeze(routes.map((r) => Object.freeze(r))), enumerable: true },
+  }) as WidgetAuthRouter;
+}
