@@ -74,15 +74,16 @@ export function hissunoPayload(claims: HissunoClaims): HissunoClaims {
   if (userMetadata === null || typeof userMetadata !== 'object' || Array.isArray(userMetadata)) {
     throw new WidgetAuthError('INVALID_REQUEST', 'userMetadata must be an object of strings.', { field: 'userMetadata' });
   }
-  const metadata: Record<string, string> = {};
+  const entries: [string, string][] = [];
   for (const [key, value] of Object.entries(userMetadata)) {
     if (value === undefined) continue;
     if (typeof value !== 'string') {
       throw new WidgetAuthError('INVALID_REQUEST', `userMetadata.${key.slice(0, 64)} must be a string.`, { field: `userMetadata.${key.slice(0, 64)}` });
     }
-    metadata[key] = value;
+    entries.push([key, value]);
   }
-  return Object.keys(metadata).length > 0 ? { userId, userMetadata: metadata } : { userId };
+  // fromEntries defines own properties: assigning would drop a "__proto__" key silently
+  return entries.length > 0 ? { userId, userMetadata: Object.fromEntries(entries) } : { userId };
 }
 
 /** A key object for HS256 signing; building it once avoids re-deriving it per token. */

@@ -70,6 +70,17 @@ function own(input: Input, key: string): unknown {
   return Object.hasOwn(input, key) ? input[key] : undefined;
 }
 
+const LONE_SURROGATES = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * Trimmed text with each lone surrogate (only a `\ud800`-style JSON escape yields one)
+ * replaced by U+FFFD, as the embed URL's UTF-8 encoding writes it: the validated value
+ * is then exactly the value the widget receives.
+ */
+function cleanText(value: string): string {
+  return value.trim().replace(LONE_SURROGATES, '\ufffd');
+}
+
 function isBlank(value: unknown): boolean {
   return value === undefined || value === null || value === '';
 }
@@ -77,7 +88,7 @@ function isBlank(value: unknown): boolean {
 function requiredText(input: Input, key: string): string {
   const value = own(input, key);
   if (typeof value === 'string') {
-    const text = value.trim();
+    const text = cleanText(value);
     if (text) return text;
   }
   return invalid(`${key} is required.`, key);
@@ -87,7 +98,7 @@ function optionalText(input: Input, key: string): string | undefined {
   const value = own(input, key);
   if (isBlank(value)) return undefined;
   if (typeof value === 'string') {
-    const text = value.trim();
+    const text = cleanText(value);
     if (text) return text;
   }
   return invalid(`${key} must be a string.`, key);
@@ -263,7 +274,8 @@ export function validateWithTable(body: unknown, table: NeutWidgetTable): NeutWi
 
 /**
  * Validate and normalise a widget request body by the rules of Neut's backend guide:
- * text fields trimmed, `colorway` defaulting to `Default`, `page` to 1, `limit` to 10,
+ * text fields trimmed (and any lone surrogate written as U+FFFD, as the embed URL
+ * carries it), `colorway` defaulting to `Default`, `page` to 1, `limit` to 10,
  * `status_filter` to `All`, the `show_…_filter` switches to `true`, `state_code`
  * upper-cased, member filters all or nothing, `vote-breakdown` for Representatives only,
  * `temp_text_url` https only. Keys the server sets (`tenant_id`, `customer_origin`,

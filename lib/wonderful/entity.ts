@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { WidgetUser } from '../core/types';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** True for a UUID in its usual `8-4-4-4-12` hexadecimal form (any version, any case). */
 export function isUuid(value: unknown): value is string {
@@ -37,7 +38,9 @@ export function uuidV5(name: string, namespace: string): string {
  * The default Wonderful entity id of an application user: the user's `id`, lower-cased,
  * when it already is a UUID; otherwise the v5 UUID of the `id` in
  * {@link WONDERFUL_ENTITY_NAMESPACE}. Stable across calls, processes and restarts,
- * with nothing stored, so a refreshed token keeps the user's identity.
+ * with nothing stored, so a refreshed token keeps the user's identity. Throws a
+ * `TypeError` for an empty id or one that is not well-formed Unicode (a lone
+ * surrogate), which would otherwise share its entity with another id.
  *
  * @example
  * ```ts
@@ -47,5 +50,7 @@ export function uuidV5(name: string, namespace: string): string {
 export function wonderfulEntityIdFor(user: Pick<WidgetUser, 'id'>): string {
   const id = user.id;
   if (typeof id !== 'string' || id.length === 0) throw new TypeError('the user has no string id');
+  // UTF-8 turns every lone surrogate into U+FFFD, so two different ids would share an entity
+  if (LONE_SURROGATE.test(id)) throw new TypeError('the user id is not well-formed Unicode (it holds a lone surrogate)');
   return isUuid(id) ? id.toLowerCase() : uuidV5(id, WONDERFUL_ENTITY_NAMESPACE);
 }

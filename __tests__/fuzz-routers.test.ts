@@ -1,0 +1,875 @@
+/**
+ * Property tests of every router: arbitrary methods, paths, query strings, headers
+ * (Origin, Content-Type, Content-Encoding, Transfer-Encoding, Content-Length that lies)
+ * and bodies (any JSON, almost-JSON, bytes, oversized), arbitrary users from the host,
+ * and for Neut and Wonderful bodies near the valid ones. Vendors are healthy here, so
+ * no answer may be a 5xx except where the host's own user record breaks a documented
+ * rule. Every answer is checked against the vendor's wire shape, and every answer and
+ * log event against the configured secrets and the tokens minted so far.
+ */
+import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { WidgetAuthError } from '../lib/core/errors';
+import type { WidgetUser } from '../lib/core/types';
+import { hissunoTokenRouter } from '../lib/hissuno/index';
+import { neuroonTokenRouter } from '../lib/neuroon/index';
+import { NEUT_COLORWAYS, NEUT_DEFAULT_WIDGETS, NEUT_STATUS_FILTERS, NEUT_SUBJECTS, neutEmbedParamsRouter, validateNeutWidgetRequest, verifyNeutBootstrap } from '../lib/neut/index';
+import { neverminedSessionRouter } from '../lib/nevermined/index';
+import { wonderfulEntityIdFor, wonderfulTokenRouter } from '../lib/wonderful/index';
+import { verifyHissunoToken } from '../lib/testing/hissuno';
+import { checkNeuroonWidgetToken, startFakeNeuroon, type FakeNeuroon } from '../lib/testing/neuroon';
+import { startFakeNevermined, type FakeNevermined } from '../lib/testing/nevermined';
+import { startFakeWonderful, type FakeWonderful } from '../lib/testing/wonderful';
+import { EXPRESS_MAJOR, buildApp, captureLogger } from './helpers/app';
+import {
+  FUZZ_ALLOWED_ORIGINS,
+  FUZZ_SCALE,
+  FUZZ_SEED,
+  NOT_JSON,
+  WIRE,
+  answerText,
+  captureConsole,
+  checkProperty,
+  expectShaped,
+  fuzzOriginAllowed,
+  headerValue,
+  hostileKey,
+  hostileString,
+  jsonObjectText,
+  jsonText,
+  leakFinder,
+  numberToken,
+  objectText,
+  originHeader,
+  serve,
+  userRegistry,
+  type Answer,
+  type OutgoingRequest,
+  type ServedApp,
+  type WireContract,
+  type WireError,
+} from './helpers/hardening';
+import { NEUT } from './helpers/neut';
+
+/**
+ * Property runs per router: generic requests, the router's own property (Neuroon has
+ * none: its route reads nothing from the request, so it gets more generic runs), and
+ * Content-Length mismatches.
+ */
+const RUNS = { generic: 150, own: 150, lyingLength: 25, neuroonGeneric: 250 };
+
+// well above the usual second per property, for a loaded machine and for FUZZ_SCALE hunts
+jest.setTimeout(60_000 * FUZZ_SCALE);
+
+const HISSUNO_SECRET = 'sk_live_fuzz_0123456789abcdefghijklmnop';
+const NEVERMINED_ORG = 'org-fuzz';
+const NEVERMINED_SECRET = 'wk_fuzz_5f2c9a1e7b3d4c6f8a0b';
+const WONDERFUL_KEY = 'wk_fuzz_api_key_9b7d4c3e0a6f5f2c';
+const NEUROON_SHOP = 'shop_fuzz';
+const NEUROON_KEY = 'nk_fuzz_fedcba9876543210fedcba98';
+const SECRETS = { HISSUNO_SECRET, NEUT_MINT_SECRET: NEUT.mintSecret, NEVERMINED_SECRET, WONDERFUL_KEY, NEUROON_KEY };
+
+const BODY_LIMIT = 8192;
+const GOOD_USER: WidgetUser = { id: 'user-ada', email: ' Ada@Example.COM ', name: 'Ada Lovelace', metadata: { plan: 'pro' } };
+const GOOD_KEY = 'good';
+
+// ---------------------------------------------------------------------------
+// Leak and pollution checks shared by every run
+
+const logger = captureLogger();
+const responseLeaks = leakFinder();
+const logLeaks = leakFinder();
+for (const [label, value] of Object.entries(SECRETS)) {
+  responseLeaks.add(label, value);
+  logLeaks.add(label, value);
+}
+let eventsChecked = 0;
+let tokensMinted = 0;
+const PROTOTYPE_KEYS = [Object.prototype, Array.prototype, Function.prototype].map((p) => Object.getOwnPropertyNames(p).sort().join());
+
+/** A minted token: it may appear in its own answer only, never in a log. */
+function minted(label: string, token: string): void {
+  tokensMinted++;
+  logLeaks.add(label, token);
+}
+
+/** After every run: no secret in the answer, no secret or token in a new log event, no polluted prototype. */
+function afterRun(answer: Answer): void {
+  const inAnswer = responseLeaks.find(answerText(answer));
+  if (inAnswer) throw new Error(`the answer carries ${inAnswer}`);
+  const fresh = logger.events.slice(eventsChecked);
+  eventsChecked = logger.events.length;
+  const inLog = logLeaks.find(fresh.map((e) => JSON.stringify(e)).join('\n'));
+  if (inLog) throw new Error(`a log event carries ${inLog}`);
+  const now = [Object.prototype, Array.prototype, Function.prototype].map((p) => Object.getOwnPropertyNames(p).sort().join());
+  if (now.join('|') !== PROTOTYPE_KEYS.join('|') || ({} as Record<string, unknown>)['polluted'] !== undefined) {
+    throw new Error('a built-in prototype gained a property');
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Generic requests and the pipeline's documented answers to them
+
+type Encoding = 'gzip' | 'gzip-garbage' | 'deflate-garbage' | 'br-garbage' | 'identity' | 'xyz';
+
+/** One generated request, before it is turned into bytes. */
+interface GenericCase {
+  method: string;
+  pathForm: 'exact' | 'slash' | 'upper';
+  query: string;
+  origin: string | string[] | undefined;
+  acrm: string | undefined;
+  user: string | undefined;
+  contentType: string | undefined;
+  encoding: Encoding | undefined;
+  chunked: boolean;
+  body: Buffer | undefined;
+  extra: [string, string][];
+}
+
+/** Content types with what the body parser does with them (`exotic`: decoded by a charset other than UTF-8). */
+const CONTENT_TYPES: readonly (readonly [string, 'utf8' | 'refused' | 'exotic'])[] = [
+  ['application/json', 'utf8'],
+  ['application/json; charset=utf-8', 'utf8'],
+  ['application/json;charset="UTF-8"', 'utf8'],
+  ['Application/JSON', 'utf8'],
+  ['application/vnd.api+json', 'utf8'],
+  ['application/problem+json; charset=UTF-8', 'utf8'],
+  ['application/json-patch+json', 'utf8'],
+  ['application/json; charset=latin1', 'refused'],
+  ['application/json; charset=iso-8859-1', 'refused'],
+  ['application/json; charset=utf8', 'refused'],
+  ['application/json; charset=utf-16', 'exotic'],
+  ['application/json; charset=utf-7', 'exotic'],
+  ['application/json; charset=utf-xyz', 'exotic'],
+  ['text/plain', 'refused'],
+  ['application/x-www-form-urlencoded', 'refused'],
+  ['multipart/form-data; boundary=x', 'refused'],
+  ['application/jsonx', 'refused'],
+  ['json', 'refused'],
+  ['', 'refused'],
+  ['*/*', 'refused'],
+];
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
+const trimOws = (v: string) => v.replace(/^[ \t]+|[ \t]+$/g, '');
+
+function typeClass(contentType: string | undefined): 'utf8' | 'refused' | 'exotic' {
+  if (contentType === undefined) return 'refused';
+  const known = CONTENT_TYPES.find(([t]) => t === contentType);
+  if (known) return known[1];
+  const seen = trimOws(contentType);
+  const semi = seen.indexOf(';');
+  return JSON_TYPE.test((semi === -1 ? seen : seen.slice(0, semi)).trim()) ? 'exotic' : 'refused';
+}
+
+const EXTRA_HEADERS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'authorization', 'cookie', 'accept', 'accept-encoding', 'x-http-method-override', 'x-requested-with', 'if-none-match', 'range', 'referer', 'user-agent', 'x-correlation-id'];
+const ODD_QUERIES = ['?__proto__[polluted]=1', '?constructor[prototype][polluted]=1', '?a[b][c][d][e][f][g]=1', '?%', '?%E0%A4%A', '?a=%ZZ', '?a=1&a=2&a[]=3', `?${'a'.repeat(4000)}=1`, '?entityId=0b7e8a52-3c1d-4f6e-9a2b-7c8d9e0f1a2b', '?token=x&bootstrap_nonce=y'];
+
+/** Percent-encode the UTF-8 bytes of any string (lone surrogates become U+FFFD). */
+const percent = (s: string) => [...Buffer.from(s, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+
+const queryArb: fc.Arbitrary<string> = fc.oneof(
+  { weight: 3, arbitrary: fc.constant('') },
+  { weight: 2, arbitrary: fc.constantFrom(...ODD_QUERIES) },
+  { weight: 2, arbitrary: fc.array(fc.tuple(hostileString(20, { long: false }), hostileString(20, { long: false })), { minLength: 1, maxLength: 4 }).map((pairs) => `?${pairs.map(([k, v]) => `${percent(k)}=${percent(v)}`).join('&')}`) },
+);
+
+/** Bodies for any route; `routeBodies` adds the route's own near-valid ones. */
+function bodyArb(routeBodies?: fc.Arbitrary<string>): fc.Arbitrary<Buffer | undefined> {
+  const text = (arb: fc.Arbitrary<string>) => arb.map((t) => Buffer.from(t, 'utf8'));
+  return fc.oneof(
+    { weight: 3, arbitrary: fc.constant(undefined) },
+    { weight: 3, arbitrary: text(jsonObjectText) },
+    { weight: 2, arbitrary: text(jsonText) },
+    { weight: 1, arbitrary: text(fc.constantFrom(...NOT_JSON)) },
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)) },
+    { weight: 1, arbitrary: fc.constantFrom(BODY_LIMIT - 1, BODY_LIMIT, BODY_LIMIT + 1, 20_000).map((n) => Buffer.from(`{"pad":"${'x'.repeat(n - 10)}"}`, 'utf8')) },
+    { weight: 1, arbitrary: fc.constant(Buffer.alloc(0)) },
+    ...(routeBodies ? [{ weight: 4, arbitrary: text(routeBodies) }] : []),
+  );
+}
+
+function genericArb(route: FuzzRoute): fc.Arbitrary<GenericCase> {
+  return fc.record({
+    method: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...route.methods) }, { weight: 4, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'TRACE') }),
+    pathForm: fc.constantFrom('exact', 'exact', 'slash', 'upper'),
+    query: queryArb,
+    origin: fc.oneof(
+      { weight: 3, arbitrary: fc.constant(undefined) },
+      { weight: 4, arbitrary: originHeader },
+      { weight: 1, arbitrary: fc.constantFrom<string[]>(['https://app.example.com', 'https://app.example.com'], ['https://a.example.org', 'https://evil.example']) },
+    ),
+    acrm: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom('POST', 'GET', '', 'DELETE') }),
+    user: fc.oneof({ weight: 5, arbitrary: fc.constant(GOOD_KEY) }, { weight: 2, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'toString', 'GOOD', ' good') }, { weight: 1, arbitrary: headerValue(20) }),
+    contentType: fc.oneof({ weight: 1, arbitrary: fc.constant(undefined) }, { weight: 6, arbitrary: fc.constantFrom(...CONTENT_TYPES.map(([t]) => t)) }, { weight: 1, arbitrary: headerValue(40) }),
+    encoding: fc.oneof({ weight: 10, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: fc.constantFrom<Encoding>('gzip', 'gzip-garbage', 'deflate-garbage', 'br-garbage', 'identity', 'xyz') }),
+    chunked: fc.boolean(),
+    body: bodyArb(route.bodies),
+    extra: fc.array(fc.tuple(fc.constantFrom(...EXTRA_HEADERS), headerValue()), { maxLength: 3 }),
+  });
+}
+
+const GARBAGE = Buffer.from('definitely not compressed');
+
+function requestOf(route: FuzzRoute, c: GenericCase): OutgoingRequest {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of c.extra) headers[name] = value;
+  if (c.origin !== undefined) headers['origin'] = c.origin;
+  if (c.acrm !== undefined) headers['access-control-request-method'] = c.acrm;
+  if (c.user !== undefined) headers['x-fuzz-user'] = c.user;
+  if (c.contentType !== undefined) headers['content-type'] = c.contentType;
+  let payload = c.method === 'HEAD' || c.method === 'TRACE' ? undefined : c.body;
+  if (payload !== undefined && c.encoding !== undefined) {
+    headers['content-encoding'] = c.encoding.replace('-garbage', '');
+    if (c.encoding === 'gzip') payload = gzipSync(payload);
+    else if (c.encoding !== 'identity') payload = GARBAGE;
+  }
+  if (payload !== undefined) {
+    if (c.chunked) headers['transfer-encoding'] = 'chunked';
+    else headers['content-length'] = String(payload.length);
+  }
+  const path = c.pathForm === 'slash' ? `${route.path}/` : c.pathForm === 'upper' ? route.path.toUpperCase() : route.path;
+  return { method: c.method, path: `${path}${c.query}`, headers, ...(payload !== undefined ? { body: payload } : {}) };
+}
+
+/** What the pipeline must answer, decided from the documented rules, before the route's own logic. */
+type Expected =
+  | { kind: 'answer'; status: number; code: string; allow?: string }
+  | { kind: 'preflight' }
+  | { kind: 'refused-body' }
+  | { kind: 'handled'; body: unknown; user: WidgetUser | undefined };
+
+function expected(route: FuzzRoute, c: GenericCase, users: { get(key: string): WidgetUser | undefined }): Expected {
+  const origin = c.origin === undefined ? undefined : Array.isArray(c.origin) ? c.origin.map(trimOws).join(', ') : trimOws(c.origin);
+  if (c.method === 'OPTIONS' && origin !== undefined && c.acrm !== undefined && trimOws(c.acrm) !== '') {
+    return fuzzOriginAllowed(origin) ? { kind: 'preflight' } : { kind: 'answer', status: 403, code: 'FORBIDDEN_ORIGIN' };
+  }
+  if (!route.methods.includes(c.method)) return { kind: 'answer', status: 405, code: 'METHOD_NOT_ALLOWED', allow: route.methods.join(', ') };
+  if (origin !== undefined && !fuzzOriginAllowed(origin)) return { kind: 'answer', status: 403, code: 'FORBIDDEN_ORIGIN' };
+
+  let body: unknown = {};
+  const payload = c.body;
+  if (c.method === 'POST' && payload !== undefined && (c.chunked || payload.length > 0 || (c.encoding !== undefined && c.encoding !== 'identity'))) {
+    const type = typeClass(c.contentType);
+    if (type === 'refused') return { kind: 'answer', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' };
+    if (type === 'exotic') return { kind: 'refused-body' };
+    if (c.encoding === 'xyz') return { kind: 'answer', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' };
+    if (c.encoding === 'br-garbage') return EXPRESS_MAJOR === '4' ? { kind: 'answer', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' } : { kind: 'answer', status: 400, code: 'INVALID_REQUEST' };
+    if (c.encoding === 'gzip-garbage' || c.encoding === 'deflate-garbage') return { kind: 'answer', status: 400, code: 'INVALID_REQUEST' };
+    if (payload.length > BODY_LIMIT) return { kind: 'answer', status: 413, code: 'PAYLOAD_TOO_LARGE' };
+    const text = payload.toString('utf8').replace(/^\ufeff/, '');
+    if (text.length > 0) {
+      // JSON's own white space only (space, tab, LF, CR), as the body parser's strict check
+      const first = /^[ \t\n\r]*([^ \t\n\r])/.exec(text)?.[1];
+      if (first !== '{' && first !== '[') return { kind: 'answer', status: 400, code: 'INVALID_REQUEST' };
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return { kind: 'answer', status: 400, code: 'INVALID_REQUEST' };
+      }
+    }
+  }
+  const user = c.user === undefined ? undefined : users.get(trimOws(c.user));
+  if (route.requireUser && !user) return { kind: 'answer', status: 401, code: 'UNAUTHORIZED' };
+  return { kind: 'handled', body, user };
+}
+
+/** The code a canonical code has on a vendor's wire (`undefined` for Hissuno's flat shape). */
+function wireCode(contract: WireContract, canonical: string): string | undefined {
+  if (contract.flat) return undefined;
+  if (canonical === 'INVALID_REQUEST' && contract.vendor === 'neut') return 'INVALID_WIDGET_REQUEST';
+  if (canonical === 'INVALID_REQUEST' && contract.vendor === 'wonderful') return 'VALIDATION_ERROR';
+  return canonical;
+}
+
+/** A route under test and what a request that got through the pipeline must get. */
+interface FuzzRoute {
+  contract: WireContract;
+  path: string;
+  methods: readonly string[];
+  requireUser: boolean;
+  /** Near-valid bodies of this route, mixed into the generic bodies. */
+  bodies?: fc.Arbitrary<string>;
+  /** Check the answer to a request the pipeline handed to the route. */
+  handled(answer: Answer, body: unknown, user: WidgetUser | undefined): void;
+}
+
+function expectError(error: WireError | undefined, status: number, code: string | undefined, where: string): void {
+  if (!error || error.status !== status || error.code !== code) {
+    throw new Error(`expected ${status} ${code ?? '(flat)'}, got ${error ? `${error.status} ${error.code ?? '(flat)'}` : 'a success'} for ${where}`);
+  }
+}
+
+function genericProperty(app: () => ServedApp, route: FuzzRoute, users: { get(key: string): WidgetUser | undefined }): fc.IAsyncProperty<[GenericCase]> {
+  return fc.asyncProperty(genericArb(route), async (c) => {
+    const req = requestOf(route, c);
+    const answer = await app().send(req);
+    const where = `${req.method} ${req.path.slice(0, 60)}`;
+    if (answer.status >= 500) throw new Error(`${answer.status} with healthy vendors for ${where}: ${answer.text.slice(0, 200)}`);
+    const error = expectShaped(route.contract, answer, req.method);
+    if (answer.headers['vary'] === undefined || !/\borigin\b/i.test(String(answer.headers['vary']))) throw new Error(`no Vary: Origin on ${where}`);
+    const want = expected(route, c, users);
+    const origin = typeof c.origin === 'string' ? trimOws(c.origin) : undefined;
+    const corsExpected = origin !== undefined && fuzzOriginAllowed(origin) && !(want.kind === 'answer' && (want.code === 'METHOD_NOT_ALLOWED' || want.code === 'FORBIDDEN_ORIGIN'));
+    if ((answer.headers['access-control-allow-origin'] !== undefined) !== corsExpected || (corsExpected && answer.headers['access-control-allow-origin'] !== origin)) {
+      throw new Error(`Access-Control-Allow-Origin is ${String(answer.headers['access-control-allow-origin'])} for origin ${JSON.stringify(c.origin)} on ${where}`);
+    }
+    if (want.kind === 'preflight') {
+      if (answer.status !== 204 || answer.headers['access-control-allow-methods'] !== route.methods.join(', ')) throw new Error(`expected a preflight answer for ${where}`);
+    } else if (want.kind === 'answer') {
+      expectError(error, want.status, c.method === 'HEAD' ? undefined : wireCode(route.contract, want.code), where);
+      if (want.allow !== undefined && answer.headers['allow'] !== want.allow) throw new Error(`Allow is ${String(answer.headers['allow'])} on ${where}`);
+    } else if (want.kind === 'refused-body') {
+      if (answer.status >= 500) throw new Error(`5xx for ${where}`);
+    } else {
+      route.handled(answer, want.body, want.user);
+    }
+    afterRun(answer);
+  });
+}
+
+/**
+ * Content-Length that lies: shorter than the body (the rest is read as a next request
+ * and refused by Node) or longer, with the client then closing its side. The first
+ * answer on the connection, if any, is shaped; the connection never hangs; the server
+ * keeps answering.
+ */
+function lyingLengthProperty(app: () => ServedApp, route: FuzzRoute & { post: string }): fc.IAsyncProperty<[string, number, boolean]> {
+  return fc.asyncProperty(route.bodies ?? jsonObjectText, fc.integer({ min: 1, max: 64 }), fc.boolean(), async (text, delta, shorter) => {
+    const body = Buffer.from(text, 'utf8');
+    const declared = shorter ? Math.max(0, body.length - delta) : body.length + delta;
+    const head =
+      `POST ${route.post} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Fuzz-User: ${GOOD_KEY}\r\n` +
+      `Connection: close\r\nContent-Length: ${declared}\r\n\r\n`;
+    const outcome = await app().raw(Buffer.concat([Buffer.from(head, 'latin1'), body]), { halfClose: !shorter, timeoutMs: 3000 });
+    // Node itself refuses bytes left over after a short Content-Length (a bare 400 that
+    // may go out before the route's answer): that answer is the HTTP server's, not the route's
+    const nodeRefusal = outcome.kind === 'answer' && outcome.status === 400 && outcome.headers['content-type'] === undefined && outcome.text === '';
+    if (outcome.kind === 'answer' && !nodeRefusal) {
+      const answer: Answer = { status: outcome.status, headers: outcome.headers, text: outcome.text, ms: 0 };
+      if (answer.status >= 500) throw new Error(`${answer.status} for a lying Content-Length: ${answer.text.slice(0, 200)}`);
+      expectShaped(route.contract, answer, 'POST');
+      afterRun(answer);
+    } else if (shorter && !nodeRefusal) {
+      throw new Error('no answer to a request whose Content-Length was shorter than its body');
+    }
+    const alive = await app().send({ method: route.methods.includes('GET') ? 'GET' : 'POST', path: route.post, headers: { 'x-fuzz-user': GOOD_KEY } });
+    if (alive.status >= 500) throw new Error(`the server answers ${alive.status} after a lying Content-Length`);
+  });
+}
+
+// ---------------------------------------------------------------------------
+
+describe(`Property tests of every router (Express ${EXPRESS_MAJOR}, seed ${FUZZ_SEED})`, () => {
+  const output = captureConsole();
+  const registry = userRegistry();
+  registry.set(GOOD_KEY, GOOD_USER);
+  const common = { logger, allowedOrigins: FUZZ_ALLOWED_ORIGINS, cors: true };
+
+  afterAll(() => {
+    output.restore();
+    const console = output.text();
+    const hit = logLeaks.find(console);
+    expect(hit).toBeUndefined();
+    expect(output.calls).toEqual([]);
+    expect(tokensMinted).toBeGreaterThan(100);
+  });
+
+  describe('Hissuno', () => {
+    let app: ServedApp;
+    beforeAll(async () => {
+      app = await serve(buildApp(hissunoTokenRouter({ secretKey: HISSUNO_SECRET, resolveUser: registry.resolveUser, ...common })));
+    });
+    afterAll(() => app.close());
+
+    const route: FuzzRoute = {
+      contract: WIRE.hissuno,
+      path: '/api/hissuno-token',
+      methods: ['GET', 'POST'],
+      requireUser: true,
+      handled(answer, _body, user) {
+        if (answer.status !== 200) throw new Error(`expected 200, got ${answer.status} ${answer.text}`);
+        const { token } = JSON.parse(answer.text) as { token: string };
+        minted('a Hissuno token', token);
+        expect(verifyHissunoToken(token, HISSUNO_SECRET).userId).toBe(user!.id);
+      },
+    };
+
+    it('answers any request in its shape, with a token only for the signed-in user', async () => {
+      await checkProperty(genericProperty(() => app, route, registry), RUNS.generic);
+    });
+
+    it('signs exactly the id and metadata of whatever user the host resolves', async () => {
+      const userArb = fc.record(
+        {
+          id: hostileString().filter((s) => s.length > 0),
+          name: hostileString(),
+          email: hostileString(),
+          metadata: fc.array(fc.tuple(hostileKey, fc.option(hostileString(), { nil: undefined })), { maxLength: 5 }),
+        },
+        { requiredKeys: ['id'] },
+      );
+      await checkProperty(
+        fc.asyncProperty(userArb, fc.constantFrom('GET', 'POST'), async (u, method) => {
+          const user: WidgetUser = { id: u.id };
+          if (u.name !== undefined) user.name = u.name;
+          if (u.email !== undefined) user.email = u.email;
+          if (u.metadata !== undefined) {
+            const metadata: Record<string, string | undefined> = {};
+            // defineProperty keeps "__proto__" as an own key, as a database row could have it
+            for (const [k, v] of u.metadata) Object.defineProperty(metadata, k, { value: v, enumerable: true, writable: true, configurable: true });
+            user.metadata = metadata;
+          }
+          const key = registry.add(user);
+          const answer = await app.send({ method, path: '/api/hissuno-token', headers: { 'x-fuzz-user': key } });
+          expect(answer.status).toBe(200);
+          expectShaped(WIRE.hissuno, answer, method);
+          const { token } = JSON.parse(answer.text) as { token: string };
+          minted('a Hissuno token', token);
+          const claims = verifyHissunoToken(token, HISSUNO_SECRET);
+          expect(claims.userId).toBe(user.id);
+          const wanted = new Map<string, string | undefined>([
+            ['name', user.name],
+            ['email', user.email],
+          ]);
+          for (const [k, v] of Object.entries(user.metadata ?? {})) wanted.set(k, v);
+          const expectedMetadata = [...wanted].filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+          const actualMetadata = Object.entries(claims.userMetadata ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+          expect(actualMetadata).toEqual(expectedMetadata);
+          afterRun(answer);
+        }),
+        RUNS.own,
+        // a "__proto__" metadata key was once dropped from the token
+        [[{ id: 'user-proto', metadata: [['__proto__', 'kept']] }, 'GET']],
+      );
+    });
+
+    it('survives a Content-Length that lies', async () => {
+      await checkProperty(lyingLengthProperty(() => app, { ...route, post: route.path }), RUNS.lyingLength);
+    });
+  });
+
+  describe('Neut', () => {
+    let app: ServedApp;
+    const seenNonces = new Set<string>();
+    let accepted = 0;
+    beforeAll(async () => {
+      app = await serve(buildApp(neutEmbedParamsRouter({ ...NEUT, ...common })));
+    });
+    afterAll(() => app.close());
+
+    const str = (s: string) => JSON.stringify(s);
+    /**
+     * The fields of a body. `hostile` mixes values of any JSON type into every field;
+     * without it values have the right type (still any text), so that a good share of
+     * bodies is accepted and the embed URL property is exercised.
+     */
+    function neutFields(hostile: boolean) {
+      const some = (arb: fc.Arbitrary<string>, weight = 12) => (hostile ? fc.oneof({ weight, arbitrary: arb }, { weight: 1, arbitrary: jsonText }) : arb);
+      const integer = some(
+        fc.oneof(
+          { weight: 16, arbitrary: fc.integer({ min: 1, max: 200 }).map(String) },
+          { weight: 3, arbitrary: fc.stringMatching(/^[0-9]{1,17}$/).map(str) },
+          { weight: 2, arbitrary: numberToken },
+          { weight: 1, arbitrary: fc.constantFrom('0x10', '1e3', ' 5', '007', '', '-1', '1.0', '+1', '\uff19').map(str) },
+        ),
+      );
+      const text = some(hostileString().map(str), 8);
+      const member = fc.oneof(
+        {
+          weight: 4,
+          arbitrary: fc.record({
+            member_type: fc.constantFrom('Representative', 'Representative', 'Senator', ' Representative ', 'representative').map(str),
+            last_name: text,
+            state_code: fc.oneof({ weight: 3, arbitrary: fc.constantFrom('ca', 'CA', 'Ca', '  ny ') }, { weight: 1, arbitrary: fc.constantFrom('C', 'CAL', '\u00f1x') }).map(str),
+            district: fc.option(integer, { nil: undefined }),
+          }),
+        },
+        { weight: 1, arbitrary: fc.record({ member_type: text, last_name: text, state_code: text, district: integer }, { requiredKeys: [] }) },
+      );
+      return fc.record(
+        {
+          widget_id: fc.oneof(
+            { weight: 12, arbitrary: fc.constantFrom(...Object.keys(NEUT_DEFAULT_WIDGETS)).map(str) },
+            { weight: 1, arbitrary: fc.constantFrom(' bill-preview ', 'Bill-Preview', 'constructor', '__proto__', 'unknown').map(str) },
+            ...(hostile ? [{ weight: 1, arbitrary: jsonText }] : []),
+          ),
+          instance_id: some(
+            fc.oneof({ weight: 12, arbitrary: fc.stringMatching(/^[A-Za-z0-9._:-]{1,40}$/) }, { weight: 1, arbitrary: fc.constantFrom('a'.repeat(128), 'a'.repeat(129), ' main ', 'main id', '\u00fc') }).map(str),
+          ),
+          colorway: some(fc.constantFrom(...NEUT_COLORWAYS, ' Dark ', 'dark', '').map(str)),
+          article_id: text,
+          bill_type: some(fc.constantFrom('HR', 'S', 'hjres').map(str)),
+          bill_number: integer,
+          congress: integer,
+          temp_text_url: some(
+            fc.oneof(
+              { weight: 3, arbitrary: fc.constant('https://example.com/bill.txt').map(str) },
+              { weight: 1, arbitrary: fc.constantFrom('http://example.com/x', 'https://\u00fcn\u00efcode.example/\u00e4?q=1#f', 'javascript:alert(1)', 'https://', '//example.com', 'HTTPS://EXAMPLE.COM').map(str) },
+            ),
+          ),
+          temp_title: text,
+          page: integer,
+          limit: integer,
+          subject: some(fc.constantFrom(...NEUT_SUBJECTS, ' Crime ', 'crime').map(str)),
+          status_filter: some(fc.constantFrom(...NEUT_STATUS_FILTERS, 'all', '').map(str)),
+          show_subject_filter: fc.constantFrom('true', 'false', '"true"', '"false"', '"TRUE"', '1', '0', 'null', '""', '[]'),
+          show_status_filter: fc.constantFrom('true', 'false', '"true"', '"false"', 'null'),
+          member,
+        },
+        { requiredKeys: ['widget_id', 'instance_id', 'congress', 'bill_number', 'bill_type', 'subject'] },
+      );
+    }
+    const fields = fc.oneof(neutFields(false), neutFields(true));
+    const rare = <T>(arb: fc.Arbitrary<T>, weight = 12) => fc.oneof({ weight, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
+    /** JSON text of a body near the valid ones: mostly objects, sometimes anything. */
+    const neutBody: fc.Arbitrary<string> = fc.oneof(
+      {
+        weight: 19,
+        arbitrary: fc
+          .record({
+            fields,
+            server: rare(fc.constantFrom('tenant_id', 'customer_origin', 'bootstrap_timestamp', 'bootstrap_', 'token', 'access_token'), 30),
+            extra: fc.array(fc.tuple(hostileKey, jsonText), { maxLength: 2 }),
+            duplicate: rare(fc.tuple(fc.constantFrom('widget_id', 'instance_id', 'congress', 'subject', 'colorway'), jsonText), 10),
+            duplicateFirst: fc.boolean(),
+          })
+          .map(({ fields: f, server, extra, duplicate, duplicateFirst }) => {
+            const { member: m, ...plain } = f;
+            const entries: [string, string][] = Object.entries(plain).filter((e): e is [string, string] => e[1] !== undefined);
+            for (const [key, value] of Object.entries(m ?? {})) if (value !== undefined) entries.push([key, value]);
+            if (server !== undefined) entries.push([server, '"x"']);
+            entries.push(...extra);
+            if (duplicate) {
+              if (duplicateFirst) entries.unshift(duplicate);
+              else entries.push(duplicate);
+            }
+            return objectText(entries);
+          }),
+      },
+      { weight: 1, arbitrary: jsonText },
+    );
+
+    /** The answer to a body: an embed URL a widget host accepts, with exactly the validated fields, or the validator's own refusal. */
+    function expectNeutAnswer(answer: Answer, size: number, body: unknown): void {
+      const raw = JSON.stringify(body)?.slice(0, 80) ?? '';
+      if (size > BODY_LIMIT) {
+        expectError(expectShaped(WIRE.neut, answer, 'POST'), 413, 'PAYLOAD_TOO_LARGE', raw);
+        return;
+      }
+      let validated: Record<string, unknown> | undefined;
+      let refusal: unknown;
+      try {
+        validated = validateNeutWidgetRequest(body) as Record<string, unknown>;
+      } catch (err) {
+        refusal = err;
+      }
+      const error = expectShaped(WIRE.neut, answer, 'POST');
+      if (!validated) {
+        expect(refusal).toBeInstanceOf(WidgetAuthError);
+        expectError(error, 400, 'INVALID_WIDGET_REQUEST', raw);
+        const top = typeof body === 'object' && body !== null;
+        if (top) expect(error!.message).toBe((refusal as Error).message);
+        return;
+      }
+      expect(answer.status).toBe(200);
+      accepted++;
+      const sent = JSON.parse(answer.text) as { widget_id: string; embed_url: string };
+      expect(Object.keys(sent)).toEqual(['widget_id', 'embed_url']);
+      minted('a Neut embed URL', sent.embed_url);
+      minted('a Neut assertion', new URL(sent.embed_url).searchParams.get('bootstrap_assertion')!);
+      const verified = verifyNeutBootstrap(sent.embed_url, { mintSecret: NEUT.mintSecret, tenantId: NEUT.tenantId, hostOrigin: NEUT.hostOrigin, mintKeyId: NEUT.mintKeyId, seenNonces });
+      expect(sent.widget_id).toBe(validated['widget_id']);
+      expect(verified.widgetId).toBe(validated['widget_id']);
+      expect(verified.path).toBe(NEUT_DEFAULT_WIDGETS[validated['widget_id'] as string]!.path);
+      expect(new URL(sent.embed_url).origin).toBe(NEUT.widgetOrigin);
+      const fieldsSent = Object.entries(validated)
+        .filter(([k]) => k !== 'widget_id')
+        .map(([k, v]) => [k, String(v)]);
+      expect(Object.entries(verified.params)).toEqual(fieldsSent);
+    }
+
+    const route: FuzzRoute = {
+      contract: WIRE.neut,
+      path: '/api/widget-embed-params',
+      methods: ['POST'],
+      requireUser: false,
+      bodies: neutBody,
+      handled(answer, body) {
+        // the generic property already sent oversized bodies to the 413 check
+        expectNeutAnswer(answer, 0, body);
+      },
+    };
+
+    it('answers any request in its shape', async () => {
+      await checkProperty(genericProperty(() => app, route, registry), RUNS.generic);
+    });
+
+    it('turns whatever it accepts into an embed URL a widget host verifies, carrying exactly the validated fields', async () => {
+      const before = accepted;
+      await checkProperty(
+        fc.asyncProperty(neutBody, async (raw) => {
+          const answer = await app.send({ method: 'POST', path: route.path, headers: { 'content-type': 'application/json' }, body: Buffer.from(raw, 'utf8') });
+          expectNeutAnswer(answer, Buffer.byteLength(raw, 'utf8'), JSON.parse(raw));
+          afterRun(answer);
+        }),
+        RUNS.own,
+        // a lone surrogate was once validated as is but reached the URL as U+FFFD
+        [['{"widget_id":"bill-preview","instance_id":"0","article_id":"\\ud800","bill_type":"HR","bill_number":1,"congress":1}']],
+      );
+      // the property is about accepted bodies: make sure many were
+      expect(accepted - before).toBeGreaterThan(RUNS.own / 10);
+    });
+
+    it('survives a Content-Length that lies', async () => {
+      await checkProperty(lyingLengthProperty(() => app, { ...route, post: route.path }), RUNS.lyingLength);
+    });
+  });
+
+  describe('Nevermined', () => {
+    let fake: FakeNevermined;
+    let app: ServedApp;
+    beforeAll(async () => {
+      fake = await startFakeNevermined({ orgs: { [NEVERMINED_ORG]: { secret: NEVERMINED_SECRET } } });
+      app = await serve(buildApp(neverminedSessionRouter({ orgId: NEVERMINED_ORG, rawSecret: NEVERMINED_SECRET, apiBaseUrl: fake.url, resolveUser: registry.resolveUser, ...common })));
+    });
+    afterAll(async () => {
+      await app.close();
+      await fake.close();
+    });
+
+    /** A 200 must be the very session the vendor issued for the user's normalised email. */
+    function expectSessionFor(answer: Answer, email: string): void {
+      expect(answer.status).toBe(200);
+      const issued = fake.sessions.at(-1)!;
+      expect(issued.email).toBe(email.trim().toLowerCase());
+      expect(answer.text).toBe(JSON.stringify(issued.session));
+      minted('a Nevermined session token', issued.session.sessionToken);
+    }
+
+    const route: FuzzRoute = {
+      contract: WIRE.nevermined,
+      path: '/api/widget-session',
+      methods: ['GET', 'POST'],
+      requireUser: true,
+      handled(answer, _body, user) {
+        expectSessionFor(answer, user!.email!);
+      },
+    };
+
+    it('answers any request in its shape, with a session only for the signed-in user', async () => {
+      await checkProperty(genericProperty(() => app, route, registry), RUNS.generic);
+    });
+
+    it('mints for the host user’s normalised email, 401 without one, 500 for a record that is not an email', async () => {
+      const emailArb = fc.oneof(
+        { weight: 2, arbitrary: hostileString() },
+        { weight: 3, arbitrary: fc.constantFrom(' Ada@Example.COM ', 'a@b', 'a@b@c', '@b', 'a@', '\u00e4@\u00f6.de', '\u0130@x.com', 'a b@c', `${'x'.repeat(250)}@b.c`, `${'x'.repeat(249)}@b.c`, '\ud800@x.y', 'a@b\u2028', '\u00a0a@b\u00a0') },
+        { weight: 2, arbitrary: fc.tuple(hostileString(12), hostileString(12)).map(([local, domain]) => `${local}@${domain}`) },
+        { weight: 1, arbitrary: fc.constantFrom<unknown>(undefined, null, 42, ['a@b'], {}) },
+      );
+      await checkProperty(
+        fc.asyncProperty(emailArb, fc.constantFrom('GET', 'POST'), async (email, method) => {
+          const key = registry.add({ id: 'user-fuzz', email: email as string });
+          const answer = await app.send({ method, path: route.path, headers: { 'x-fuzz-user': key } });
+          const error = expectShaped(WIRE.nevermined, answer, method);
+          if (typeof email !== 'string' || email.trim() === '') {
+            expectError(error, 401, 'UNAUTHORIZED', JSON.stringify(email));
+          } else {
+            const normalised = email.trim().toLowerCase();
+            if (normalised.length > 254 || !/^[^\s@]+@[^\s@]+$/.test(normalised)) expectError(error, 500, 'INTERNAL_ERROR', JSON.stringify(email));
+            else expectSessionFor(answer, email);
+          }
+          afterRun(answer);
+        }),
+        RUNS.own,
+      );
+    });
+
+    it('survives a Content-Length that lies', async () => {
+      await checkProperty(lyingLengthProperty(() => app, { ...route, post: route.path }), RUNS.lyingLength);
+    });
+  });
+
+  describe('Wonderful', () => {
+    let fake: FakeWonderful;
+    let app: ServedApp;
+    beforeAll(async () => {
+      fake = await startFakeWonderful({ apiKey: WONDERFUL_KEY });
+      app = await serve(buildApp(wonderfulTokenRouter({ baseUrl: fake.url, apiKey: WONDERFUL_KEY, resolveUser: registry.resolveUser, ...common })));
+    });
+    afterAll(async () => {
+      await app.close();
+      await fake.close();
+    });
+
+    /** What the refresh route owes a body: 400 without a UUID, 403 for another entity, else a token for the user's own. */
+    function expectRefresh(answer: Answer, body: unknown, user: WidgetUser): void {
+      const own = wonderfulEntityIdFor(user);
+      const requested = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>)['entityId'] : undefined;
+      const error = expectShaped(WIRE.wonderful, answer, 'POST');
+      const where = `entityId ${JSON.stringify(requested)}`;
+      if (requested === undefined || requested === null || requested === '') expectError(error, 400, 'VALIDATION_ERROR', where);
+      else if (typeof requested !== 'string' || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(requested)) expectError(error, 400, 'VALIDATION_ERROR', where);
+      else if (requested.toLowerCase() !== own) expectError(error, 403, 'FORBIDDEN', where);
+      else expectTokenFor(answer, own);
+    }
+
+    function expectTokenFor(answer: Answer, entity: string): void {
+      expect(answer.status).toBe(200);
+      const sent = JSON.parse(answer.text) as { token: string; expiresAt: number; id: string };
+      expect(Object.keys(sent)).toEqual(['token', 'expiresAt', 'id']);
+      minted('a Wonderful token', sent.token);
+      expect(sent.id).toBe(entity);
+      expect(fake.verify(sent.token).sub).toBe(entity);
+    }
+
+    const own = wonderfulEntityIdFor(GOOD_USER);
+    const refreshBody: fc.Arbitrary<string> = fc
+      .tuple(
+        fc.oneof(
+          { weight: 4, arbitrary: fc.constantFrom(own, own.toUpperCase(), ` ${own}`, `{${own}}`, `urn:uuid:${own}`, own.replace(/-/g, '')).map((s) => JSON.stringify(s)) },
+          { weight: 2, arbitrary: fc.uuid().map((s) => JSON.stringify(s)) },
+          { weight: 2, arbitrary: jsonText },
+        ),
+        fc.array(fc.tuple(hostileKey, jsonText), { maxLength: 3 }),
+        fc.boolean(),
+      )
+      .map(([entity, extra, hidden]) => objectText(hidden ? [['__proto__', `{"entityId":${entity}}`], ...extra] : [['entityId', entity], ...extra]));
+
+    const routes: FuzzRoute[] = [
+      {
+        contract: WIRE.wonderful,
+        path: '/api/sdk-token',
+        methods: ['POST'],
+        requireUser: true,
+        handled(answer, _body, user) {
+          expectTokenFor(answer, wonderfulEntityIdFor(user!));
+        },
+      },
+      {
+        contract: WIRE.wonderful,
+        path: '/api/refresh-sdk-token',
+        methods: ['POST'],
+        requireUser: true,
+        bodies: refreshBody,
+        handled(answer, body, user) {
+          expectRefresh(answer, body, user!);
+        },
+      },
+    ];
+
+    it.each(routes.map((r) => [r.path, r] as const))('answers any request to %s in its shape', async (_path, route) => {
+      await checkProperty(genericProperty(() => app, route, registry), RUNS.generic / 2);
+    });
+
+    it('refreshes only the signed-in user’s own entity, whatever the body says', async () => {
+      await checkProperty(
+        fc.asyncProperty(refreshBody, async (raw) => {
+          const body = Buffer.from(raw, 'utf8');
+          const answer = await app.send({ method: 'POST', path: '/api/refresh-sdk-token', headers: { 'content-type': 'application/json', 'x-fuzz-user': GOOD_KEY }, body });
+          if (body.length > BODY_LIMIT) expectError(expectShaped(WIRE.wonderful, answer, 'POST'), 413, 'PAYLOAD_TOO_LARGE', 'an oversized body');
+          else expectRefresh(answer, JSON.parse(raw), GOOD_USER);
+          afterRun(answer);
+        }),
+        RUNS.own / 2,
+      );
+    });
+
+    it('issues each host user a token for that user’s entity only', async () => {
+      await checkProperty(
+        fc.asyncProperty(hostileString().filter((s) => s.length > 0), async (id) => {
+          const user = { id };
+          const key = registry.add(user);
+          let entity: string | undefined;
+          try {
+            entity = wonderfulEntityIdFor(user);
+          } catch {
+            entity = undefined;
+          }
+          const path = entity === undefined || id.length % 2 === 0 ? '/api/sdk-token' : '/api/refresh-sdk-token';
+          const body = path === '/api/sdk-token' ? undefined : Buffer.from(JSON.stringify({ entityId: entity ?? '' }), 'utf8');
+          const answer = await app.send({ method: 'POST', path, headers: { 'content-type': 'application/json', 'x-fuzz-user': key }, ...(body ? { body } : {}) });
+          const error = expectShaped(WIRE.wonderful, answer, 'POST');
+          // a user record without a usable identity is the host's problem: 500, never someone's token
+          if (entity === undefined) expectError(error, 500, 'INTERNAL_ERROR', JSON.stringify(id));
+          else expectTokenFor(answer, entity);
+          afterRun(answer);
+        }),
+        RUNS.own / 2,
+      );
+    });
+
+    it('never gives two different users the same entity', async () => {
+      const ids = fc.oneof(hostileString(), fc.string({ unit: fc.constantFrom('a', '\ud800', '\udc00', '\ufffd', '\u00e9', 'e\u0301', 'A'), maxLength: 6 }));
+      const twin = (id: string) =>
+        fc.constantFrom(
+          id,
+          id.toUpperCase(),
+          id.normalize('NFD'),
+          `${id} `,
+          // what a lossy encoder makes of a lone surrogate
+          id.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd'),
+        );
+      await checkProperty(
+        fc.property(ids.chain((a) => fc.tuple(fc.constant(a), twin(a))), ([a, b]) => {
+          fc.pre(a !== b && a.length > 0 && b.length > 0);
+          let ea: string | undefined;
+          let eb: string | undefined;
+          try {
+            ea = wonderfulEntityIdFor({ id: a });
+            eb = wonderfulEntityIdFor({ id: b });
+          } catch {
+            return; // a refused id gets no entity at all
+          }
+          const sameUuid = /^[0-9a-f-]{36}$/i.test(a) && a.toLowerCase() === b.toLowerCase();
+          if (!sameUuid && ea === eb) throw new Error(`users ${JSON.stringify(a)} and ${JSON.stringify(b)} share the entity ${ea}`);
+        }),
+        1000,
+        // these two ids once shared an entity
+        [[['user\ud800', 'user\ufffd']]],
+      );
+    });
+
+    it('survives a Content-Length that lies', async () => {
+      await checkProperty(lyingLengthProperty(() => app, { ...routes[1]!, post: routes[1]!.path }), RUNS.lyingLength);
+    });
+  });
+
+  describe('Neuroon', () => {
+    let fake: FakeNeuroon;
+    let app: ServedApp;
+    beforeAll(async () => {
+      fake = await startFakeNeuroon({ shops: { [NEUROON_SHOP]: { apiKey: NEUROON_KEY } } });
+      app = await serve(buildApp(neuroonTokenRouter({ shopId: NEUROON_SHOP, apiKey: NEUROON_KEY, apiBaseUrl: fake.url, ...common })));
+    });
+    afterAll(async () => {
+      await app.close();
+      await fake.close();
+    });
+
+    const route: FuzzRoute = {
+      contract: WIRE.neuroon,
+      path: '/api/neuroon-widget-token',
+      methods: ['GET'],
+      requireUser: false,
+      handled(answer) {
+        expect(answer.status).toBe(200);
+        const sent = JSON.parse(answer.text) as { token: string };
+        expect(Object.keys(sent)).toEqual(['token']);
+        minted('a Neuroon token', sent.token);
+        expect(checkNeuroonWidgetToken(sent.token, { [NEUROON_SHOP]: { apiKey: NEUROON_KEY } })).toMatchObject({ ok: true, shopId: NEUROON_SHOP });
+      },
+    };
+
+    it('answers any request in its shape, with a token the widget API accepts', async () => {
+      await checkProperty(genericProperty(() => app, route, registry), RUNS.neuroonGeneric);
+      expect(fake.issueRequests().length).toBeGreaterThanOrEqual(1);
+    });
+
+    it('survives a Content-Length that lies', async () => {
+      await checkProperty(lyingLengthProperty(() => app, { ...route, post: route.path }), RUNS.lyingLength);
+    });
+  });
+});
