@@ -1,0 +1,94 @@
+import { runBench, type BenchReport } from '../bench/run';
+import { findRedisServer } from '../bench/processes';
+
+// The benchmark machinery end to end, with a few requests per step: server processes,
+// fake vendors, autocannon, the table. No timing is asserted (the figures of a run this
+// short mean nothing); `npm run bench` is the real measurement.
+jest.setTimeout(90_000);
+
+const redisInstalled = findRedisServer() !== undefined;
+const EXPECTED = [
+  'constant',
+  'hissuno',
+  'hissuno-naive',
+  'neut',
+  'neut-plain',
+  'neuroon',
+  'nevermined',
+  'nevermined-direct',
+  'wonderful',
+  'wonderful-direct',
+  'neuroon-cold-1',
+  ...(redisInstalled ? ['neuroon-cold-redis-1', 'neuroon-cold-redis-3'] : []),
+  'memory',
+];
+const TARGET_ROWS = ['hissuno', 'neut', 'neuroon', 'nevermined', 'wonderful', 'neuroon-cold-1', 'memory'];
+
+describe('npm run bench (quick mode)', () => {
+  let report: BenchReport;
+  beforeAll(async () => {
+    report = await runBench({ quick: true, write: false, log: () => undefined });
+  });
+
+  it('measures every route and baseline, in the documented order', () => {
+    expect(report.rows.map((r) => r.id)).toEqual(EXPECTED);
+  });
+
+  it('gives every row finite throughput and latency figures', () => {
+    for (const row of report.rows) {
+      expect({ id: row.id, rps: Number.isFinite(row.rps) && row.rps > 0 }).toEqual({ id: row.id, rps: true });
+      expect({ id: row.id, p50: Number.isFinite(row.p50), p99: Number.isFinite(row.p99) && row.p99 >= row.p50 }).toEqual({ id: row.id, p50: true, p99: true });
+    }
+  });
+
+  it('measures server CPU per request wherever an app server answered', () => {
+    for (const row of report.rows) {
+      const direct = row.id.endsWith('-direct');
+      expect({ id: row.id, cpu: direct ? row.cpuUs : Number.isFinite(row.cpuUs) && row.cpuUs! > 0 }).toEqual({ id: row.id, cpu: direct ? null : true });
+    }
+  });
+
+  it('judges every target and leaves baselines unjudged', () => {
+    for (const row of report.rows) {
+      const judged = TARGET_ROWS.includes(row.id) || row.id.startsWith('neuroon-cold');
+      expect({ id: row.id, judged: typeof row.pass === 'boolean' }).toEqual({ id: row.id, judged });
+    }
+  });
+
+  it('shows each comparison with finite numbers', () => {
+    const comparison = (id: string) => report.rows.find((r) => r.id === id)!.comparison;
+    expect(comparison('hissuno')).toMatch(/^\d+\.\d\d× constant; \d+\.\d\d× naive$/);
+    expect(comparison('neut')).toMatch(/^\d+\.\d\d× plain$/);
+    expect(comparison('neuroon')).toMatch(/^\d+\.\d\d× constant$/);
+    expect(comparison('nevermined')).toMatch(/^\+-?\d+\.\d\d ms p50, \+-?\d+\.\d\d ms p99; \d+ connections? opened for [\d,]+ vendor calls/);
+    expect(comparison('wonderful')).toMatch(/^\+-?\d+\.\d\d ms p50, \+-?\d+\.\d\d ms p99; \d+ connections? opened for [\d,]+ vendor calls/);
+    expect(comparison('memory')).toMatch(/^RSS \d+\.\d MB at the start, \d+\.\d MB at the end \([+-]\d+\.\d%\)/);
+  });
+
+  it('makes exactly one vendor call for all the concurrent cold requests', () => {
+    for (const row of report.rows.filter((r) => r.id.startsWith('neuroon-cold'))) {
+      expect({ id: row.id, comparison: row.comparison, pass: row.pass }).toEqual({ id: row.id, comparison: expect.stringMatching(/^1 vendor call for 60 concurrent requests/), pass: true });
+    }
+  });
+
+  it('prints the run facts and one markdown table with a row per measurement', () => {
+    const lines = report.markdown.split('\n');
+    expect(lines[0]).toBe('# Benchmark results');
+    expect(report.markdown).toContain(`Node ${process.version}`);
+    const tableRows = lines.filter((l) => l.startsWith('| ') && !l.startsWith('| Route'));
+    expect(tableRows).toHaveLength(EXPECTED.length);
+    for (const line of tableRows) expect(line.split(' | ')).toHaveLength(9);
+    if (!redisInstalled) expect(report.facts.skipped).toEqual([expect.stringContaining('redis-server is not installed')]);
+  });
+});
+
+describe('npm run bench without redis-server', () => {
+  it('runs the single-instance cold start and skips the Redis trials with a printed reason', async () => {
+    const lines: string[] = [];
+    const report = await runBench({ quick: true, write: false, only: ['cold'], noRedis: true, log: (line) => lines.push(line) });
+    expect(report.rows.map((r) => [r.id, r.pass])).toEqual([['neuroon-cold-1', true]]);
+    expect(report.facts.skipped).toEqual(['Neuroon cold start with Redis (1 and 3 instances): redis-server is not installed']);
+    expect(lines).toContain('  skipped: Neuroon cold start with Redis (1 and 3 instances): redis-server is not installed');
+    expect(report.markdown).toContain('Skipped: Neuroon cold start with Redis (1 and 3 instances): redis-server is not installed');
+  });
+});

@@ -1,0 +1,105 @@
+/**
+ * The Express app each benchmark server process runs: one route per process (or, for
+ * the memory run, the routes that need no vendor round trip), with the same
+ * `resolveUser` everywhere.
+ */
+import express, { type Express } from 'express';
+import Redis from 'ioredis';
+import {
+  hissunoTokenRouter,
+  neuroonTokenRouter,
+  NeuroonTokenProvider,
+  RedisTokenStore,
+  neutEmbedParamsRouter,
+  neverminedSessionRouter,
+  wonderfulTokenRouter,
+} from '../lib';
+import { constantRoute, naiveHissunoRoute, plainNeutRoute } from './baselines';
+import { benchResolveUser, HISSUNO_SECRET, NEUROON_API_KEY, NEUT_ENV, NEVERMINED_ORG, WONDERFUL_API_KEY } from './fixtures';
+
+/** Which app a server process runs. */
+export type AppKind =
+  | 'constant'
+  | 'hissuno'
+  | 'hissuno-naive'
+  | 'neut'
+  | 'neut-plain'
+  | 'neuroon'
+  | 'nevermined'
+  | 'wonderful'
+  | 'memory';
+
+/** Everything a server process needs to know besides its kind. */
+export interface AppConfig {
+  kind: AppKind;
+  /** Base URLs of the fake vendors (from the fakes process). */
+  vendors?: { nevermined?: string; wonderful?: string; neuroon?: string };
+  /** Neuroon shop the process serves. */
+  shopId?: string;
+  /** Port of the Redis server shared by Neuroon instances; memory store when absent. */
+  redisPort?: number;
+}
+
+const neutOptions = {
+  tenantId: NEUT_ENV.WIDGET_TENANT_ID,
+  hostOrigin: NEUT_ENV.HOST_ORIGIN,
+  mintSecret: NEUT_ENV.NEUT_MINT_SECRET,
+  mintKeyId: NEUT_ENV.NEUT_MINT_KEY_ID,
+  widgetOrigin: NEUT_ENV.WIDGET_ORIGIN,
+};
+
+function need(value: string | undefined, what: string): string {
+  if (!value) throw new Error(`bench server: ${what} is required for this app`);
+  return value;
+}
+
+function neuroonRouter(config: AppConfig): express.Router {
+  const shopId = need(config.shopId, 'shopId');
+  const apiBaseUrl = need(config.vendors?.neuroon, 'the Neuroon fake URL');
+  if (config.redisPort === undefined) {
+    return neuroonTokenRouter({ shopId, apiKey: NEUROON_API_KEY, apiBaseUrl, resolveUser: benchResolveUser });
+  }
+  // fail-fast settings, as docs/scaling.md recommends
+  const redis = new Redis({ host: '127.0.0.1', port: config.redisPort, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 250, connectTimeout: 500 });
+  const provider = new NeuroonTokenProvider({ shopId, apiKey: NEUROON_API_KEY, apiBaseUrl, store: new RedisTokenStore(redis) });
+  return neuroonTokenRouter({ provider, resolveUser: benchResolveUser });
+}
+
+/** Build the app of one benchmark server. */
+export function buildBenchApp(config: AppConfig): Express {
+  const app = express();
+  const resolveUser = benchResolveUser;
+  switch (config.kind) {
+    case 'constant':
+      constantRoute(app);
+      break;
+    case 'hissuno':
+      app.use(hissunoTokenRouter({ secretKey: HISSUNO_SECRET, resolveUser }));
+      break;
+    case 'hissuno-naive':
+      naiveHissunoRoute(app);
+      break;
+    case 'neut':
+      app.use(neutEmbedParamsRouter({ ...neutOptions, resolveUser }));
+      break;
+    case 'neut-plain':
+      Object.assign(process.env, NEUT_ENV);
+      plainNeutRoute(app);
+      break;
+    case 'neuroon':
+      app.use(neuroonRouter(config));
+      break;
+    case 'nevermined':
+      app.use(neverminedSessionRouter({ ...NEVERMINED_ORG, apiBaseUrl: need(config.vendors?.nevermined, 'the Nevermined fake URL'), resolveUser }));
+      break;
+    case 'wonderful':
+      app.use(wonderfulTokenRouter({ baseUrl: need(config.vendors?.wonderful, 'the Wonderful fake URL'), apiKey: WONDERFUL_API_KEY, resolveUser }));
+      break;
+    case 'memory':
+      app.use(hissunoTokenRouter({ secretKey: HISSUNO_SECRET, resolveUser }));
+      app.use(neutEmbedParamsRouter({ ...neutOptions, resolveUser }));
+      app.use(neuroonRouter(config));
+      break;
+  }
+  return app;
+}

@@ -1,0 +1,69 @@
+/**
+ * The fixed inputs every benchmark process shares: credentials of the fake vendors, the
+ * one signed-in user, and the request bodies sent to each route. Nothing here is a real
+ * secret; the values only need to pass the routers' configuration checks.
+ */
+import type { Request } from 'express';
+import type { WidgetUser } from '../lib';
+
+/** Hissuno project secret (at least 32 characters). */
+export const HISSUNO_SECRET = 'sk_live_bench_0123456789abcdefghijklmnopqrstuvwxyz';
+
+/** Neut minting configuration, as the documented environment variables would hold it. */
+export const NEUT_ENV = {
+  WIDGET_TENANT_ID: 'tenant-bench',
+  HOST_ORIGIN: 'https://news.example.com',
+  NEUT_MINT_SECRET: 'neut_mint_bench_0123456789abcdef',
+  NEUT_MINT_KEY_ID: 'key-2025-01',
+  WIDGET_ORIGIN: 'https://widgets.neut.us',
+} as const;
+
+/** Nevermined organization known to the fake. */
+export const NEVERMINED_ORG = { orgId: 'org-bench', rawSecret: 'wk_bench_0123456789abcdef' } as const;
+
+/** Wonderful API key known to the fake. */
+export const WONDERFUL_API_KEY = 'wk_bench_api_key_0123456789abcdef';
+
+/** Neuroon API key; every bench shop uses it. */
+export const NEUROON_API_KEY = 'nk_bench_0123456789abcdef';
+
+/** Shop served by the warm (cached) Neuroon route. */
+export const NEUROON_WARM_SHOP = 'shop-bench-warm';
+
+/** Shops of the cold-start trials: one per trial, so that each starts with nothing cached. */
+export const NEUROON_COLD_SHOPS = ['shop-bench-cold-1', 'shop-bench-cold-2', 'shop-bench-cold-3', 'shop-bench-cold-4'] as const;
+
+/** The signed-in user of every benchmark server. */
+export const BENCH_USER: WidgetUser = Object.freeze({
+  id: 'user-bench-42',
+  email: 'ada@example.com',
+  name: 'Ada Lovelace',
+});
+
+/**
+ * The `resolveUser` hook of every server, baselines included, so that the only
+ * difference between two servers is the route itself.
+ */
+export function benchResolveUser(_req: Request): WidgetUser {
+  return BENCH_USER;
+}
+
+/** Route paths (each vendor's default). */
+export const PATHS = {
+  constant: '/api/constant',
+  hissuno: '/api/hissuno-token',
+  neut: '/api/widget-embed-params',
+  neuroon: '/api/neuroon-widget-token',
+  nevermined: '/api/widget-session',
+  wonderful: '/api/sdk-token',
+} as const;
+
+/**
+ * Neut request bodies, one per documented widget; the load cycles through them. They
+ * exercise the common fields, paging defaults and the member filter.
+ */
+export const NEUT_BODIES: readonly object[] = [
+  { widget_id: 'bill-preview', instance_id: 'bill-preview-article-123-main', bill_type: 'HR', bill_number: 1, congress: 119, colorway: 'Default' },
+  { widget_id: 'vote-breakdown', instance_id: 'votes-sidebar', congress: '119', member_type: 'Representative', last_name: 'Smith', state_code: 'tx', district: 7 },
+  { widget_id: 'legislation-by-subject', instance_id: 'topic:energy', congress: 119, subject: 'Energy & Conservation', status_filter: 'Became Law', page: 2, show_status_filter: 'false' },
+];

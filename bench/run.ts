@@ -1,0 +1,594 @@
+/**
+ * `npm run bench`: serves every route from its own Express process on loopback (vendors
+ * played by the fakes of `lib/testing`, in a process of their own), drives each with
+ * autocannon from this process, and prints one markdown table — requests/s, p50/p99
+ * latency, server CPU time per request, the baseline and the comparison with it, and
+ * whether the target holds — which is also written to `bench/results.md`.
+ *
+ * Options: `--quick` (a few requests per step: checks the machinery, figures
+ * meaningless), `--no-write` (do not touch `bench/results.md`), `--only=cpu,upstream,cold,memory`
+ * (run some parts). `BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=prof"` profiles the
+ * server processes.
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg, platform, release } from 'node:os';
+import { join } from 'node:path';
+import { verifyHissunoToken } from '../lib/testing';
+import { wonderfulEntityIdFor } from '../lib';
+import type { AppConfig } from './apps';
+import { BENCH_USER, HISSUNO_SECRET, NEUROON_COLD_SHOPS, NEUROON_WARM_SHOP, NEUT_BODIES, NEUT_ENV, NEVERMINED_ORG, PATHS, WONDERFUL_API_KEY } from './fixtures';
+import { runLoad, type LoadRequest, type LoadResult } from './load';
+import { findRedisServer, cleanUp, prepareEntrypoints, REPO_ROOT, startFakes, startRedis, startServer, type BenchFakes, type BenchServer, type Entrypoints } from './processes';
+import type { ServerWindow } from './protocol';
+import { format, renderReport, type BenchRow, type RunFacts } from './report';
+import { median, percentile } from './stats';
+
+/** How much load each part sends: run until `durationS` passes or `amount` requests are answered. */
+type Slot = { durationS: number } | { amount: number };
+
+/** The sizes of one run. */
+export interface BenchPlan {
+  /** CPU comparisons (saturating, closed-loop load). */
+  cpu: { connections: number; warmup: Slot; rounds: number; slot: Slot };
+  /** Vendor-calling routes against their fake called directly (one request at a time). */
+  upstream: { connections: number; warmup: Slot; rounds: number; slot: Slot };
+  /** Neuroon cold start: concurrent requests, and how slowly the fake issues the first token. */
+  cold: { requests: number; vendorLatencyMs: number };
+  /** Resident memory over many requests after a warm-up. */
+  memory: { connections: number; warmup: number; requests: number; sampleMs: number };
+}
+
+/** The full run: about three minutes on two cores. */
+export const FULL_PLAN: BenchPlan = {
+  cpu: { connections: 16, warmup: { durationS: 3 }, rounds: 6, slot: { durationS: 1.5 } },
+  upstream: { connections: 1, warmup: { durationS: 3 }, rounds: 6, slot: { durationS: 1.5 } },
+  cold: { requests: 1000, vendorLatencyMs: 300 },
+  memory: { connections: 16, warmup: 20_000, requests: 200_000, sampleMs: 250 },
+};
+
+/** A few requests per step: exercises every part of the machinery in seconds. */
+export const QUICK_PLAN: BenchPlan = {
+  cpu: { connections: 4, warmup: { amount: 100 }, rounds: 2, slot: { amount: 150 } },
+  upstream: { connections: 1, warmup: { amount: 30 }, rounds: 2, slot: { amount: 60 } },
+  cold: { requests: 60, vendorLatencyMs: 100 },
+  memory: { connections: 4, warmup: 300, requests: 1500, sampleMs: 100 },
+};
+
+/** The parts of a run. */
+export type BenchPart = 'cpu' | 'upstream' | 'cold' | 'memory';
+const ALL_PARTS: readonly BenchPart[] = ['cpu', 'upstream', 'cold', 'memory'];
+
+/** Options of {@link runBench}. */
+export interface BenchOptions {
+  /** Run {@link QUICK_PLAN} instead of {@link FULL_PLAN}. Defaults to `false`. */
+  quick?: boolean;
+  /** Write the report to `bench/results.md`. Defaults to `true`. */
+  write?: boolean;
+  /** Parts to run. Defaults to all. */
+  only?: readonly BenchPart[];
+  /** Progress lines. Defaults to `console.error`. */
+  log?: (line: string) => void;
+  /** Skip the Redis trials as if `redis-server` were missing (for tests). Defaults to `false`. */
+  noRedis?: boolean;
+}
+
+/** What {@link runBench} returns. */
+export interface BenchReport {
+  rows: BenchRow[];
+  facts: RunFacts;
+  markdown: string;
+}
+
+/** Target ceilings. */
+export const TARGETS = {
+  hissunoVsConstant: 1.3,
+  hissunoVsNaive: 1 / 3,
+  neutVsPlain: 1.0,
+  neuroonVsConstant: 1.15,
+  addedP99Ms: 2,
+  memoryChange: 0.1,
+} as const;
+
+const NEUROON_ISSUE_PATH = (shop: string) => `/api/shops/${encodeURIComponent(shop)}/widget-token`;
+
+// ---- what each server is sent --------------------------------------------------------
+
+const GET = (path: string): LoadRequest[] => [{ method: 'GET', path }];
+const NEUT_LOAD: LoadRequest[] = NEUT_BODIES.map((body) => ({ method: 'POST', path: PATHS.neut, body }));
+
+function directNevermined(): LoadRequest[] {
+  const body = { orgId: NEVERMINED_ORG.orgId, email: BENCH_USER.email!.trim().toLowerCase(), rawSecret: NEVERMINED_ORG.rawSecret };
+  return [{ method: 'POST', path: '/api/v1/widgets/session', body, headers: { accept: 'application/json' } }];
+}
+
+function directWonderful(): LoadRequest[] {
+  const body = { entityId: wonderfulEntityIdFor(BENCH_USER), expiresIn: 3600 };
+  return [{ method: 'POST', path: '/api/v1/jwt/sign', body, headers: { accept: 'application/json', 'x-api-key': WONDERFUL_API_KEY } }];
+}
+
+// ---- measurement helpers -------------------------------------------------------------
+
+interface Measured {
+  load: LoadResult;
+  window: ServerWindow | undefined;
+}
+
+function slotLoad(slot: Slot): { durationS: number } | { amount: number } {
+  return 'durationS' in slot ? { durationS: slot.durationS } : { amount: slot.amount };
+}
+
+/** One load against `url`, with `server`'s CPU window around it when there is a server. */
+async function measure(server: BenchServer | undefined, url: string, requests: readonly LoadRequest[], connections: number, slot: Slot): Promise<Measured> {
+  await server?.start();
+  const load = await runLoad({ url, requests, connections, ...slotLoad(slot) });
+  const window = await server?.stop();
+  return { load, window };
+}
+
+const cpuPerRequest = (m: Measured): number => (m.window && m.window.requests > 0 ? m.window.cpuUs / m.window.requests : Number.NaN);
+
+function problems(samples: readonly Measured[]): string[] {
+  const failed = samples.reduce((n, s) => n + s.load.failed, 0);
+  const errors = samples.reduce((n, s) => n + s.load.errors, 0);
+  const out: string[] = [];
+  if (failed > 0) {
+    const statuses = new Map<string, number>();
+    for (const s of samples) for (const [code, n] of Object.entries(s.load.statuses)) if (!code.startsWith('2')) statuses.set(code, (statuses.get(code) ?? 0) + n);
+    out.push(`${failed} non-2xx answers (${[...statuses].map(([c, n]) => `${c}×${n}`).join(', ')})`);
+  }
+  if (errors > 0) out.push(`${errors} connection errors`);
+  return out;
+}
+
+/** A route measured over several slots. */
+interface Series {
+  id: string;
+  route: string;
+  server: BenchServer | undefined;
+  url: string;
+  requests: readonly LoadRequest[];
+  /** Every measured slot (warm-up excluded). */
+  slots: Measured[];
+}
+
+/** Two series measured in adjacent slots, round after round. */
+interface Pair {
+  a: Series;
+  b: Series;
+  /** One entry per round: the two adjacent slots. */
+  rounds: { a: Measured; b: Measured }[];
+}
+
+const pooled = (slots: readonly Measured[]): number[] => slots.flatMap((m) => m.load.latencies).sort((x, y) => x - y);
+
+function seriesFigures(s: Series): Pick<BenchRow, 'rps' | 'p50' | 'p99' | 'cpuUs' | 'notes'> {
+  const latencies = pooled(s.slots);
+  return {
+    rps: median(s.slots.map((m) => m.load.rps)),
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    cpuUs: s.server ? median(s.slots.map(cpuPerRequest)) : null,
+    notes: problems(s.slots),
+  };
+}
+
+/** Median over rounds of the ratio of CPU per request between the pair's adjacent slots. */
+function cpuRatio(pair: Pair): number {
+  return median(pair.rounds.map((r) => cpuPerRequest(r.a) / cpuPerRequest(r.b)));
+}
+
+/** Load every series for the warm-up (not measured), so that the JIT has done its work. */
+async function warmUp(series: readonly Series[], plan: { connections: number; warmup: Slot }): Promise<void> {
+  for (const s of series) await measure(s.server, s.url, s.requests, Math.max(plan.connections, 4), plan.warmup);
+}
+
+/**
+ * Run `rounds` rounds. A round measures each pair in two adjacent slots, A then B (B
+ * then A in the next round), so that whatever else the shared machine is doing falls
+ * on both alike; pairs take turns within a round, so that a burst of outside load
+ * spoils one round of each pair rather than every round of one.
+ */
+async function runPairs(pairs: readonly Pair[], plan: { connections: number; rounds: number; slot: Slot }, log: (line: string) => void): Promise<void> {
+  for (let round = 0; round < plan.rounds; round++) {
+    for (const pair of pairs) {
+      const order = round % 2 === 0 ? [pair.a, pair.b] : [pair.b, pair.a];
+      const got = new Map<Series, Measured>();
+      for (const s of order) {
+        const m = await measure(s.server, s.url, s.requests, plan.connections, plan.slot);
+        s.slots.push(m);
+        got.set(s, m);
+      }
+      pair.rounds.push({ a: got.get(pair.a)!, b: got.get(pair.b)! });
+    }
+    const describe = (m: Measured, s: Series) => `${format.rps(m.load.rps)}/s${s.server ? ` ${format.us(cpuPerRequest(m))} µs` : ` p99 ${format.ms(m.load.p99)} ms`}`;
+    log(`  round ${round + 1}/${plan.rounds}: ${pairs.map((p) => `${p.a.id} ${describe(p.rounds.at(-1)!.a, p.a)} | ${p.b.id} ${describe(p.rounds.at(-1)!.b, p.b)}`).join('; ')}`);
+  }
+}
+
+// ---- correctness probes --------------------------------------------------------------
+
+async function probe(url: string, request: LoadRequest, check: (body: Record<string, unknown>) => boolean, what: string): Promise<void> {
+  const res = await fetch(url + request.path, {
+    method: request.method,
+    headers: { ...request.headers, ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
+  });
+  const body = (await res.json().catch(() => undefined)) as Record<string, unknown> | undefined;
+  if (res.status !== 200 || body === undefined || !check(body)) {
+    throw new Error(`${what} did not answer as expected before the run (HTTP ${res.status})`);
+  }
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+
+// ---- the parts -----------------------------------------------------------------------
+
+interface Context {
+  entry: Entrypoints;
+  fakes: BenchFakes;
+  plan: BenchPlan;
+  log: (line: string) => void;
+  redisBinary: string | undefined;
+  skipped: string[];
+}
+
+async function cpuPart(ctx: Context): Promise<BenchRow[]> {
+  const { entry, fakes, plan, log } = ctx;
+  log('CPU per request: constant route, Hissuno, Neut, Neuroon (cached) and their baselines');
+  const specs: [string, string, AppConfig, LoadRequest[]][] = [
+    ['constant', 'Constant JSON route (the floor)', { kind: 'constant' }, GET(PATHS.constant)],
+    ['hissuno', 'Hissuno `GET /api/hissuno-token`', { kind: 'hissuno' }, GET(PATHS.hissuno)],
+    ['hissuno-naive', 'Hissuno, naive `jwt.sign(…, secretString)`', { kind: 'hissuno-naive' }, GET(PATHS.hissuno)],
+    ['neut', 'Neut `POST /api/widget-embed-params`', { kind: 'neut' }, NEUT_LOAD],
+    ['neut-plain', "Neut, the guide's example written plainly", { kind: 'neut-plain' }, NEUT_LOAD],
+    ['neuroon', 'Neuroon `GET /api/neuroon-widget-token` (cached)', { kind: 'neuroon', shopId: NEUROON_WARM_SHOP, vendors: { neuroon: fakes.urls.neuroon } }, GET(PATHS.neuroon)],
+  ];
+  const servers = await Promise.all(specs.map(([id, , config]) => startServer(entry, id, config)));
+  log(`  server processes: ${servers.map((s) => `${s.label} ${s.pid}`).join(', ')}`);
+  try {
+    const series: Series[] = specs.map(([id, route, , requests], i) => ({ id, route, server: servers[i]!, url: servers[i]!.url, requests, slots: [] }));
+    const by = (id: string) => series.find((s) => s.id === id)!;
+
+    const hissunoToken = (b: Record<string, unknown>) => isString(b['token']) && verifyHissunoToken(b['token'], HISSUNO_SECRET).userId === BENCH_USER.id;
+    const embedUrl = (b: Record<string, unknown>) => isString(b['embed_url']) && b['embed_url'].startsWith(`${NEUT_ENV.WIDGET_ORIGIN}/`);
+    await probe(by('constant').url, GET(PATHS.constant)[0]!, (b) => isString(b['token']), 'the constant route');
+    await probe(by('hissuno').url, GET(PATHS.hissuno)[0]!, hissunoToken, 'the Hissuno router');
+    await probe(by('hissuno-naive').url, GET(PATHS.hissuno)[0]!, hissunoToken, 'the naive Hissuno handler');
+    for (const request of NEUT_LOAD) {
+      await probe(by('neut').url, request, embedUrl, 'the Neut router');
+      await probe(by('neut-plain').url, request, embedUrl, 'the plain Neut handler');
+    }
+    await probe(by('neuroon').url, GET(PATHS.neuroon)[0]!, (b) => isString(b['token']) && Object.keys(b).length === 1, 'the Neuroon router');
+
+    const pairs: Pair[] = [
+      ['hissuno', 'constant'],
+      ['hissuno', 'hissuno-naive'],
+      ['neut', 'neut-plain'],
+      ['neuroon', 'constant'],
+    ].map(([a, b]) => ({ a: by(a!), b: by(b!), rounds: [] }));
+    await warmUp(series, plan.cpu);
+    await runPairs(pairs, plan.cpu, log);
+
+    const ratio = (a: string, b: string) => cpuRatio(pairs.find((p) => p.a.id === a && p.b.id === b)!);
+    const baselineRow = (id: string): BenchRow => ({ id, route: by(id).route, ...seriesFigures(by(id)), baseline: '—', comparison: '', target: '—', pass: null });
+    const compared = (id: string, baseline: string, comparisons: { against: string; max: number; label: string }[]): BenchRow => {
+      const figures = seriesFigures(by(id));
+      const ratios = comparisons.map((c) => ({ ...c, value: ratio(id, c.against) }));
+      return {
+        id,
+        route: by(id).route,
+        ...figures,
+        baseline,
+        comparison: ratios.map((r) => `${format.ratio(r.value)} ${r.label}`).join('; '),
+        target: ratios.map((r) => `≤ ${format.ratio(r.max)} ${r.label}`).join('; '),
+        pass: figures.notes.length === 0 && ratios.every((r) => r.value <= r.max),
+      };
+    };
+    return [
+      baselineRow('constant'),
+      compared('hissuno', 'constant route; naive handler', [
+        { against: 'constant', max: TARGETS.hissunoVsConstant, label: 'constant' },
+        { against: 'hissuno-naive', max: TARGETS.hissunoVsNaive, label: 'naive' },
+      ]),
+      baselineRow('hissuno-naive'),
+      compared('neut', "guide's example", [{ against: 'neut-plain', max: TARGETS.neutVsPlain, label: 'plain' }]),
+      baselineRow('neut-plain'),
+      compared('neuroon', 'constant route', [{ against: 'constant', max: TARGETS.neuroonVsConstant, label: 'constant' }]),
+    ];
+  } finally {
+    await Promise.all(servers.map((s) => s.close()));
+  }
+}
+
+/** A server whose slots also count the connections its router opened to `fake` meanwhile. */
+function countingConnections(inner: BenchServer, fakes: BenchFakes, fake: 'nevermined' | 'wonderful', perSlot: number[]): BenchServer {
+  let before = 0;
+  return {
+    ...inner,
+    async start(options) {
+      before = (await fakes.counts()).counts[fake].connections;
+      await inner.start(options);
+    },
+    async stop() {
+      const window = await inner.stop();
+      perSlot.push((await fakes.counts()).counts[fake].connections - before);
+      return window;
+    },
+  };
+}
+
+async function upstreamPart(ctx: Context): Promise<BenchRow[]> {
+  const { entry, fakes, plan, log } = ctx;
+  log('Vendor-calling routes against their fake vendor called directly (one request at a time)');
+  const [nevermined, wonderful] = await Promise.all([
+    startServer(entry, 'nevermined', { kind: 'nevermined', vendors: { nevermined: fakes.urls.nevermined } }),
+    startServer(entry, 'wonderful', { kind: 'wonderful', vendors: { wonderful: fakes.urls.wonderful } }),
+  ]);
+  log(`  server processes: nevermined ${nevermined.pid}, wonderful ${wonderful.pid}`);
+  try {
+    await probe(nevermined.url, GET(PATHS.nevermined)[0]!, (b) => isString(b['sessionToken']), 'the Nevermined router');
+    await probe(fakes.urls.neverminedDirect, directNevermined()[0]!, (b) => isString(b['sessionToken']), 'the Nevermined fake');
+    await probe(wonderful.url, { method: 'POST', path: PATHS.wonderful }, (b) => isString(b['token']), 'the Wonderful router');
+    await probe(fakes.urls.wonderfulDirect, directWonderful()[0]!, (b) => isString(b['jwt']), 'the Wonderful fake');
+
+    const newConnections: Record<'nevermined' | 'wonderful', number[]> = { nevermined: [], wonderful: [] };
+    const series: Series[] = [
+      { id: 'nevermined', route: 'Nevermined `GET /api/widget-session`', server: countingConnections(nevermined, fakes, 'nevermined', newConnections.nevermined), url: nevermined.url, requests: GET(PATHS.nevermined), slots: [] },
+      { id: 'nevermined-direct', route: 'Nevermined fake, called directly', server: undefined, url: fakes.urls.neverminedDirect, requests: directNevermined(), slots: [] },
+      { id: 'wonderful', route: 'Wonderful `POST /api/sdk-token`', server: countingConnections(wonderful, fakes, 'wonderful', newConnections.wonderful), url: wonderful.url, requests: [{ method: 'POST', path: PATHS.wonderful }], slots: [] },
+      { id: 'wonderful-direct', route: 'Wonderful fake, called directly', server: undefined, url: fakes.urls.wonderfulDirect, requests: directWonderful(), slots: [] },
+    ];
+    const by = (id: string) => series.find((s) => s.id === id)!;
+    const pairs: Pair[] = [
+      { a: by('nevermined'), b: by('nevermined-direct'), rounds: [] },
+      { a: by('wonderful'), b: by('wonderful-direct'), rounds: [] },
+    ];
+    await warmUp(series, plan.upstream);
+    const before = await fakes.counts();
+    newConnections.nevermined.length = 0;
+    newConnections.wonderful.length = 0;
+    await runPairs(pairs, plan.upstream, log);
+    const after = await fakes.counts();
+
+    const rows: BenchRow[] = [];
+    for (const fake of ['nevermined', 'wonderful'] as const) {
+      const router = by(fake);
+      const direct = by(`${fake}-direct`);
+      const routerFigures = seriesFigures(router);
+      const directFigures = seriesFigures(direct);
+      const addedP50 = routerFigures.p50 - directFigures.p50;
+      const addedP99 = routerFigures.p99 - directFigures.p99;
+      const connections = after.counts[fake].connections - before.counts[fake].connections;
+      const calls = after.counts[fake].requests - before.counts[fake].requests;
+      const mostInOneSlot = Math.max(0, ...newConnections[fake]);
+      // reused: a slot of thousands of calls never needs more connections than calls in flight
+      const reused = mostInOneSlot <= plan.upstream.connections && connections < calls;
+      rows.push({
+        id: fake,
+        route: router.route,
+        ...routerFigures,
+        baseline: 'fake called directly',
+        comparison:
+          `+${format.ms(addedP50)} ms p50, +${format.ms(addedP99)} ms p99; ` +
+          `${format.count(connections)} connection${connections === 1 ? '' : 's'} opened for ${format.count(calls)} vendor calls (at most ${mostInOneSlot} in one slot)`,
+        target: `≤ ${TARGETS.addedP99Ms} ms added p99; connections reused`,
+        pass: routerFigures.notes.length === 0 && directFigures.notes.length === 0 && addedP99 <= TARGETS.addedP99Ms && reused,
+        notes: [...routerFigures.notes, ...directFigures.notes],
+      });
+      rows.push({ id: direct.id, route: direct.route, ...directFigures, baseline: '—', comparison: '', target: '—', pass: null });
+    }
+    return rows;
+  } finally {
+    await Promise.all([nevermined.close(), wonderful.close()]);
+  }
+}
+
+function split(total: number, parts: number): number[] {
+  return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
+}
+
+async function coldTrial(ctx: Context, id: string, route: string, shop: string, instances: number, redisPort: number | undefined): Promise<BenchRow> {
+  const { entry, fakes, plan } = ctx;
+  const config: AppConfig = { kind: 'neuroon', shopId: shop, vendors: { neuroon: fakes.urls.neuroon }, ...(redisPort !== undefined ? { redisPort } : {}) };
+  const servers = await Promise.all(Array.from({ length: instances }, (_, i) => startServer(entry, `${id}-${i + 1}`, config)));
+  try {
+    await fakes.latency('neuroon', plan.cold.vendorLatencyMs, NEUROON_ISSUE_PATH(shop));
+    const before = await fakes.counts();
+    await Promise.all(servers.map((s) => s.start({ recordArrivals: true })));
+    const shares = split(plan.cold.requests, instances);
+    const started = performance.now();
+    // every connection sends exactly one request: all of them are in flight at once
+    const loads = await Promise.all(servers.map((s, i) => runLoad({ url: s.url, requests: GET(PATHS.neuroon), connections: shares[i]!, amount: shares[i]! })));
+    const elapsedS = (performance.now() - started) / 1000;
+    const windows = await Promise.all(servers.map((s) => s.stop()));
+    const after = await fakes.counts();
+
+    const calls = (after.neuroonIssues[shop] ?? 0) - (before.neuroonIssues[shop] ?? 0);
+    const firstCall = after.neuroonIssueTimes[shop]?.[0];
+    const arrivals = windows.flatMap((w) => w.arrivals);
+    const inFlight = firstCall === undefined ? 0 : arrivals.filter((t) => t <= firstCall + plan.cold.vendorLatencyMs).length;
+    const latencies = loads.flatMap((l) => l.latencies).sort((a, b) => a - b);
+    const ok = loads.reduce((n, l) => n + l.ok, 0);
+    const cpuUs = windows.reduce((n, w) => n + w.cpuUs, 0) / Math.max(1, windows.reduce((n, w) => n + w.requests, 0));
+    const notes = problems(loads.map((load) => ({ load, window: undefined })));
+    return {
+      id,
+      route,
+      rps: ok / elapsedS,
+      p50: percentile(latencies, 0.5),
+      p99: percentile(latencies, 0.99),
+      cpuUs,
+      baseline: '—',
+      comparison:
+        `${calls} vendor call${calls === 1 ? '' : 's'} for ${format.count(plan.cold.requests)} concurrent requests ` +
+        `(${format.count(inFlight)} arrived while the first call, slowed to ${plan.cold.vendorLatencyMs} ms, was in flight)`,
+      target: 'exactly 1 vendor call',
+      pass: notes.length === 0 && ok === plan.cold.requests && calls === 1,
+      notes,
+    };
+  } finally {
+    await Promise.all(servers.map((s) => s.close()));
+  }
+}
+
+async function coldPart(ctx: Context): Promise<BenchRow[]> {
+  const { log } = ctx;
+  const n = format.count(ctx.plan.cold.requests);
+  log(`Neuroon cold start: ${n} concurrent requests with nothing cached`);
+  const rows = [await coldTrial(ctx, 'neuroon-cold-1', `Neuroon cold start, ${n} requests, 1 instance (memory store)`, NEUROON_COLD_SHOPS[0], 1, undefined)];
+  if (ctx.redisBinary === undefined) {
+    const reason = 'Neuroon cold start with Redis (1 and 3 instances): redis-server is not installed';
+    ctx.skipped.push(reason);
+    log(`  skipped: ${reason}`);
+    return rows;
+  }
+  const redis = await startRedis(ctx.redisBinary);
+  try {
+    rows.push(await coldTrial(ctx, 'neuroon-cold-redis-1', `Neuroon cold start, ${n} requests, 1 instance (Redis store)`, NEUROON_COLD_SHOPS[1], 1, redis.port));
+    rows.push(await coldTrial(ctx, 'neuroon-cold-redis-3', `Neuroon cold start, ${n} requests, 3 instances sharing Redis`, NEUROON_COLD_SHOPS[2], 3, redis.port));
+  } finally {
+    await redis.close();
+  }
+  return rows;
+}
+
+async function memoryPart(ctx: Context): Promise<BenchRow[]> {
+  const { entry, fakes, plan, log } = ctx;
+  const m = plan.memory;
+  log(`Resident memory over ${format.count(m.requests)} requests after ${format.count(m.warmup)} warm-up requests`);
+  const server = await startServer(entry, 'memory', { kind: 'memory', shopId: NEUROON_WARM_SHOP, vendors: { neuroon: fakes.urls.neuroon } });
+  try {
+    const requests: LoadRequest[] = [...GET(PATHS.hissuno), ...NEUT_LOAD, ...GET(PATHS.neuroon)];
+    await runLoad({ url: server.url, requests, connections: m.connections, amount: m.warmup });
+    await server.start({ sampleRssMs: m.sampleMs });
+    const load = await runLoad({ url: server.url, requests, connections: m.connections, amount: m.requests });
+    const window = await server.stop();
+    const rss = window.rss;
+    // RSS saws up and down with each major GC: compare the typical level at the start and
+    // at the end (medians of the first and last tenth), and the peaks of each half
+    const tenth = Math.max(1, Math.floor(rss.length / 10));
+    const start = median(rss.slice(0, tenth));
+    const end = median(rss.slice(-tenth));
+    const half = Math.ceil(rss.length / 2);
+    const firstPeak = Math.max(...rss.slice(0, half));
+    const secondPeak = Math.max(...rss.slice(half));
+    const change = (end - start) / start;
+    const peakChange = (secondPeak - firstPeak) / firstPeak;
+    const notes = problems([{ load, window }]);
+    log(`  RSS ${format.mb(start)} → ${format.mb(end)}, peaks ${format.mb(firstPeak)} → ${format.mb(secondPeak)} (${rss.length} samples)`);
+    return [
+      {
+        id: 'memory',
+        route: `Memory: Hissuno + Neut + Neuroon routes, ${format.count(m.requests)} requests`,
+        rps: load.rps,
+        p50: load.p50,
+        p99: load.p99,
+        cpuUs: window.cpuUs / Math.max(1, window.requests),
+        baseline: 'RSS after warm-up',
+        comparison:
+          `RSS ${format.mb(start)} at the start, ${format.mb(end)} at the end (${format.pct(change)}); ` +
+          `max ${format.mb(Math.max(firstPeak, secondPeak))}, peaks ${format.mb(firstPeak)} then ${format.mb(secondPeak)} (${format.pct(peakChange)})`,
+        target: `level and peaks within ±${TARGETS.memoryChange * 100}%`,
+        pass: notes.length === 0 && Math.abs(change) <= TARGETS.memoryChange && Math.abs(peakChange) <= TARGETS.memoryChange,
+        notes,
+      },
+    ];
+  } finally {
+    await server.close();
+  }
+}
+
+// ---- the run -------------------------------------------------------------------------
+
+const ORDER = ['constant', 'hissuno', 'hissuno-naive', 'neut', 'neut-plain', 'neuroon', 'nevermined', 'nevermined-direct', 'wonderful', 'wonderful-direct', 'neuroon-cold-1', 'neuroon-cold-redis-1', 'neuroon-cold-redis-3', 'memory'];
+
+/**
+ * Run the benchmark and return its rows and markdown report (also written to
+ * `bench/results.md` unless `write: false`).
+ */
+export async function runBench(options: BenchOptions = {}): Promise<BenchReport> {
+  const plan = options.quick ? QUICK_PLAN : FULL_PLAN;
+  const parts = new Set(options.only ?? ALL_PARTS);
+  const log = options.log ?? ((line: string) => console.error(line));
+  const started = performance.now();
+  const loadBefore = loadavg();
+  const skipped: string[] = [];
+  const redisBinary = options.noRedis ? undefined : findRedisServer();
+
+  const entry = await prepareEntrypoints();
+  let fakes: BenchFakes | undefined;
+  const rows: BenchRow[] = [];
+  try {
+    fakes = await startFakes(entry);
+    const ctx: Context = { entry, fakes, plan, log, redisBinary, skipped };
+    if (parts.has('cpu')) rows.push(...(await cpuPart(ctx)));
+    if (parts.has('upstream')) rows.push(...(await upstreamPart(ctx)));
+    if (parts.has('cold')) rows.push(...(await coldPart(ctx)));
+    if (parts.has('memory')) rows.push(...(await memoryPart(ctx)));
+  } finally {
+    await fakes?.close();
+    cleanUp();
+    entry.dispose();
+  }
+  rows.sort((a, b) => ORDER.indexOf(a.id) - ORDER.indexOf(b.id));
+
+  const cpu = cpus();
+  const facts: RunFacts = {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    node: process.version,
+    cpus: cpu.length,
+    cpuModel: cpu[0]?.model.trim() ?? 'unknown CPU',
+    platform: `${platform()} ${release()}`,
+    loadBefore,
+    loadAfter: loadavg(),
+    durationS: (performance.now() - started) / 1000,
+    mode: entry.mode,
+    quick: options.quick ?? false,
+    skipped,
+  };
+  const markdown = renderReport(rows, facts);
+  if (options.write ?? true) writeFileSync(join(REPO_ROOT, 'bench', 'results.md'), markdown);
+  return { rows, facts, markdown };
+}
+
+function parseArgs(argv: readonly string[]): BenchOptions {
+  const options: BenchOptions = {};
+  for (const arg of argv) {
+    if (arg === '--quick') options.quick = true;
+    else if (arg === '--no-write') options.write = false;
+    else if (arg.startsWith('--only=')) {
+      const only = arg.slice('--only='.length).split(',') as BenchPart[];
+      const unknown = only.filter((p) => !ALL_PARTS.includes(p));
+      if (unknown.length > 0) throw new Error(`unknown part(s) ${unknown.join(', ')}; parts are ${ALL_PARTS.join(', ')}`);
+      options.only = only;
+    } else throw new Error(`unknown option ${arg}; options are --quick, --no-write, --only=${ALL_PARTS.join(',')}`);
+  }
+  return options;
+}
+
+if (require.main === module) {
+  const stop = (signal: NodeJS.Signals) => {
+    cleanUp();
+    process.kill(process.pid, signal);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  let options: BenchOptions;
+  try {
+    options = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+  runBench(options).then(
+    (report) => {
+      console.log(report.markdown);
+      if (options.write ?? true) console.error('written to bench/results.md');
+    },
+    (err: unknown) => {
+      cleanUp();
+      console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+      process.exitCode = 1;
+    },
+  );
+}
