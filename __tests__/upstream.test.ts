@@ -1,3 +1,8 @@
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { WidgetAuthError } from '../lib';
 import { vendorBaseUrl } from '../lib/core/config';
@@ -275,6 +280,97 @@ describe('createUpstreamClient', () => {
       expect(fake.requests).toHaveLength(200);
       expect(maxInFlight).toBeLessThanOrEqual(MAX_IN_FLIGHT);
       expect(fake.connections - before).toBeLessThanOrEqual(MAX_IN_FLIGHT);
+    });
+  });
+});
+
+describe('the default transport (node:http and node:https with keep-alive)', () => {
+  const servers: (http.Server | https.Server)[] = [];
+  /** A raw server on loopback, for answers no well-behaved vendor gives. */
+  async function serve<S extends http.Server | https.Server>(server: S): Promise<{ server: S; port: number }> {
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { server, port: (server.address() as AddressInfo).port };
+  }
+  afterEach(async () => {
+    for (const server of servers.splice(0)) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+  const transportClient = (retries = 0) => createUpstreamClient('Vendor', { timeoutMs: 2000, retries });
+
+  it('refuses a 2xx body over 1 MiB as UPSTREAM_INVALID_RESPONSE without reading it all', async () => {
+    let closedAfter: (bytes: number) => void = () => undefined;
+    const closed = new Promise<number>((resolve) => (closedAfter = resolve));
+    const { port } = await serve(
+      http.createServer((_req, res) => {
+        let written = 0;
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        const pump = () => {
+          while (written < 64 * 1024 * 1024 && !res.destroyed) {
+            written += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        res.on('close', () => closedAfter(written));
+        pump();
+      }),
+    );
+    const err = await rejection(() => transportClient().call({ url: `http://127.0.0.1:${port}/big`, schema }));
+    expect(err.code).toBe('UPSTREAM_INVALID_RESPONSE');
+    expect(err.message).toBe('Vendor answered with a body over 1048576 bytes.');
+    // the client hung up long before the 64 MiB the server meant to send
+    expect(await closed).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it('reads only the start of a large error body and still answers at once', async () => {
+    const { port } = await serve(
+      http.createServer((_req, res) => {
+        res.writeHead(400, { 'Content-Type': 'application/json', 'x-correlation-id': 'corr-big' });
+        res.end(`{"code":"BAD","pad":"${'x'.repeat(200 * 1024)}"}`);
+      }),
+    );
+    const err = await rejection(() => transportClient().call({ url: `http://127.0.0.1:${port}/bad`, schema }));
+    expect(err.code).toBe('UPSTREAM_REJECTED');
+    expect(err.upstreamStatus).toBe(400);
+    expect(err.correlationId).toBe('corr-big');
+    // the cut-off body is no longer JSON, so no vendor code is read from it
+    expect(err.vendorCode).toBeUndefined();
+  });
+
+  it('retries a connection reset in the middle of the body once', async () => {
+    let calls = 0;
+    const { port } = await serve(
+      http.createServer((_req, res) => {
+        calls++;
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '100' });
+        res.write('{"value":');
+        setTimeout(() => res.socket?.destroy(), 10);
+      }),
+    );
+    const err = await rejection(() => transportClient(1).call({ url: `http://127.0.0.1:${port}/cut`, schema }));
+    expect(err.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(calls).toBe(2);
+  });
+
+  describe('over TLS', () => {
+    const tls = {
+      key: readFileSync(join(__dirname, 'fixtures', 'loopback-tls.key')),
+      cert: readFileSync(join(__dirname, 'fixtures', 'loopback-tls.crt')),
+    };
+    const tlsServer = () =>
+      https.createServer(tls, (req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ value: `tls ${req.method} ${req.url}` }));
+      });
+    it('refuses a vendor whose certificate is not trusted', async () => {
+      const { port } = await serve(tlsServer());
+      const err = await rejection(() => transportClient().call({ url: `https://127.0.0.1:${port}/v1`, schema }));
+      expect(err.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect((err.cause as Error).message).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
     });
   });
 });

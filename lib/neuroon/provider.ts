@@ -49,7 +49,7 @@ export interface NeuroonTokenProviderOptions {
   timeoutMs?: number;
   /** Retries of the vendor call on connection errors and 502/503/504. Defaults to 1. */
   retries?: number;
-  /** A `fetch` to use instead of the global one. */
+  /** A `fetch` to call the vendor with instead of the built-in keep-alive `node:http`/`node:https` client. */
   fetch?: typeof fetch;
 }
 

@@ -35,7 +35,7 @@ export interface CreateWidgetSessionOptions {
    * `https:` only, except plain `http:` on loopback. A trailing slash is ignored.
    */
   apiBaseUrl: string;
-  /** A `fetch` to use instead of the global one. Defaults to the global `fetch`. */
+  /** A `fetch` to call Nevermined with instead of the built-in keep-alive `node:http`/`node:https` client. */
   fetch?: typeof fetch;
   /** Per-attempt timeout in milliseconds. Defaults to 5000. */
   timeoutMs?: number;
