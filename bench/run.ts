@@ -172,6 +172,15 @@ function seriesFigures(s: Series): Pick<BenchRow, 'rps' | 'p50' | 'p99' | 'cpuUs
   };
 }
 
+/**
+ * Median over rounds of the latency the route adds: its percentile minus the direct
+ * call's in the adjacent slot, so that a burst of outside load spoils one round, not
+ * the figure.
+ */
+function addedLatency(pair: Pair, q: 'p50' | 'p99'): number {
+  return median(pair.rounds.map((r) => r.a.load[q] - r.b.load[q]));
+}
+
 /** Median over rounds of the ratio of CPU per request between the pair's adjacent slots. */
 function cpuRatio(pair: Pair): number {
   return median(pair.rounds.map((r) => cpuPerRequest(r.a) / cpuPerRequest(r.b)));
@@ -356,8 +365,9 @@ async function upstreamPart(ctx: Context): Promise<BenchRow[]> {
       const direct = by(`${fake}-direct`);
       const routerFigures = seriesFigures(router);
       const directFigures = seriesFigures(direct);
-      const addedP50 = routerFigures.p50 - directFigures.p50;
-      const addedP99 = routerFigures.p99 - directFigures.p99;
+      const pair = pairs.find((p) => p.a === router)!;
+      const addedP50 = addedLatency(pair, 'p50');
+      const addedP99 = addedLatency(pair, 'p99');
       const connections = after.counts[fake].connections - before.counts[fake].connections;
       const calls = after.counts[fake].requests - before.counts[fake].requests;
       const mostInOneSlot = Math.max(0, ...newConnections[fake]);
