@@ -16,8 +16,10 @@ const EXPECTED = [
   'neuroon',
   'nevermined',
   'nevermined-direct',
+  'nevermined-hand',
   'wonderful',
   'wonderful-direct',
+  'wonderful-hand',
   'neuroon-cold-1',
   ...(redisInstalled ? ['neuroon-cold-redis-1', 'neuroon-cold-redis-3'] : []),
   'memory',
@@ -62,6 +64,9 @@ describe('npm run bench (quick mode)', () => {
     expect(comparison('neuroon')).toMatch(/^\d+\.\d\d× constant$/);
     expect(comparison('nevermined')).toMatch(/^\+-?\d+\.\d\d ms p50, \+-?\d+\.\d\d ms p99; \d+ connections? opened for [\d,]+ vendor calls/);
     expect(comparison('wonderful')).toMatch(/^\+-?\d+\.\d\d ms p50, \+-?\d+\.\d\d ms p99; \d+ connections? opened for [\d,]+ vendor calls/);
+    for (const id of ['nevermined-hand', 'wonderful-hand']) {
+      expect(comparison(id)).toMatch(/^\+-?\d+\.\d\d ms p50, \+-?\d+\.\d\d ms p99 \(Express and the extra hop alone\)$/);
+    }
     expect(comparison('memory')).toMatch(/^RSS \d+\.\d MB at the start, \d+\.\d MB at the end \([+-]\d+\.\d%\)/);
   });
 

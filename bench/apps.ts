@@ -13,9 +13,11 @@ import {
   neutEmbedParamsRouter,
   neverminedSessionRouter,
   wonderfulTokenRouter,
+  wonderfulEntityIdFor,
+  NEVERMINED_SESSION_API_PATH,
 } from '../lib';
-import { constantRoute, naiveHissunoRoute, plainNeutRoute } from './baselines';
-import { benchResolveUser, HISSUNO_SECRET, NEUROON_API_KEY, NEUT_ENV, NEVERMINED_ORG, WONDERFUL_API_KEY } from './fixtures';
+import { constantRoute, handWrittenVendorRoute, naiveHissunoRoute, plainNeutRoute } from './baselines';
+import { benchResolveUser, HISSUNO_SECRET, NEUROON_API_KEY, NEUT_ENV, NEVERMINED_ORG, PATHS, WONDERFUL_API_KEY } from './fixtures';
 
 /** Which app a server process runs. */
 export type AppKind =
@@ -27,6 +29,8 @@ export type AppKind =
   | 'neuroon'
   | 'nevermined'
   | 'wonderful'
+  | 'nevermined-hand'
+  | 'wonderful-hand'
   | 'memory';
 
 /** Everything a server process needs to know besides its kind. */
@@ -94,6 +98,20 @@ export function buildBenchApp(config: AppConfig): Express {
       break;
     case 'wonderful':
       app.use(wonderfulTokenRouter({ baseUrl: need(config.vendors?.wonderful, 'the Wonderful fake URL'), apiKey: WONDERFUL_API_KEY, resolveUser }));
+      break;
+    case 'nevermined-hand':
+      handWrittenVendorRoute(app, 'get', PATHS.nevermined, {
+        url: `${need(config.vendors?.nevermined, 'the Nevermined fake URL')}${NEVERMINED_SESSION_API_PATH}`,
+        headers: { accept: 'application/json' },
+        body: (user) => ({ orgId: NEVERMINED_ORG.orgId, email: user.email?.trim().toLowerCase(), rawSecret: NEVERMINED_ORG.rawSecret }),
+      });
+      break;
+    case 'wonderful-hand':
+      handWrittenVendorRoute(app, 'post', PATHS.wonderful, {
+        url: `${need(config.vendors?.wonderful, 'the Wonderful fake URL')}/api/v1/jwt/sign`,
+        headers: { accept: 'application/json', 'x-api-key': WONDERFUL_API_KEY },
+        body: (user) => ({ entityId: wonderfulEntityIdFor(user), expiresIn: 3600 }),
+      });
       break;
     case 'memory':
       app.use(hissunoTokenRouter({ secretKey: HISSUNO_SECRET, resolveUser }));

@@ -9,10 +9,12 @@
  *   HMAC and URL building, done plainly inside one handler, reading its settings from the
  *   environment on each request as the guide does.
  *
- * (Nevermined and Wonderful are measured against their fake vendor called directly, so
- * they need no code here.)
+ * - {@link handWrittenVendorRoute}: Nevermined's and Wonderful's vendor call written by
+ *   hand in one Express handler (their target compares with the fake called directly;
+ *   this row shows how much of the added latency is Express and the extra hop alone).
  */
 import { createHmac, randomUUID } from 'node:crypto';
+import http from 'node:http';
 import express, { type Express } from 'express';
 import jwt from 'jsonwebtoken';
 import { benchResolveUser, HISSUNO_SECRET, PATHS } from './fixtures';
@@ -220,5 +222,47 @@ export function plainNeutRoute(app: Express): void {
     } catch (err) {
       res.status(400).json({ error: { code: 'INVALID_WIDGET_REQUEST', message: (err as Error).message || 'Widget setup failed.' } });
     }
+  });
+}
+
+// ---- Nevermined and Wonderful, the vendor call written by hand ----------------------------
+
+/** The vendor call a hand-written handler makes: where, with which headers and body. */
+export interface HandWrittenCall {
+  url: string;
+  headers: Record<string, string>;
+  body: (user: NonNullable<ReturnType<typeof benchResolveUser>>) => unknown;
+}
+
+/**
+ * `path` answering with the vendor's JSON, the call written as directly as Node allows:
+ * `node:http` with a keep-alive agent, no timeout, no retry, no validation, no pipeline.
+ * It is the reference for what Express and one more hop cost by themselves, so that the
+ * router's own share of the added latency can be told apart from theirs.
+ */
+export function handWrittenVendorRoute(app: Express, method: 'get' | 'post', path: string, call: HandWrittenCall): void {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  const target = new URL(call.url);
+  app[method](path, (req, res) => {
+    const user = benchResolveUser(req);
+    if (!user) {
+      res.status(401).json({ error: 'Unauthorized' });
+      return;
+    }
+    const body = JSON.stringify(call.body(user));
+    const upstream = http.request(
+      { hostname: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers: { ...call.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (answer) => {
+        let text = '';
+        answer.setEncoding('utf8');
+        answer.on('data', (chunk: string) => (text += chunk));
+        answer.on('end', () => {
+          res.set('Cache-Control', 'no-store');
+          res.status(answer.statusCode === 200 ? 200 : 502).json(JSON.parse(text));
+        });
+      },
+    );
+    upstream.on('error', () => res.status(502).json({ error: 'vendor unreachable' }));
+    upstream.end(body);
   });
 }

@@ -329,16 +329,21 @@ function countingConnections(inner: BenchServer, fakes: BenchFakes, fake: 'never
 async function upstreamPart(ctx: Context): Promise<BenchRow[]> {
   const { entry, fakes, plan, log } = ctx;
   log('Vendor-calling routes against their fake vendor called directly (one request at a time)');
-  const [nevermined, wonderful] = await Promise.all([
+  const [nevermined, wonderful, neverminedHand, wonderfulHand] = await Promise.all([
     startServer(entry, 'nevermined', { kind: 'nevermined', vendors: { nevermined: fakes.urls.nevermined } }),
     startServer(entry, 'wonderful', { kind: 'wonderful', vendors: { wonderful: fakes.urls.wonderful } }),
+    // the hand-written handlers call the direct fakes, so that the routers' fakes count the routers' connections only
+    startServer(entry, 'nevermined-hand', { kind: 'nevermined-hand', vendors: { nevermined: fakes.urls.neverminedDirect } }),
+    startServer(entry, 'wonderful-hand', { kind: 'wonderful-hand', vendors: { wonderful: fakes.urls.wonderfulDirect } }),
   ]);
-  log(`  server processes: nevermined ${nevermined.pid}, wonderful ${wonderful.pid}`);
+  log(`  server processes: nevermined ${nevermined.pid}, wonderful ${wonderful.pid}, hand-written ${neverminedHand.pid} ${wonderfulHand.pid}`);
   try {
     await probe(nevermined.url, GET(PATHS.nevermined)[0]!, (b) => isString(b['sessionToken']), 'the Nevermined router');
     await probe(fakes.urls.neverminedDirect, directNevermined()[0]!, (b) => isString(b['sessionToken']), 'the Nevermined fake');
     await probe(wonderful.url, { method: 'POST', path: PATHS.wonderful }, (b) => isString(b['token']), 'the Wonderful router');
     await probe(fakes.urls.wonderfulDirect, directWonderful()[0]!, (b) => isString(b['jwt']), 'the Wonderful fake');
+    await probe(neverminedHand.url, GET(PATHS.nevermined)[0]!, (b) => isString(b['sessionToken']), 'the hand-written Nevermined handler');
+    await probe(wonderfulHand.url, { method: 'POST', path: PATHS.wonderful }, (b) => isString(b['jwt']), 'the hand-written Wonderful handler');
 
     const newConnections: Record<'nevermined' | 'wonderful', number[]> = { nevermined: [], wonderful: [] };
     const series: Series[] = [
@@ -346,11 +351,15 @@ async function upstreamPart(ctx: Context): Promise<BenchRow[]> {
       { id: 'nevermined-direct', route: 'Nevermined fake, called directly', server: undefined, url: fakes.urls.neverminedDirect, requests: directNevermined(), slots: [] },
       { id: 'wonderful', route: 'Wonderful `POST /api/sdk-token`', server: countingConnections(wonderful, fakes, 'wonderful', newConnections.wonderful), url: wonderful.url, requests: [{ method: 'POST', path: PATHS.wonderful }], slots: [] },
       { id: 'wonderful-direct', route: 'Wonderful fake, called directly', server: undefined, url: fakes.urls.wonderfulDirect, requests: directWonderful(), slots: [] },
+      { id: 'nevermined-hand', route: 'Nevermined, the vendor call hand-written in Express', server: neverminedHand, url: neverminedHand.url, requests: GET(PATHS.nevermined), slots: [] },
+      { id: 'wonderful-hand', route: 'Wonderful, the vendor call hand-written in Express', server: wonderfulHand, url: wonderfulHand.url, requests: [{ method: 'POST', path: PATHS.wonderful }], slots: [] },
     ];
     const by = (id: string) => series.find((s) => s.id === id)!;
     const pairs: Pair[] = [
       { a: by('nevermined'), b: by('nevermined-direct'), rounds: [] },
       { a: by('wonderful'), b: by('wonderful-direct'), rounds: [] },
+      { a: by('nevermined-hand'), b: by('nevermined-direct'), rounds: [] },
+      { a: by('wonderful-hand'), b: by('wonderful-direct'), rounds: [] },
     ];
     await warmUp(series, plan.upstream);
     const before = await fakes.counts();
@@ -366,6 +375,8 @@ async function upstreamPart(ctx: Context): Promise<BenchRow[]> {
       const routerFigures = seriesFigures(router);
       const directFigures = seriesFigures(direct);
       const pair = pairs.find((p) => p.a === router)!;
+      const hand = by(`${fake}-hand`);
+      const handPair = pairs.find((p) => p.a === hand)!;
       const addedP50 = addedLatency(pair, 'p50');
       const addedP99 = addedLatency(pair, 'p99');
       const connections = after.counts[fake].connections - before.counts[fake].connections;
@@ -386,10 +397,21 @@ async function upstreamPart(ctx: Context): Promise<BenchRow[]> {
         notes: [...routerFigures.notes, ...directFigures.notes],
       });
       rows.push({ id: direct.id, route: direct.route, ...directFigures, baseline: '—', comparison: '', target: '—', pass: null });
+      const handFigures = seriesFigures(hand);
+      rows.push({
+        id: hand.id,
+        route: hand.route,
+        ...handFigures,
+        baseline: 'fake called directly',
+        comparison: `+${format.ms(addedLatency(handPair, 'p50'))} ms p50, +${format.ms(addedLatency(handPair, 'p99'))} ms p99 (Express and the extra hop alone)`,
+        target: '—',
+        pass: null,
+        notes: handFigures.notes,
+      });
     }
     return rows;
   } finally {
-    await Promise.all([nevermined.close(), wonderful.close()]);
+    await Promise.all([nevermined.close(), wonderful.close(), neverminedHand.close(), wonderfulHand.close()]);
   }
 }
 
@@ -510,7 +532,7 @@ async function memoryPart(ctx: Context): Promise<BenchRow[]> {
 
 // ---- the run -------------------------------------------------------------------------
 
-const ORDER = ['constant', 'hissuno', 'hissuno-naive', 'neut', 'neut-plain', 'neuroon', 'nevermined', 'nevermined-direct', 'wonderful', 'wonderful-direct', 'neuroon-cold-1', 'neuroon-cold-redis-1', 'neuroon-cold-redis-3', 'memory'];
+const ORDER = ['constant', 'hissuno', 'hissuno-naive', 'neut', 'neut-plain', 'neuroon', 'nevermined', 'nevermined-direct', 'nevermined-hand', 'wonderful', 'wonderful-direct', 'wonderful-hand', 'neuroon-cold-1', 'neuroon-cold-redis-1', 'neuroon-cold-redis-3', 'memory'];
 
 /**
  * Run the benchmark and return its rows and markdown report (also written to

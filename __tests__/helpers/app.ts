@@ -11,7 +11,7 @@ export const USERS: Record<string, WidgetUser> = {
 /** resolveUser for tests: the user named by the `x-test-user` header, else nobody. */
 export function testResolveUser(req: Request): WidgetUser | null {
   const name = req.headers['x-test-user'];
-  return typeof name === 'string' ? (USERS[name] ?? null) : null;
+  return typeof name === 'string' && Object.hasOwn(USERS, name) ? USERS[name]! : null;
 }
 
 /** An Express app (4 or 5, whichever `express` resolves to) with `router` mounted, plus a host error handler. */
