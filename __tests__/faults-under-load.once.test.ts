@@ -180,6 +180,31 @@ function sameNetwork(now: Record<string, number>, then: Record<string, number>):
 /** Pending timers (Jest's own come and go, so only growth counts). */
 const timers = (resources: Record<string, number>) => resources['Timeout'] ?? 0;
 
+/** A failed answer in the vendor's shape, with the status, code and Retry-After its outcome calls for. */
+function expectShapedFailure(contract: WireContract, outcome: Exclude<Outcome, 'ok'>, answer: { status: number; text: string; headers: Record<string, unknown> }, i: number): void {
+  const want = wireOutcome(contract, outcome);
+  expect({ i, status: answer.status, code: (JSON.parse(answer.text) as { error: { code: string } }).error.code }).toEqual({ i, status: want.status, code: want.code });
+  if (want.retryAfter) expect(answer.headers['retry-after']).toBe(want.retryAfter);
+}
+
+/**
+ * Connections are reused: new ones only replace those a reset or a timeout closed, and
+ * no sockets pile up. Returns the connections opened.
+ */
+function expectConnectionsReused(opened: number, schedule: readonly (string | undefined)[]): number {
+  const closedByFaults = schedule.filter((l) => l === 'reset' || l === 'latency').length;
+  expect(opened).toBeLessThanOrEqual(MAX_IN_FLIGHT + closedByFaults + CONNECTION_SLACK);
+  expect(extraSockets()).toBeLessThanOrEqual(2 * CONCURRENCY + 2 * MAX_IN_FLIGHT);
+  return opened;
+}
+
+/** The heap is back near where it was before the run (recorded in the figures). */
+async function expectHeapBack(name: string, heapBefore: number): Promise<void> {
+  const heapAfter = await settledHeap();
+  (figures[name] as Record<string, unknown>)['heapDeltaKiB'] = Math.round((heapAfter - heapBefore) / 1024);
+  expect(heapAfter - heapBefore).toBeLessThan(HEAP_TOLERANCE);
+}
+
 /** Sockets open now beyond the file's baseline. */
 function extraSockets(): number {
   return (activeResources()['TCPSocketWrap'] ?? 0) - (baseline.resources['TCPSocketWrap'] ?? 0);
@@ -277,16 +302,11 @@ describe('Vendors failing under load', () => {
         expect(issuedTo.get((JSON.parse(answer.text) as { sessionToken: string }).sessionToken)).toBe(emailOf(i));
         return;
       }
-      const want = wireOutcome(WIRE.nevermined, outcome);
-      expect({ i, status: answer.status, code: (JSON.parse(answer.text) as { error: { code: string } }).error.code }).toEqual({ i, status: want.status, code: want.code });
-      if (want.retryAfter) expect(answer.headers['retry-after']).toBe(want.retryAfter);
+      expectShapedFailure(WIRE.nevermined, outcome, answer, i);
     });
 
     // connections are reused: new ones only replace those a reset or a timeout closed
-    const closedByFaults = schedule.filter((l) => l === 'reset' || l === 'latency').length;
-    const opened = fake.connections - connectionsBefore;
-    expect(opened).toBeLessThanOrEqual(MAX_IN_FLIGHT + closedByFaults + CONNECTION_SLACK);
-    expect(extraSockets()).toBeLessThanOrEqual(2 * CONCURRENCY + 2 * MAX_IN_FLIGHT);
+    const opened = expectConnectionsReused(fake.connections - connectionsBefore, schedule);
 
     figures['nevermined'] = { requests: sent.length, vendorAttempts: fake.requests.length, faults: tally(schedule.filter((l): l is string => l !== undefined)), failures: codes, ...latencyFigures(sent), connectionsOpened: opened };
     fake.requests.length = 0;
@@ -296,9 +316,7 @@ describe('Vendors failing under load', () => {
     issuedTo.clear();
     registry.clear();
     sent.length = 0;
-    const heapAfter = await settledHeap();
-    (figures['nevermined'] as Record<string, unknown>)['heapDeltaKiB'] = Math.round((heapAfter - heapBefore) / 1024);
-    expect(heapAfter - heapBefore).toBeLessThan(HEAP_TOLERANCE);
+    await expectHeapBack('nevermined', heapBefore);
   });
 
   it(`Wonderful: ${REQUESTS.wonderful} tokens and refreshes, never a token for another entity`, async () => {
@@ -348,15 +366,10 @@ describe('Vendors failing under load', () => {
         expect(fake.verify(body.token).sub).toBe(entities[i]);
         return;
       }
-      const want = wireOutcome(WIRE.wonderful, outcome);
-      expect({ i, status: answer.status, code: (JSON.parse(answer.text) as { error: { code: string } }).error.code }).toEqual({ i, status: want.status, code: want.code });
-      if (want.retryAfter) expect(answer.headers['retry-after']).toBe(want.retryAfter);
+      expectShapedFailure(WIRE.wonderful, outcome, answer, i);
     });
 
-    const closedByFaults = schedule.filter((l) => l === 'reset' || l === 'latency').length;
-    const opened = fake.connections - connectionsBefore;
-    expect(opened).toBeLessThanOrEqual(MAX_IN_FLIGHT + closedByFaults + CONNECTION_SLACK);
-    expect(extraSockets()).toBeLessThanOrEqual(2 * CONCURRENCY + 2 * MAX_IN_FLIGHT);
+    const opened = expectConnectionsReused(fake.connections - connectionsBefore, schedule);
 
     figures['wonderful'] = { requests: sent.length, vendorAttempts: fake.requests.length, faults: tally(schedule.filter((l): l is string => l !== undefined)), failures: codes, ...latencyFigures(sent), connectionsOpened: opened };
     fake.requests.length = 0;
@@ -364,9 +377,7 @@ describe('Vendors failing under load', () => {
     attempts.clear();
     registry.clear();
     sent.length = 0;
-    const heapAfter = await settledHeap();
-    (figures['wonderful'] as Record<string, unknown>)['heapDeltaKiB'] = Math.round((heapAfter - heapBefore) / 1024);
-    expect(heapAfter - heapBefore).toBeLessThan(HEAP_TOLERANCE);
+    await expectHeapBack('wonderful', heapBefore);
   });
 
   it(`Neuroon: ${REQUESTS.neuroon} token requests through single-flight issues, every failed issue reaching its callers`, async () => {
@@ -438,9 +449,7 @@ describe('Vendors failing under load', () => {
     fake.requests.length = 0;
     fake.issued.length = 0;
     sent.length = 0;
-    const heapAfter = await settledHeap();
-    (figures['neuroon'] as Record<string, unknown>)['heapDeltaKiB'] = Math.round((heapAfter - heapBefore) / 1024);
-    expect(heapAfter - heapBefore).toBeLessThan(HEAP_TOLERANCE);
+    await expectHeapBack('neuroon', heapBefore);
   });
 });
 
@@ -463,9 +472,7 @@ describe('Local signing under load', () => {
     figures['hissuno'] = { requests: sent.length, failures: codes, ...latencyFigures(sent) };
     registry.clear();
     sent.length = 0;
-    const heapAfter = await settledHeap();
-    (figures['hissuno'] as Record<string, unknown>)['heapDeltaKiB'] = Math.round((heapAfter - heapBefore) / 1024);
-    expect(heapAfter - heapBefore).toBeLessThan(HEAP_TOLERANCE);
+    await expectHeapBack('hissuno', heapBefore);
   });
 
   it(`Neut: ${REQUESTS.neut} concurrent requests, each URL signed for its own body`, async () => {
@@ -503,8 +510,6 @@ describe('Local signing under load', () => {
     expect(seenNonces.size).toBe(sent.filter((s) => s.answer.status === 200).length);
     figures['neut'] = { requests: sent.length, failures: codes, ...latencyFigures(sent) };
     sent.length = 0;
-    const heapAfter = await settledHeap();
-    (figures['neut'] as Record<string, unknown>)['heapDeltaKiB'] = Math.round((heapAfter - heapBefore) / 1024);
-    expect(heapAfter - heapBefore).toBeLessThan(HEAP_TOLERANCE);
+    await expectHeapBack('neut', heapBefore);
   });
 });
