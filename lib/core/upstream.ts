@@ -116,7 +116,7 @@ interface RawRequest {
   maxErrorBytes: number;
 }
 
-/** Why an attempt got no answer. `timeout` is never retried; `connection` is. */
+/** Why an attempt got no usable answer. Only `connection` is retried. */
 class TransportError extends Error {
   constructor(readonly kind: 'timeout' | 'connection' | 'too-large', readonly connectionCode?: string) {
     super(kind);
@@ -129,8 +129,9 @@ type Transport = (req: RawRequest) => Promise<RawAnswer>;
 /**
  * The default transport: Node's own `http`/`https` clients with one keep-alive agent
  * per vendor client, at most {@link MAX_IN_FLIGHT} sockets. On Node 20 it costs about
- * a third of the CPU time of the global `fetch` per call and keeps the slowest 1% of
- * calls within a millisecond of the vendor's own time.
+ * a third of the CPU time of the global `fetch` per call, and it spares the garbage
+ * collector the long pauses that `fetch`'s finalizer-registered responses cause, which
+ * set the slowest 1% of answers (see `bench/README.md`).
  */
 function nodeTransport(): Transport {
   // idle sockets are closed after 4 s, before a typical server's 5 s keep-alive timeout
