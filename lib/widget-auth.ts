@@ -235,7 +235,8 @@ const isSet = (value: string | undefined): boolean => value !== undefined && val
  *
  * @example
  * ```ts
- * for (const s of detectWidgetAuthVendors()) console.log(`${s.label}: ${s.state}`);
+ * const missing = detectWidgetAuthVendors().filter((s) => s.state === 'partial');
+ * if (missing.length > 0) logger.warn({ vendors: missing.map((s) => s.label) }, 'widget vendors half configured');
  * ```
  */
 export function detectWidgetAuthVendors(env: Record<string, string | undefined> = process.env): WidgetAuthVendorStatus[] {
@@ -311,7 +312,7 @@ const COMMON_KEYS = ['allowedOrigins', 'requireOrigin', 'cors', 'logger', 'bodyL
  *   vendors: { hissuno: true, wonderful: { expiresIn: 900 } },
  * });
  * app.use(widgets);
- * console.log(`widget routes: ${widgets.routes.map((r) => r.path).join(', ')}`);
+ * logger.info({ routes: widgets.routes.map((r) => r.path) }, 'widget routes mounted');
  * ```
  */
 export function widgetAuth(options: WidgetAuthOptions): WidgetAuthRouter {
