@@ -16,11 +16,12 @@ import {
   neverminedConfigFromEnv,
   neverminedSessionRouter,
   wonderfulConfigFromEnv,
+  wonderfulEntityIdFor,
   wonderfulTokenRouter,
   type CommonRouterOptions,
   type WidgetUser,
 } from '../lib';
-import { EXPRESS_MAJOR, buildApp, expectNoSecrets, testResolveUser } from './helpers/app';
+import { EXPRESS_MAJOR, USERS, buildApp, expectNoSecrets, testResolveUser } from './helpers/app';
 import { NEUT_BODY, SECRETS, startSandbox, type SandboxFakes } from './helpers/widget-auth';
 
 const ROOT = join(__dirname, '..');
@@ -323,7 +324,7 @@ describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
     it('answers every vendor failure in a documented shape', async () => {
       const a = app();
       for (const path of [token, refresh]) {
-        const send = (target = a) => request(target).post(path).set('x-test-user', 'bob').send(path === refresh ? { entityId: '6f1c1d3e-2b4a-4c5d-9e8f-0a1b2c3d4e5f' } : {});
+        const send = (target = a) => request(target).post(path).set('x-test-user', 'bob').send(path === refresh ? { entityId: wonderfulEntityIdFor(USERS['bob']!) } : {});
         await expectAnswer(send(app({ apiKey: 'wk_wrong_key_00000000' })), 'post', path, 502, 'UPSTREAM_REJECTED');
         for (const fault of [{ kind: 'status', status: 500 }, { kind: 'reset' }] as const) {
           sandbox.wonderful.fault(fault, { times: 1 });

@@ -283,8 +283,10 @@ describe('entity ids', () => {
     expect(() => uuidV5('x', 'not-a-uuid')).toThrow(TypeError);
   });
 
-  it('keeps a UUID user id (lower-cased) and derives a stable v5 UUID from any other id', () => {
-    expect(wonderfulEntityIdFor({ id: ENTITY.toUpperCase() })).toBe(ENTITY);
+  it('derives a stable v5 UUID from every id, a UUID id included (each case its own)', () => {
+    expect(wonderfulEntityIdFor({ id: ENTITY })).toBe(uuidV5(ENTITY, WONDERFUL_ENTITY_NAMESPACE));
+    expect(wonderfulEntityIdFor({ id: ENTITY.toUpperCase() })).toBe(uuidV5(ENTITY.toUpperCase(), WONDERFUL_ENTITY_NAMESPACE));
+    expect(wonderfulEntityIdFor({ id: ENTITY.toUpperCase() })).not.toBe(wonderfulEntityIdFor({ id: ENTITY }));
     const derived = wonderfulEntityIdFor({ id: 'user-42' });
     expect(derived).toBe(uuidV5('user-42', WONDERFUL_ENTITY_NAMESPACE));
     expect(derived).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);

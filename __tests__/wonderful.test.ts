@@ -1,12 +1,17 @@
+import type { Request } from 'express';
+import fc from 'fast-check';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
-import { WONDERFUL_ENTITY_NAMESPACE, WidgetAuthConfigError, uuidV5, wonderfulConfigFromEnv, wonderfulTokenRouter } from '../lib';
+import { WONDERFUL_ENTITY_NAMESPACE, WidgetAuthConfigError, uuidV5, wonderfulConfigFromEnv, wonderfulEntityIdFor, wonderfulTokenRouter } from '../lib';
 import type { Fault, FakeWonderful } from '../lib/testing';
 import { EXPRESS_MAJOR, USERS, buildApp, captureLogger, expectNoSecrets, testResolveUser } from './helpers/app';
+import { checkProperty } from './helpers/hardening';
 import { STRANGER_ENTITY, WONDERFUL_KEY, listen, startWonderful, wonderfulApp } from './helpers/wonderful';
 
 const ADA_ENTITY = uuidV5(USERS['ada']!.id, WONDERFUL_ENTITY_NAMESPACE);
-const BOB_ENTITY = USERS['bob']!.id;
+// Bob's id is a UUID: it is derived from like any other id, never used as the entity itself
+const BOB_ENTITY = uuidV5(USERS['bob']!.id, WONDERFUL_ENTITY_NAMESPACE);
+const V5 = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 describe(`Wonderful router (Express ${EXPRESS_MAJOR})`, () => {
   const logger = captureLogger();
@@ -67,22 +72,15 @@ describe(`Wonderful router (Express ${EXPRESS_MAJOR})`, () => {
       expect(sent.json).toEqual({ entityId: ADA_ENTITY, expiresIn: 3600 });
     });
 
-    it('gives the same app user the same entity on every call: v5 for other ids, the UUID itself for UUID ids', async () => {
+    it('gives the same app user the same entity on every call: the v5 UUID of the id, also when the id is a UUID', async () => {
       const ids = [];
       for (const user of ['ada', 'ada', 'bob', 'bob']) ids.push((await post('/api/sdk-token', user)).body.id);
       expect(ids).toEqual([ADA_ENTITY, ADA_ENTITY, BOB_ENTITY, BOB_ENTITY]);
-      expect(ADA_ENTITY).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(ADA_ENTITY).toMatch(V5);
+      expect(BOB_ENTITY).toMatch(V5);
+      expect(BOB_ENTITY).not.toBe(USERS['bob']!.id);
       const other = wonderfulApp(fake, { entityIdFor: (u) => uuidV5(u.id, WONDERFUL_ENTITY_NAMESPACE) });
       expect((await post('/api/sdk-token', 'ada', undefined, other)).body.id).toBe(ADA_ENTITY);
-    });
-
-    it('lower-cases an upper-case UUID user id', async () => {
-      const upper = buildApp(
-        wonderfulTokenRouter({ baseUrl: fake.url, apiKey: WONDERFUL_KEY, resolveUser: () => ({ id: BOB_ENTITY.toUpperCase() }) }),
-      );
-      const res = await post('/api/sdk-token', undefined, undefined, upper);
-      expect(res.status).toBe(200);
-      expect(res.body.id).toBe(BOB_ENTITY);
     });
 
     it('sends metadataFor(user), tenantId and expiresIn when configured', async () => {
@@ -196,6 +194,99 @@ describe(`Wonderful router (Express ${EXPRESS_MAJOR})`, () => {
       expect((await post('/wonderful/token', 'ada', undefined, custom)).status).toBe(200);
       expect((await post('/wonderful/refresh', 'ada', { entityId: ADA_ENTITY }, custom)).status).toBe(200);
       expect((await post('/api/sdk-token', 'ada', undefined, custom)).status).toBe(404);
+    });
+  });
+
+  describe('one entity per host id', () => {
+    /** A lower-case UUID used as a host id. */
+    const ALICE_UUID = '3b241101-e2bb-4255-8caf-4136c566a962';
+    /** The host's ids are opaque strings: `x-test-user` carries the id itself, URI-encoded. */
+    const byId = (req: Request) => {
+      const id = req.get('x-test-user');
+      return id ? { id: decodeURIComponent(id) } : null;
+    };
+    let hosts: ReturnType<typeof wonderfulApp>;
+    beforeAll(() => {
+      hosts = wonderfulApp(fake, { resolveUser: byId, logger, retries: 0 });
+    });
+
+    /** Both users get a token each, for two different entities, and neither can refresh the other's. */
+    async function expectSeparate(victim: string, attacker: string): Promise<void> {
+      const [v, a] = [encodeURIComponent(victim), encodeURIComponent(attacker)];
+      const own = await post('/api/sdk-token', v, undefined, hosts);
+      const theirs = await post('/api/sdk-token', a, undefined, hosts);
+      expect([own.status, theirs.status]).toEqual([200, 200]);
+      expect(theirs.body.id).not.toBe(own.body.id);
+      expect(fake.verify(own.body.token).sub).toBe(own.body.id);
+      expect(fake.verify(theirs.body.token).sub).toBe(theirs.body.id);
+
+      fake.requests.length = 0;
+      for (const [user, entity] of [
+        [a, own.body.id as string],
+        [v, theirs.body.id as string],
+      ] as const) {
+        for (const entityId of [entity, entity.toUpperCase()]) {
+          const res = await post('/api/refresh-sdk-token', user, { entityId }, hosts);
+          expect({ entityId, status: res.status, code: res.body.error?.code }).toEqual({ entityId, status: 403, code: 'FORBIDDEN' });
+        }
+      }
+      expect(fake.requests).toHaveLength(0);
+
+      const refreshed = await post('/api/refresh-sdk-token', a, { entityId: theirs.body.id }, hosts);
+      expect(refreshed.status).toBe(200);
+      expect(fake.verify(refreshed.body.token).sub).toBe(theirs.body.id);
+    }
+
+    it("gives the user whose id is alice's derived entity id a different entity from alice, and no refresh of hers", async () => {
+      const aliceEntity = uuidV5('alice', WONDERFUL_ENTITY_NAMESPACE);
+      await expectSeparate('alice', aliceEntity);
+      await expectSeparate('alice', aliceEntity.toUpperCase());
+    });
+
+    it('gives the host ids ALICE-UUID and alice-uuid different entities, and neither a refresh of the other', async () => {
+      await expectSeparate(ALICE_UUID, ALICE_UUID.toUpperCase());
+      await expectSeparate(ALICE_UUID.toUpperCase(), ALICE_UUID);
+    });
+
+    /** Well-formed ids, UUID-shaped in every case and spelling, other ids' entities, and any text. */
+    const hostId: fc.Arbitrary<string> = fc.oneof(
+      fc.uuid(),
+      fc.uuid().map((u) => u.toUpperCase()),
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }).map((s) => uuidV5(s, WONDERFUL_ENTITY_NAMESPACE)),
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }),
+      fc.string({ unit: fc.constantFrom('a', 'A', 'f', 'F', '0', '-', '\u00e9', 'e\u0301'), minLength: 1, maxLength: 40 }),
+    );
+    /** A second id close to the first: another case, its entity, its entity in upper case, a different string. */
+    const neighbour = (id: string): fc.Arbitrary<string> => {
+      const entity = uuidV5(id, WONDERFUL_ENTITY_NAMESPACE);
+      return fc.oneof(fc.constantFrom(id.toUpperCase(), id.toLowerCase(), entity, entity.toUpperCase(), `${id} `, id.normalize('NFD')), hostId);
+    };
+    const pairs = hostId.chain((a) => fc.tuple(fc.constant(a), neighbour(a))).filter(([a, b]) => a !== b);
+
+    it('never gives two different host ids one entity, nor passes an id through as its entity (property)', async () => {
+      await checkProperty(
+        fc.property(pairs, ([a, b]) => {
+          const [ea, eb] = [wonderfulEntityIdFor({ id: a }), wonderfulEntityIdFor({ id: b })];
+          expect(ea).toMatch(V5);
+          expect(ea).not.toBe(eb);
+          expect(ea).not.toBe(a.toLowerCase());
+        }),
+        2000,
+      );
+    });
+
+    it('serves two different host ids two entities, and refreshes neither for the other (property, over HTTP)', async () => {
+      await checkProperty(
+        fc.asyncProperty(pairs, async ([a, b]) => {
+          const first = await post('/api/sdk-token', encodeURIComponent(a), undefined, hosts);
+          const second = await post('/api/sdk-token', encodeURIComponent(b), undefined, hosts);
+          expect([first.status, second.status]).toEqual([200, 200]);
+          expect(second.body.id).not.toBe(first.body.id);
+          const crossed = await post('/api/refresh-sdk-token', encodeURIComponent(b), { entityId: first.body.id }, hosts);
+          expect(crossed.status).toBe(403);
+        }),
+        25,
+      );
     });
   });
 

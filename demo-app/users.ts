@@ -9,7 +9,7 @@ export interface DemoUser extends WidgetUser {
   blurb: string;
 }
 
-/** The users one can sign in as. Bob's id is a UUID, so Wonderful uses it as is; the others get a derived one. */
+/** The users one can sign in as. Bob's id is a UUID; like the others, Wonderful gets a v5 UUID derived from it, never the id itself. */
 export const DEMO_USERS: readonly DemoUser[] = Object.freeze([
   { id: 'ada', name: 'Ada Lovelace', email: 'ada@example.com', metadata: { plan: 'pro', team: 'Analytics' }, blurb: 'Pro plan, analytics team' },
   { id: 'grace', name: 'Grace Hopper', email: 'grace@example.com', metadata: { plan: 'free' }, blurb: 'Free plan' },

@@ -35,16 +35,21 @@ export function uuidV5(name: string, namespace: string): string {
 }
 
 /**
- * The default Wonderful entity id of an application user: the user's `id`, lower-cased,
- * when it already is a UUID; otherwise the v5 UUID of the `id` in
- * {@link WONDERFUL_ENTITY_NAMESPACE}. Stable across calls, processes and restarts,
- * with nothing stored, so a refreshed token keeps the user's identity. Throws a
- * `TypeError` for an empty id or one that is not well-formed Unicode (a lone
- * surrogate), which would otherwise share its entity with another id.
+ * The default Wonderful entity id of an application user: the v5 UUID of the user's
+ * `id` in {@link WONDERFUL_ENTITY_NAMESPACE}, whatever the id looks like. An id that
+ * already is a UUID is derived from too, never used as is: otherwise a user whose id
+ * is the string `uuidV5('alice', WONDERFUL_ENTITY_NAMESPACE)`, or another user's UUID
+ * in a different case, would share that user's entity and could refresh their token.
+ * Host ids are opaque strings, so two different strings always get two different
+ * entities. Stable across calls, processes and restarts, with nothing stored, so a
+ * refreshed token keeps the user's identity. Throws a `TypeError` for an empty id or
+ * one that is not well-formed Unicode (a lone surrogate), which would otherwise share
+ * its entity with another id.
  *
  * @example
  * ```ts
  * wonderfulEntityIdFor({ id: 'user-42' }); // the same UUID on every call
+ * wonderfulEntityIdFor({ id: '6f1c1d3e-2b4a-4c5d-9e8f-0a1b2c3d4e5f' }); // a v5 UUID, not the id itself
  * ```
  */
 export function wonderfulEntityIdFor(user: Pick<WidgetUser, 'id'>): string {
@@ -52,5 +57,6 @@ export function wonderfulEntityIdFor(user: Pick<WidgetUser, 'id'>): string {
   if (typeof id !== 'string' || id.length === 0) throw new TypeError('the user has no string id');
   // UTF-8 turns every lone surrogate into U+FFFD, so two different ids would share an entity
   if (LONE_SURROGATE.test(id)) throw new TypeError('the user id is not well-formed Unicode (it holds a lone surrogate)');
-  return isUuid(id) ? id.toLowerCase() : uuidV5(id, WONDERFUL_ENTITY_NAMESPACE);
+  // every id goes through the hash, so host ids and entity ids never meet in one space
+  return uuidV5(id, WONDERFUL_ENTITY_NAMESPACE);
 }
