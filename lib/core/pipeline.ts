@@ -129,6 +129,8 @@ const STATE = Symbol('express-widget-auth.state');
 type StatefulRequest = Request & { [STATE]?: RequestState; _body?: boolean };
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
+// `; name=value` with a token or quoted-string value (RFC 9110 §5.6.6); a quote left open runs to the end
+const PARAMETER = /;[ \t]*([^=;\s]*)[ \t]*=[ \t]*("(?:[^"\\]|\\.)*"?|[^;]*)/g;
 
 function hasBody(req: Request): boolean {
   const length = req.headers['content-length'];
@@ -142,16 +144,83 @@ function isJson(req: Request): boolean {
   return JSON_TYPE.test((semi === -1 ? type : type.slice(0, semi)).trim());
 }
 
+/** True unless a `charset` parameter names anything but UTF-8 (any case, quoted or not). */
+function isUtf8(type: string): boolean {
+  for (const [, name, raw] of type.matchAll(PARAMETER)) {
+    if (name!.toLowerCase() !== 'charset') continue;
+    const value = raw!.trim();
+    const charset = value.startsWith('"') ? value.replace(/^"|"$/g, '').replace(/\\(.)/g, '$1') : value;
+    // every one counts: with two, parsers disagree on which applies
+    if (charset.toLowerCase() !== 'utf-8') return false;
+  }
+  return true;
+}
+
+/**
+ * 415 unless the body is declared as UTF-8 JSON: `application/json` or
+ * `application/*+json`, with no `charset` or `charset=utf-8`. JSON exchanged between
+ * systems must be UTF-8 (RFC 8259 §8.1); a decoder for any other charset would let
+ * `{+ACI-a+ACI-:1}` (UTF-7) or UTF-16 through as JSON that no filter in front of the
+ * app ever saw as JSON.
+ */
+function checkBodyType(req: Request): void {
+  if (!isJson(req)) throw new WidgetAuthError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json.');
+  if (!isUtf8(req.headers['content-type']!)) {
+    throw new WidgetAuthError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be UTF-8 JSON (charset=utf-8, or no charset).');
+  }
+}
+
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 * 1024 };
+
+/** `bodyLimit` in bytes, read as body-parser reads `"8kb"` (1 kb = 1024 bytes). */
+function bodyLimitBytes(limit: number | string): number {
+  if (typeof limit === 'number') return limit;
+  const [, amount, unit] = /^(\d+(?:\.\d+)?)\s*(b|kb|mb)$/i.exec(limit)!;
+  return Math.floor(Number(amount) * SIZE_UNITS[unit!.toLowerCase()]!);
+}
+
+/** The body's size as sent, when the headers tell it: `Content-Length` of a body with no content coding. */
+function declaredLength(req: Request): number | undefined {
+  const length = req.headers['content-length'];
+  const coding = req.headers['content-encoding'];
+  if (length === undefined || (coding !== undefined && coding.trim().toLowerCase() !== 'identity')) return undefined;
+  const bytes = Number(length);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+// body-parser's strict rule: after JSON white space, an object or an array
+const FIRST_CHAR = /^[ \t\n\r]*([^ \t\n\r])/;
+
+/**
+ * The JSON value of a body read as bytes, always decoded as UTF-8 (a UTF-8 byte order
+ * mark is skipped; invalid sequences read as U+FFFD): no other decoder ever runs,
+ * whatever the headers say. Empty is `{}`.
+ */
+function parseJsonBody(bytes: Buffer): unknown {
+  if (bytes.length >= 2 && ((bytes[0] === 0xfe && bytes[1] === 0xff) || (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 0xfe && bytes[3] === 0xff))) {
+    throw new WidgetAuthError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be UTF-8 JSON; it starts with a UTF-16 or UTF-32 byte order mark.');
+  }
+  let text = bytes.toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (text.length === 0) return {};
+  const first = FIRST_CHAR.exec(text)?.[1];
+  if (first === '{' || first === '[') {
+    try {
+      return JSON.parse(text);
+    } catch {
+      // the parser's message quotes the body: it is not kept
+    }
+  }
+  throw new WidgetAuthError('INVALID_REQUEST', 'Request body is not valid JSON.');
+}
+
 /** Map a body-parser failure to a shaped error (its message never reaches the client). */
 function bodyError(err: { type?: string; status?: number; limit?: number }): WidgetAuthError {
   switch (err.type) {
     case 'entity.too.large':
       return new WidgetAuthError('PAYLOAD_TOO_LARGE', `Request body is larger than ${err.limit ?? 'the limit of'} bytes.`, { cause: err });
     case 'encoding.unsupported':
-    case 'charset.unsupported':
-      return new WidgetAuthError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be UTF-8 JSON.', { cause: err });
-    case 'entity.parse.failed':
-      return new WidgetAuthError('INVALID_REQUEST', 'Request body is not valid JSON.', { cause: err });
+      return new WidgetAuthError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be JSON sent as is, or compressed with gzip or deflate.', { cause: err });
     case 'request.size.invalid':
       return new WidgetAuthError('INVALID_REQUEST', 'Request body length does not match Content-Length.', { cause: err });
     default:
@@ -185,7 +254,9 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
   const redact = createRedactor(spec.secrets);
   const originAllowed = common.allowedOrigins ? compileOrigins(common.allowedOrigins) : undefined;
   const varyOrigin = originAllowed !== undefined || common.cors;
-  const jsonParser = express.json({ limit: common.bodyLimit, strict: true, type: () => true });
+  const limitBytes = bodyLimitBytes(common.bodyLimit);
+  // bytes only: the JSON is decoded here, as UTF-8, whatever charset the request names
+  const bodyReader = express.raw({ limit: limitBytes, type: () => true });
   const limiter = common.rateLimit
     ? createRateLimit({
         windowMs: common.rateLimit.windowMs,
@@ -246,16 +317,24 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
       if (acceptsBody && method === 'POST') {
         // the host app may already have read the body (express.json before this router)
         if (req._body === true || req.readableEnded) {
-          if (hasBody(req) && !isJson(req)) throw new WidgetAuthError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json.');
+          if (hasBody(req)) {
+            // the host's parser may have decoded any charset: the same rules as for our own reading
+            checkBodyType(req);
+            // its limit is the host's; what the headers tell is held to ours (chunked or compressed sizes cannot be)
+            if ((declaredLength(req) ?? 0) > limitBytes) {
+              throw new WidgetAuthError('PAYLOAD_TOO_LARGE', `Request body is larger than ${limitBytes} bytes.`);
+            }
+          }
           body = req.body ?? {};
         } else if (hasBody(req)) {
-          if (!isJson(req)) throw new WidgetAuthError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json.');
+          checkBodyType(req);
           try {
-            await run(jsonParser, req, res);
+            await run(bodyReader, req, res);
           } catch (err) {
             throw bodyError(err as { type?: string });
           }
-          body = req.body ?? {};
+          body = Buffer.isBuffer(req.body) ? parseJsonBody(req.body) : {};
+          req.body = body;
         }
       }
 
