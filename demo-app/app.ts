@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import cookieParser from 'cookie-parser';
@@ -59,6 +59,17 @@ function requestLogger(log: (line: string) => void): WidgetAuthLogger {
   return { info: write, warn: write, error: write };
 }
 
+/** 503 for a request that arrived while the demo was starting, when it then failed to start. */
+function answerUnavailable(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    // the client may have gone already: then there is nothing to flush
+    if (res.destroyed) return resolve();
+    res.once('close', () => resolve());
+    res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'close' });
+    res.end('The demo could not start; see its console.\n', () => resolve());
+  });
+}
+
 /**
  * Start the demo: every vendor in sandbox mode (its fake started in-process on
  * loopback, credentials generated now) unless `env` configures it, a demo login, and
@@ -74,6 +85,14 @@ function requestLogger(log: (line: string) => void): WidgetAuthLogger {
 export async function startDemo(options: StartDemoOptions = {}): Promise<Demo> {
   const env = options.env ?? {};
   const server: Server = createServer();
+  // The app needs the port (its origin) before it can be built, so the port opens first.
+  // A request that arrives in between waits for the app instead of hanging unanswered.
+  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined = undefined;
+  const waiting: [IncomingMessage, ServerResponse][] = [];
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (handler) handler(req, res);
+    else waiting.push([req, res]);
+  });
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
@@ -105,6 +124,7 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Demo> {
       neutSessionLifeMs: options.neutSessionLifeMs ?? 8000,
     });
   } catch (err) {
+    await Promise.all(waiting.splice(0).map(([, res]) => answerUnavailable(res)));
     await closeServer();
     throw err;
   }
@@ -272,7 +292,8 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Demo> {
     }
   }
 
-  server.on('request', app);
+  handler = app;
+  for (const [req, res] of waiting.splice(0)) app(req, res);
 
   return {
     url: origin,
