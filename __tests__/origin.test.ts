@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { WidgetAuthConfigError } from '../lib';
+import { WidgetAuthConfigError, WidgetAuthError } from '../lib';
 import { parseOptions } from '../lib/core/config';
-import { allowedOriginsSchema, compileOrigins, normaliseOrigin } from '../lib/core/origin';
+import { allowedOriginsSchema, checkOriginOptions, compileOrigins, normaliseOrigin } from '../lib/core/origin';
 
 const schema = z.object({ allowedOrigins: allowedOriginsSchema }).strict();
 
@@ -140,5 +140,241 @@ describe('compileOrigins', () => {
   it('matches nothing for an empty list', () => {
     const none = compileOrigins([]);
     expect(none('https://app.example.com')).toBe(false);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Entries that cover strangers, RegExps, functions, and the request-time rules
+
+const corsSchema = z
+  .object({ allowedOrigins: allowedOriginsSchema.optional(), cors: z.boolean().default(false) })
+  .strict()
+  .superRefine(checkOriginOptions);
+
+function corsProblemsFor(options: { allowedOrigins?: unknown; cors?: boolean }): readonly string[] {
+  try {
+    parseOptions('router', corsSchema, options);
+  } catch (err) {
+    expect(err).toBeInstanceOf(WidgetAuthConfigError);
+    return (err as WidgetAuthConfigError).problems;
+  }
+  throw new Error('expected a WidgetAuthConfigError, but nothing was thrown');
+}
+
+describe('allowedOriginsSchema against entries that cover strangers', () => {
+  it.each([
+    ['a wildcard over a private suffix (GitHub Pages)', 'https://*.github.io', 'github.io'],
+    ['a wildcard over a private suffix (Vercel)', 'https://*.vercel.app', 'vercel.app'],
+    ['a wildcard over an ICANN suffix of two labels', 'https://*.co.uk', 'co.uk'],
+    ['a wildcard over a private suffix of three labels', 'https://*.s3.amazonaws.com', 's3.amazonaws.com'],
+    ['a wildcard over a suffix under a PSL wildcard rule', 'https://*.anything.ck', 'anything.ck'],
+    ['a wildcard with a port over a public suffix', 'https://*.github.io:8443', 'github.io'],
+  ])('refuses %s (%p), naming the suffix and why', (_name, entry, suffix) => {
+    const problems = problemsFor([entry]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(`allowedOrigins[0]: "${entry}" covers every site under ${suffix}, which is a public suffix`);
+    expect(problems[0]).toContain('docs/security.md#origins-and-cors');
+  });
+
+  it.each(['https://github.io', 'https://co.uk', 'https://vercel.app', 'https://GitHub.IO', 'https://blogspot.com'])('refuses the exact origin of a public suffix (%p)', (entry) => {
+    expect(problemsFor([entry])).toEqual([expect.stringMatching(/^allowedOrigins\[0\]: ".*" is a public suffix, not one site: anyone can register a name under /)]);
+  });
+
+  it.each(['https://*.yours.github.io', 'https://yours.github.io', 'https://*.example.co.uk', 'https://shop.example.co.uk', 'https://yours.vercel.app', 'http://localhost:3000', 'http://intranet:8080', 'http://*.example.test:8080'])(
+    'takes %p (a registrable domain under a public suffix, or a name outside the list)',
+    (entry) => {
+      expect(parseOptions('router', schema, { allowedOrigins: [entry] }).allowedOrigins).toEqual([entry]);
+    },
+  );
+
+  it.each([
+    ['a leading zero on a wildcard port', 'https://*.example.com:0443'],
+    ['a wildcard port above 65535', 'https://*.example.com:99999'],
+    ['wildcard port 0', 'https://*.example.com:0'],
+    ['wildcard port 65536', 'https://*.example.com:65536'],
+    ['an empty wildcard port', 'https://*.example.com:'],
+    ['a signed wildcard port', 'https://*.example.com:+443'],
+    ['a leading zero on an exact port', 'https://a.example.com:0443'],
+    ['exact port 0', 'http://a.example.com:0'],
+    ['an empty exact port', 'https://a.example.com:'],
+  ])('refuses %s (%p)', (_name, entry) => {
+    expect(problemsFor([entry])).toEqual([expect.stringMatching(/port must be a whole number from 1 to 65535, without leading zeros$/)]);
+  });
+
+  it.each(['https://*.example.com:1', 'https://*.example.com:65535', 'https://a.example.com:65535'])('takes the canonical port %p', (entry) => {
+    expect(parseOptions('router', schema, { allowedOrigins: [entry] }).allowedOrigins).toEqual([entry]);
+  });
+
+  it('refuses a wildcard over a numeric label, which browsers read as an IPv4 address', () => {
+    expect(problemsFor(['https://*.0.0.1'])).toEqual([expect.stringMatching(/registrable domain/)]);
+  });
+});
+
+describe('allowedOriginsSchema with RegExp entries and a function', () => {
+  it.each([
+    /^https:\/\/(?:app|shop)\.example\.com$/,
+    /^https:\/\/[a-z0-9-]+\.example\.com$/i,
+    /^https:\/\/a\.example\.com$|^https:\/\/b\.example\.com$/,
+    /^https:\/\/app\.example\.com(?::8443)?$/u,
+    /^https:\/\/[a|b]\.example\.com$/,
+  ])('takes the anchored RegExp %p', (pattern) => {
+    expect(parseOptions('router', schema, { allowedOrigins: ['https://x.example.org', pattern] }).allowedOrigins).toEqual(['https://x.example.org', pattern]);
+  });
+
+  it.each([
+    ['no anchors', /app\.example\.com/],
+    ['no $', /^https:\/\/app\.example\.com/],
+    ['no ^', /https:\/\/app\.example\.com$/],
+    ['an unanchored alternative', /^https:\/\/a\.example\.com$|b\.example\.com$/],
+    ['an alternative split across the anchors', /^https:\/\/a\.example\.com|https:\/\/b\.example\.com$/],
+    ['an escaped $', /^https:\/\/app\.example\.com\$/],
+    ['anchors inside a group only', /(^https:\/\/app\.example\.com$)/],
+  ])('refuses a RegExp with %s', (_name, pattern) => {
+    expect(problemsFor([pattern])).toEqual([`allowedOrigins[0]: ${String(pattern)} must be anchored: start with ^ and end with $ (every alternative too), or it also matches origins that merely contain it, such as https://app.example.com.evil.net (see docs/security.md#origins-and-cors)`]);
+  });
+
+  it.each([/^https:\/\/app\.example\.com$/g, /^https:\/\/app\.example\.com$/y, /^https:\/\/app\.example\.com$/m])('refuses the stateful or multi-line flags (%p)', (pattern) => {
+    expect(problemsFor([pattern])).toEqual([expect.stringMatching(/^allowedOrigins\[0\]: .* must not use the g, y or m flag/)]);
+  });
+
+  it.each([
+    [/^https:\/\/.*$/, 'https://attacker.invalid'],
+    [/^https?:\/\/[^/]+$/, 'https://attacker.invalid'],
+    [/^https:\/\/[a-z]+\.github\.io$/, 'https://attacker.github.io'],
+    [/^https:\/\/[a-z-]+\.vercel\.app$/, 'https://attacker.vercel.app'],
+    [/^https:\/\/[a-z]+\.co\.uk$/, 'https://attacker.co.uk'],
+    [/^(?:null|https:\/\/app\.example\.com)$/, 'null'],
+  ])('refuses %p, which matches %p', (pattern, stranger) => {
+    expect(problemsFor([pattern])).toEqual([`allowedOrigins[0]: ${String(pattern)} matches ${stranger}: it would allow sites you do not control (see docs/security.md#origins-and-cors)`]);
+  });
+
+  it('takes a function, sync or async', () => {
+    const sync = (origin: string) => origin === 'https://app.example.com';
+    const async = async (origin: string) => origin === 'https://app.example.com';
+    expect(parseOptions('router', schema, { allowedOrigins: sync }).allowedOrigins).toBe(sync);
+    expect(parseOptions('router', schema, { allowedOrigins: async }).allowedOrigins).toBe(async);
+  });
+
+  it.each([[42], [{}], [true]])('refuses an entry that is neither a string nor a RegExp (%p)', (entry) => {
+    expect(problemsFor([entry])).toEqual(['allowedOrigins[0]: must be an origin string or a RegExp']);
+  });
+
+  it.each([['https://app.example.com'], [/^https:\/\/app\.example\.com$/], [{ origin: 'https://app.example.com' }]])('refuses a value that is neither a list nor a function (%p)', (value) => {
+    expect(problemsFor(value)).toEqual(['allowedOrigins: must be a list of origins (strings or RegExps) or a function (origin) => boolean | Promise<boolean>']);
+  });
+});
+
+describe('checkOriginOptions (allowedOrigins with cors)', () => {
+  it.each(['http://app.example.com', 'http://*.example.test:8080', 'http://app.example.com:8080', 'HTTP://App.Example.com'])('refuses plain http: %p while cors is on', (entry) => {
+    expect(corsProblemsFor({ allowedOrigins: ['https://ok.example.com', entry], cors: true })).toEqual([
+      `allowedOrigins[1]: "${entry}" is plain http: while cors is on: anyone on the network path can inject script into that page and read the credentialed answers; use https: (plain http: is allowed only for localhost, 127.0.0.0/8 and [::1]) (see docs/security.md#origins-and-cors)`,
+    ]);
+  });
+
+  it.each(['http://localhost:3000', 'http://127.0.0.1:8080', 'http://127.1:8080', 'http://[::1]:5173', 'https://app.example.com'])('takes %p with cors (loopback or https:)', (entry) => {
+    expect(parseOptions('router', corsSchema, { allowedOrigins: [entry], cors: true }).cors).toBe(true);
+  });
+
+  it('takes plain http: without cors (the page cannot read the answer then)', () => {
+    expect(parseOptions('router', corsSchema, { allowedOrigins: ['http://app.example.com', 'http://*.example.test:8080'] }).allowedOrigins).toHaveLength(2);
+  });
+
+  it.each([[undefined], [[]]])('needs allowedOrigins for cors (%p)', (allowedOrigins) => {
+    expect(corsProblemsFor({ allowedOrigins, cors: true })).toEqual(['cors: needs allowedOrigins: CORS is only answered for listed origins']);
+  });
+
+  it('takes a function for cors, whatever its arity', () => {
+    expect(parseOptions('router', corsSchema, { allowedOrigins: () => false, cors: true }).cors).toBe(true);
+  });
+});
+
+describe('compileOrigins with RegExps and the request-time rules', () => {
+  const allowed = compileOrigins([/^https?:\/\/[a-z]+\.example\.com(?::\d+)?$/, /^https:\/\/(?:app\.example\.net|github\.io)$/, /^https:\/\/app\.example\.org.*$/], { cors: true });
+
+  it.each(['https://app.example.com', 'https://app.example.com:8443', 'https://app.example.net', 'https://app.example.org'])('matches %p', (origin) => {
+    expect(allowed(origin)).toBe(true);
+  });
+
+  it.each([
+    ['plain http: while cors is on', 'http://app.example.com'],
+    ['a public suffix', 'https://github.io'],
+    ['a path (not an origin as browsers send it)', 'https://app.example.org/x'],
+    ['a query', 'https://app.example.org?app.example.com'],
+    ['upper case', 'https://APP.example.com'],
+  ])('refuses %s (%p) even though a RegExp matches it', (_name, origin) => {
+    expect(allowed(origin)).toBe(false);
+  });
+
+  it('takes plain http: from a RegExp when cors is off, and loopback http: always', () => {
+    expect(compileOrigins([/^http:\/\/app\.example\.com$/])('http://app.example.com')).toBe(true);
+    expect(compileOrigins([/^http:\/\/localhost:\d+$/], { cors: true })('http://localhost:3000')).toBe(true);
+  });
+
+  it('reports each refusal of a RegExp match', () => {
+    const refusals: [string, string][] = [];
+    const matcher = compileOrigins([/^https?:\/\/[a-z]+\.example\.com$/], { cors: true, onRefused: (origin, reason) => refusals.push([origin, reason]) });
+    expect(matcher('http://app.example.com')).toBe(false);
+    expect(refusals).toEqual([['http://app.example.com', 'is plain http: while cors is on']]);
+  });
+
+  it('does not share state with the caller’s RegExp objects', () => {
+    const pattern = /^https:\/\/app\.example\.com$/;
+    const matcher = compileOrigins([pattern]);
+    pattern.compile('^https://evil\\.example$');
+    expect(matcher('https://app.example.com')).toBe(true);
+    expect(matcher('https://evil.example')).toBe(false);
+  });
+});
+
+describe('compileOrigins with a function', () => {
+  it('asks the function on every call (nothing is cached) and awaits a promise', async () => {
+    const asked: string[] = [];
+    let open = true;
+    const matcher = compileOrigins(async (origin) => {
+      asked.push(origin);
+      return open && origin === 'https://app.example.com';
+    });
+    await expect(matcher('https://app.example.com')).resolves.toBe(true);
+    open = false;
+    await expect(matcher('https://app.example.com')).resolves.toBe(false);
+    expect(asked).toEqual(['https://app.example.com', 'https://app.example.com']);
+  });
+
+  it('answers synchronously for a synchronous function', () => {
+    expect(compileOrigins((origin) => origin === 'https://app.example.com')('https://app.example.com')).toBe(true);
+  });
+
+  it.each([
+    ['plain http: while cors is on', 'http://evil.example.com', true],
+    ['the null origin', 'null', false],
+    ['a public suffix', 'https://github.io', false],
+    ['an origin with a path', 'https://app.example.com/x', false],
+  ])('refuses %s (%p) even when the function allows it', async (_name, origin, cors) => {
+    const refusals: string[] = [];
+    const matcher = compileOrigins(() => true, { cors, onRefused: (o) => refusals.push(o) });
+    expect(await matcher(origin)).toBe(false);
+    expect(refusals).toEqual([origin]);
+  });
+
+  it.each([
+    ['returns a string', () => 'yes', 'allowedOrigins returned string, not a boolean'],
+    ['returns undefined', () => undefined, 'allowedOrigins returned undefined, not a boolean'],
+    ['resolves to null', async () => null, 'allowedOrigins returned null, not a boolean'],
+    [
+      'throws',
+      () => {
+        throw new Error('db down: postgres://u:pw@db');
+      },
+      'allowedOrigins threw',
+    ],
+    ['rejects', () => Promise.reject(new Error('db down')), 'allowedOrigins rejected'],
+  ])('fails loudly when the function %s', async (_name, fn, message) => {
+    const matcher = compileOrigins(fn as unknown as (origin: string) => boolean);
+    const outcome = await (async () => matcher('https://app.example.com'))().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(outcome).toBeInstanceOf(WidgetAuthError);
+    expect(outcome).toMatchObject({ code: 'INTERNAL_ERROR', message });
   });
 });

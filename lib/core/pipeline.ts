@@ -6,7 +6,7 @@ import { milliseconds } from './config';
 import type { VendorContract } from './contract';
 import { WidgetAuthError } from './errors';
 import { createRedactor, describeUnexpected, logRequest, loggerSchema, type RequestLogEvent, type WidgetAuthLogger } from './logger';
-import { allowedOriginsSchema, compileOrigins } from './origin';
+import { allowedOriginsSchema, checkOriginOptions, createOriginGate, type AllowedOrigins } from './origin';
 import type { ResolveUser, WidgetUser } from './types';
 
 /** Options every router takes, beside its vendor's own. */
@@ -14,17 +14,44 @@ export interface CommonRouterOptions {
   /** Route path. Defaults to the vendor's documented path. */
   path?: string;
   /**
-   * Origins allowed to call the route: exact (`https://app.example.com`) or wildcard
-   * (`https://*.example.com`: one or more subdomain labels, same scheme and port).
-   * A request whose `Origin` matches none gets 403 `FORBIDDEN_ORIGIN`. Defaults to no
-   * origin check.
+   * Pages of other origins allowed to call the route. Your own pages need not be listed:
+   * browsers mark their calls `Sec-Fetch-Site: same-origin`. Either a list of
+   *
+   * - exact origins (`https://app.example.com`, `http://localhost:3000`);
+   * - wildcards (`https://*.example.com`: one or more subdomain labels, same scheme and
+   *   port, never the bare domain);
+   * - RegExps matched against the whole `Origin` value, anchored (`/^https:\/\/[a-z]+\.example\.com$/`,
+   *   every alternative `^…$`), without the `g`, `y` or `m` flag;
+   *
+   * or a function `(origin) => boolean | Promise<boolean>`, asked on every request that
+   * needs it (never cached; a throw or a non-boolean answers 500 `INTERNAL_ERROR`).
+   *
+   * Entries that would cover strangers are configuration errors: a public suffix, ICANN
+   * or private (`https://*.github.io`, `https://*.co.uk`, `https://github.io`), a
+   * non-canonical port, a RegExp that matches any site, and with `cors` plain `http:`
+   * other than loopback. An origin a RegExp or function allows is refused at request
+   * time by the same rules, and unless it is in serialised form.
+   *
+   * Browser calls from other origins (`Sec-Fetch-Site: same-site` or `cross-site`) are
+   * served only as `fetch`/XHR calls in `cors` mode whose `Origin` is allowed; image,
+   * script, frame and navigation loads never are; a request without Fetch Metadata
+   * (a server, an older browser) whose `Origin` matches nothing gets 403
+   * `FORBIDDEN_ORIGIN` (see docs/security.md#origins-and-cors for the whole table).
+   * Defaults to none: same-origin browser calls and calls without Fetch Metadata only.
    */
-  allowedOrigins?: string[];
-  /** Refuse requests that carry no `Origin` header. Defaults to `false`. */
+  allowedOrigins?: AllowedOrigins;
+  /**
+   * Serve only requests whose source the browser vouches for: same-origin browser calls
+   * (`Sec-Fetch-Site: same-origin`, with or without `Origin`), and requests whose
+   * `Origin` `allowedOrigins` allows. Refuses requests with neither (servers, scripts,
+   * older browsers without Fetch Metadata that send no `Origin`). Without
+   * `allowedOrigins` this means same-origin browser calls only. Defaults to `false`.
+   */
   requireOrigin?: boolean;
   /**
    * Answer CORS preflights and send `Access-Control-Allow-Origin` (with credentials)
-   * to allowed origins. Needs `allowedOrigins`. Defaults to `false`.
+   * to allowed origins. Needs `allowedOrigins`; refuses plain `http:` entries other
+   * than loopback. Defaults to `false`.
    */
   cors?: boolean;
   /**
@@ -70,10 +97,8 @@ export const resolveUserSchema = z.custom<ResolveUser>((v) => typeof v === 'func
 });
 
 /** Cross-field rules of the common options, for `.superRefine` on a vendor schema. */
-export function checkCommonOptions(options: { cors: boolean; allowedOrigins?: string[] | undefined }, ctx: z.RefinementCtx): void {
-  if (options.cors && !options.allowedOrigins?.length) {
-    ctx.addIssue({ code: 'custom', path: ['cors'], message: 'needs allowedOrigins: CORS is only answered for listed origins' });
-  }
+export function checkCommonOptions(options: { cors: boolean; allowedOrigins?: AllowedOrigins | undefined }, ctx: z.RefinementCtx): void {
+  checkOriginOptions(options, ctx);
 }
 
 /** Resolved common options (the output of {@link commonOptionsShape}). */
@@ -252,8 +277,8 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
   const vendor = contract.vendor;
   const logger = common.logger;
   const redact = createRedactor(spec.secrets);
-  const originAllowed = common.allowedOrigins ? compileOrigins(common.allowedOrigins) : undefined;
-  const varyOrigin = originAllowed !== undefined || common.cors;
+  const originGate = createOriginGate(common);
+  const varyOrigin = common.allowedOrigins !== undefined || common.cors;
   const limitBytes = bodyLimitBytes(common.bodyLimit);
   // bytes only: the JSON is decoded here, as UTF-8, whatever charset the request names
   const bodyReader = express.raw({ limit: limitBytes, type: () => true });
@@ -289,7 +314,9 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
       const origin = req.headers.origin;
 
       if (method === 'OPTIONS' && common.cors && origin !== undefined && req.headers['access-control-request-method']) {
-        if (!originAllowed!(origin)) throw new WidgetAuthError('FORBIDDEN_ORIGIN', 'Origin is not allowed.');
+        let allowed = originGate.preflight(origin);
+        if (isPromiseLike(allowed)) allowed = await allowed;
+        if (!allowed) throw new WidgetAuthError('FORBIDDEN_ORIGIN', 'Origin is not allowed.');
         res.setHeader('Access-Control-Allow-Origin', origin);
         res.setHeader('Access-Control-Allow-Credentials', 'true');
         res.setHeader('Access-Control-Allow-Methods', allow);
@@ -303,14 +330,13 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
         res.setHeader('Allow', allow);
         throw new WidgetAuthError('METHOD_NOT_ALLOWED', `Method ${method.replace(/[^A-Z]/gi, '').slice(0, 16)} is not allowed; use ${allow}.`);
       }
-      if (origin === undefined) {
-        if (common.requireOrigin) throw new WidgetAuthError('FORBIDDEN_ORIGIN', 'Requests must carry an Origin header.');
-      } else if (originAllowed) {
-        if (!originAllowed(origin)) throw new WidgetAuthError('FORBIDDEN_ORIGIN', 'Origin is not allowed.');
-        if (common.cors) {
-          res.setHeader('Access-Control-Allow-Origin', origin);
-          res.setHeader('Access-Control-Allow-Credentials', 'true');
-        }
+      // Fetch Metadata, Origin and allowedOrigins, before the body, the user and the rate limit
+      let verdict = originGate.check(req.headers);
+      if (isPromiseLike(verdict)) verdict = await verdict;
+      if (!verdict.ok) throw new WidgetAuthError('FORBIDDEN_ORIGIN', verdict.message);
+      if (verdict.allowOrigin !== undefined) {
+        res.setHeader('Access-Control-Allow-Origin', verdict.allowOrigin);
+        res.setHeader('Access-Control-Allow-Credentials', 'true');
       }
 
       let body: unknown = {};
