@@ -13,6 +13,7 @@ const INSTANCE_MESSAGE = 'instance_id must use only letters, numbers, dot, under
 const MEMBER_MESSAGE = 'member_type, last_name, and state_code are required when targeting a single member.';
 const HOUSE_ONLY = 'vote-breakdown currently supports House roll call votes only; member_type must be "Representative".';
 const DISTRICT_MESSAGE = 'district is only allowed when member_type is "Representative".';
+const VALID_IDS = 'Valid ids: bill-preview, vote-breakdown, legislation-by-subject.';
 
 type Row = [name: string, body: unknown, message: string, field: string | undefined];
 
@@ -23,11 +24,11 @@ const ROWS: Row[] = [
   ['an empty object', {}, 'widget_id is required.', 'widget_id'],
   ['a blank widget_id', { ...BILL, widget_id: '   ' }, 'widget_id is required.', 'widget_id'],
   ['a numeric widget_id', { ...BILL, widget_id: 5 }, 'widget_id is required.', 'widget_id'],
-  ['an unknown widget_id', { ...BILL, widget_id: 'stock-ticker' }, 'Unsupported widget_id.', 'widget_id'],
-  ['widget_id "constructor"', { ...BILL, widget_id: 'constructor' }, 'Unsupported widget_id.', 'widget_id'],
-  ['widget_id "__proto__"', { ...BILL, widget_id: '__proto__' }, 'Unsupported widget_id.', 'widget_id'],
-  ['widget_id "toString"', { ...BILL, widget_id: 'toString' }, 'Unsupported widget_id.', 'widget_id'],
-  ['a differently cased widget_id', { ...BILL, widget_id: 'Bill-Preview' }, 'Unsupported widget_id.', 'widget_id'],
+  ['an unknown widget_id', { ...BILL, widget_id: 'stock-ticker' }, `Unsupported widget_id. ${VALID_IDS}`, 'widget_id'],
+  ['widget_id "constructor"', { ...BILL, widget_id: 'constructor' }, `Unsupported widget_id. ${VALID_IDS}`, 'widget_id'],
+  ['widget_id "__proto__"', { ...BILL, widget_id: '__proto__' }, `Unsupported widget_id. ${VALID_IDS}`, 'widget_id'],
+  ['widget_id "toString"', { ...BILL, widget_id: 'toString' }, `Unsupported widget_id. ${VALID_IDS}`, 'widget_id'],
+  ['a differently cased widget_id', { ...BILL, widget_id: 'Bill-Preview' }, `Unsupported widget_id. Did you mean "bill-preview"? ${VALID_IDS}`, 'widget_id'],
   ['a missing instance_id', { ...BILL, instance_id: undefined }, 'instance_id is required.', 'instance_id'],
   ['a null instance_id', { ...BILL, instance_id: null }, 'instance_id is required.', 'instance_id'],
   ['an instance_id with a space', { ...BILL, instance_id: 'main slot' }, INSTANCE_MESSAGE, 'instance_id'],

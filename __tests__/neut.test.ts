@@ -270,7 +270,7 @@ describe(`Neut widgets option (Express ${EXPRESS_MAJOR})`, () => {
   it('refuses a removed widget as unsupported', async () => {
     const res = await request(app).post(PATH).send({ widget_id: 'vote-breakdown', instance_id: 'v', congress: 119 });
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ error: { code: 'INVALID_WIDGET_REQUEST', message: 'Unsupported widget_id.' } });
+    expect(res.body).toEqual({ error: { code: 'INVALID_WIDGET_REQUEST', message: 'Unsupported widget_id. Valid ids: bill-preview, legislation-by-subject, civic-calendar, subject-feed.' } });
   });
 
   it('applies the legislation rules with the widget’s own subjects', async () => {

@@ -1,5 +1,5 @@
 import { WidgetAuthError } from '../core/errors';
-import { neutWidgetTableFor, type NeutWidget, type NeutWidgetTable, type NeutWidgetsOption } from './widgets';
+import { neutWidgetTableFor, unsupportedWidgetMessage, type NeutWidget, type NeutWidgetTable, type NeutWidgetsOption } from './widgets';
 
 /** Fields every validated request has. */
 export interface NeutCommonParams {
@@ -240,7 +240,7 @@ export function validateWithTable(body: unknown, table: NeutWidgetTable): NeutWi
 
   const widgetId = requiredText(input, 'widget_id');
   const widget = table.get(widgetId);
-  if (!widget) return invalid('Unsupported widget_id.', 'widget_id');
+  if (!widget) return invalid(unsupportedWidgetMessage(widgetId, table), 'widget_id');
   const instanceId = requiredText(input, 'instance_id');
   if (instanceId.length > 128 || !INSTANCE_ID.test(instanceId)) {
     invalid(
@@ -282,7 +282,8 @@ export function validateWithTable(body: unknown, table: NeutWidgetTable): NeutWi
  * `bootstrap_…`, `token`, `access_token`) are refused; other unknown keys are dropped.
  *
  * Throws {@link WidgetAuthError} `INVALID_WIDGET_REQUEST` with the guide's message and
- * `field` naming the offending field, or {@link WidgetAuthConfigError} when `widgets`
+ * `field` naming the offending field (an unknown `widget_id` gets `Unsupported widget_id.`
+ * followed by the closest valid id, when it looks like a typo, and the valid ids), or {@link WidgetAuthConfigError} when `widgets`
  * is invalid (a given `widgets` object is checked once; later changes to it are not seen).
  *
  * @param body - the parsed JSON body.

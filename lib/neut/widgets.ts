@@ -195,6 +195,36 @@ export function buildNeutWidgetTable(widgets: Readonly<Record<string, NeutWidget
   return table;
 }
 
+/** Longest list of valid ids an error message carries, in characters, before "and N more". */
+const ID_LIST_MAX = 200;
+const idLists = new WeakMap<NeutWidgetTable, string>();
+
+/** The table's ids, comma-separated, cut after about {@link ID_LIST_MAX} characters; made once per table. */
+function idList(table: NeutWidgetTable): string {
+  let list = idLists.get(table);
+  if (list === undefined) {
+    const ids = [...table.keys()];
+    let shown = 0;
+    let length = 0;
+    while (shown < ids.length && (shown === 0 || length + ids[shown]!.length <= ID_LIST_MAX)) length += ids[shown++]!.length + 2;
+    list = ids.length === 0 ? 'none (every widget is removed)' : ids.slice(0, shown).join(', ') + (shown < ids.length ? ` and ${ids.length - shown} more` : '');
+    idLists.set(table, list);
+  }
+  return list;
+}
+
+/**
+ * The message for a `widget_id` the table does not hold: the documented
+ * `Unsupported widget_id.`, the closest id when it looks like a typo of one, and the
+ * valid ids (public widget names, at most about 200 characters of them). The value
+ * sent is never repeated.
+ */
+export function unsupportedWidgetMessage(widgetId: string, table: NeutWidgetTable): string {
+  // ids are at most 64 characters: a longer value is no typo of one, and is not worth the distance
+  const hint = widgetId.length <= 80 ? closestName(widgetId, [...table.keys()]) : undefined;
+  return `Unsupported widget_id.${hint ? ` Did you mean "${hint}"?` : ''} Valid ids: ${idList(table)}.`;
+}
+
 /** The table of the three built-in widgets. */
 export const DEFAULT_NEUT_WIDGET_TABLE: NeutWidgetTable = buildNeutWidgetTable();
 
