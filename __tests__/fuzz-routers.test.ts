@@ -24,6 +24,7 @@ import { EXPRESS_MAJOR, buildApp, captureLogger } from './helpers/app';
 import {
   FUZZ_ALLOWED_ORIGINS,
   FUZZ_SCALE,
+  arbCharsetContentType,
   FUZZ_SEED,
   NOT_JSON,
   WIRE,
@@ -258,6 +259,8 @@ function expected(route: FuzzRoute, c: GenericCase, users: { get(key: string): W
     if (c.encoding === 'br-garbage') return EXPRESS_MAJOR === '4' ? { kind: 'answer', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' } : { kind: 'answer', status: 400, code: 'INVALID_REQUEST' };
     if (c.encoding === 'gzip-garbage' || c.encoding === 'deflate-garbage') return { kind: 'answer', status: 400, code: 'INVALID_REQUEST' };
     if (payload.length > BODY_LIMIT) return { kind: 'answer', status: 413, code: 'PAYLOAD_TOO_LARGE' };
+    // a UTF-16 or UTF-32 byte order mark gives the body away as not UTF-8
+    if (/^(?:\xfe\xff|\xff\xfe|\0\0\xfe\xff)/.test(payload.toString('latin1'))) return { kind: 'answer', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' };
     const text = payload.toString('utf8').replace(/^\ufeff/, '');
     if (text.length > 0) {
       // JSON's own white space only (space, tab, LF, CR), as the body parser's strict check
@@ -871,5 +874,59 @@ describe(`Property tests of every router (Express ${EXPRESS_MAJOR}, seed ${FUZZ_
     it('survives a Content-Length that lies', async () => {
       await checkProperty(lyingLengthProperty(() => app, { ...route, post: route.path }), RUNS.lyingLength);
     });
+  });
+});
+
+describe(`Only UTF-8 JSON reaches a router (Express ${EXPRESS_MAJOR}, seed ${FUZZ_SEED})`, () => {
+  let reached = 0;
+  const resolveUser = (req: import('express').Request): WidgetUser | null => {
+    reached++;
+    return req.headers['x-fuzz-user'] === GOOD_KEY ? GOOD_USER : null;
+  };
+  const targets: { contract: WireContract; path: string; app?: ServedApp }[] = [
+    { contract: WIRE.hissuno, path: '/api/hissuno-token' },
+    { contract: WIRE.neut, path: '/api/widget-embed-params' },
+  ];
+  beforeAll(async () => {
+    targets[0]!.app = await serve(buildApp(hissunoTokenRouter({ secretKey: HISSUNO_SECRET, resolveUser, logger })));
+    targets[1]!.app = await serve(buildApp(neutEmbedParamsRouter({ ...NEUT, resolveUser, logger })));
+  });
+  afterAll(async () => {
+    for (const target of targets) await target.app?.close();
+  });
+
+  it('answers any charset but UTF-8, and a UTF-16 byte order mark, with 415 before resolveUser runs', async () => {
+    let refused = 0;
+    let read = 0;
+    await checkProperty(
+      // within the limit: a body over it is 413 before its bytes are looked at
+      fc.asyncProperty(fc.constantFrom(...targets), arbCharsetContentType().filter((c) => c.body.length <= BODY_LIMIT), async (target, c) => {
+        const before = reached;
+        const answer = await target.app!.send({
+          method: 'POST',
+          path: target.path,
+          headers: { 'content-type': c.contentType, 'content-length': String(c.body.length), 'x-fuzz-user': GOOD_KEY },
+          body: c.body,
+        });
+        const where = `${target.path} as ${JSON.stringify(c.contentType)} (${c.body.subarray(0, 4).toString('hex')}…)`;
+        if (answer.status >= 500) throw new Error(`${answer.status} for ${where}`);
+        const error = expectShaped(target.contract, answer, 'POST');
+        if (c.utf8) {
+          if (answer.status === 415) throw new Error(`UTF-8 JSON refused with 415 for ${where}`);
+          read++;
+        } else {
+          expectError(error, 415, wireCode(target.contract, 'UNSUPPORTED_MEDIA_TYPE'), where);
+          if (reached !== before) throw new Error(`resolveUser ran for ${where}`);
+          refused++;
+        }
+        afterRun(answer);
+      }),
+      RUNS.own,
+      // UTF-7 once carried JSON past the checks of UTF-8 text
+      [[targets[1]!, { contentType: 'application/json; charset=utf-7', body: Buffer.from('{+ACI-widget_id+ACI-:+ACI-bill-preview+ACI-}'), utf8: false }]],
+    );
+    // both kinds were generated in numbers
+    expect(refused).toBeGreaterThan(RUNS.own / 5);
+    expect(read).toBeGreaterThan(RUNS.own / 10);
   });
 });

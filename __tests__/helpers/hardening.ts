@@ -701,3 +701,89 @@ export function tally(values: Iterable<string>): Record<string, number> {
   for (const v of values) counts[v] = (counts[v] ?? 0) + 1;
   return counts;
 }
+
+// ---------------------------------------------------------------------------
+// Charsets
+
+/** A JSON request body with the content type it is sent under, and whether that is UTF-8 JSON. */
+export interface CharsetCase {
+  contentType: string;
+  body: Buffer;
+  /** True when the type names no charset or only `utf-8` and the body has no UTF-16 byte order mark: the body must be read. */
+  utf8: boolean;
+}
+
+/** `text` in UTF-7: runs outside the directly written characters as `+<base64 of UTF-16BE>-` (so `"` is `+ACI-`). */
+export function utf7(text: string): Buffer {
+  const encoded = text.replace(/[^A-Za-z0-9'(),./:? \t\r\n!#$%&*;<=>@[\]^_`{|}-]+/g, (run) => `+${Buffer.from(run, 'utf16le').swap16().toString('base64').replace(/=+$/, '')}-`);
+  return Buffer.from(encoded, 'ascii');
+}
+
+const UTF8_NAMES = ['utf-8', 'UTF-8', 'Utf-8', 'uTF-8'];
+/** Charset names that are not UTF-8, with how a sender in that charset writes the body. */
+const OTHER_CHARSETS: readonly (readonly [string, (text: string) => Buffer])[] = [
+  ['utf-7', utf7],
+  ['UTF-7', utf7],
+  ['unicode-1-1-utf-7', utf7],
+  ['utf-16', (t) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(t, 'utf16le')])],
+  ['utf-16le', (t) => Buffer.from(t, 'utf16le')],
+  ['UTF-16LE', (t) => Buffer.from(t, 'utf16le')],
+  ['utf-16be', (t) => Buffer.from(t, 'utf16le').swap16()],
+  ['ucs-2', (t) => Buffer.from(t, 'utf16le')],
+  ['utf-32', (t) => Buffer.from(t, 'utf8')],
+  ['latin1', (t) => Buffer.from(t, 'latin1')],
+  ['ISO-8859-1', (t) => Buffer.from(t, 'latin1')],
+  ['windows-1252', (t) => Buffer.from(t, 'latin1')],
+  ['us-ascii', (t) => Buffer.from(t, 'latin1')],
+  ['utf8', (t) => Buffer.from(t, 'utf8')],
+  ['UTF8', (t) => Buffer.from(t, 'utf8')],
+  ['utf-8 ', (t) => Buffer.from(t, 'utf8')],
+  ['', (t) => Buffer.from(t, 'utf8')],
+];
+const JSON_MEDIA_TYPES = ['application/json', 'Application/JSON', 'application/vnd.api+json', 'application/problem+json'];
+const BOMS = { none: Buffer.alloc(0), utf8: Buffer.from([0xef, 0xbb, 0xbf]), utf16le: Buffer.from([0xff, 0xfe]), utf16be: Buffer.from([0xfe, 0xff]) } as const;
+
+/**
+ * JSON bodies under JSON content types with and without charsets: UTF-8 in any case,
+ * quoted, with an escaped character (`"utf\-8"`), spaced, next to other parameters;
+ * UTF-7, UTF-16 (LE, BE, with and without a byte order mark), Latin-1 and lookalikes
+ * (`utf8`, `"utf-8 "`, an empty charset); two charsets in one type; bodies with a UTF-8
+ * or UTF-16 byte order mark. `utf8` tells whether the case is UTF-8 JSON: no charset or
+ * only `utf-8`, and no UTF-16 byte order mark.
+ */
+export function arbCharsetContentType(json: fc.Arbitrary<string> = jsonObjectText): fc.Arbitrary<CharsetCase> {
+  const charset = fc.oneof(
+    { weight: 2, arbitrary: fc.constantFrom(...UTF8_NAMES).map((name) => ({ name, encode: (t: string) => Buffer.from(t, 'utf8'), utf8: true })) },
+    { weight: 3, arbitrary: fc.constantFrom(...OTHER_CHARSETS).map(([name, encode]) => ({ name, encode, utf8: false })) },
+  );
+  const parameter = fc.record({
+    charset,
+    quoted: fc.boolean(),
+    escaped: fc.boolean(),
+    spaceBefore: fc.constantFrom('', ' ', '  '),
+    spaceAround: fc.constantFrom('', ' '),
+  });
+  return fc
+    .record({
+      type: fc.constantFrom(...JSON_MEDIA_TYPES),
+      charsets: fc.array(parameter, { minLength: 0, maxLength: 2 }),
+      extra: fc.constantFrom('', '; profile="https://example.com/p"', '; q=1'),
+      bom: fc.constantFrom<keyof typeof BOMS>('none', 'none', 'none', 'utf8', 'utf16le', 'utf16be'),
+      text: json,
+    })
+    .map(({ type, charsets, extra, bom, text }) => {
+      let contentType = type;
+      for (const p of charsets) {
+        // an unquoted value cannot hold a space or be empty: those are only sent quoted
+        const quoted = p.quoted || p.charset.name.trim() !== p.charset.name || p.charset.name === '';
+        const value = quoted ? `"${p.escaped ? p.charset.name.replace(/-/g, '\\-') : p.charset.name}"` : p.charset.name;
+        contentType += `;${p.spaceBefore}charset${p.spaceAround}=${p.spaceAround}${value}`;
+      }
+      contentType += extra;
+      // the sender writes in the charset it names last (receivers disagree on which one counts)
+      const encode = charsets.at(-1)?.charset.encode ?? ((t: string) => Buffer.from(t, 'utf8'));
+      const body = Buffer.concat([BOMS[bom], encode(text)]);
+      const utf8 = charsets.every((p) => p.charset.utf8) && bom !== 'utf16le' && bom !== 'utf16be';
+      return { contentType, body, utf8 };
+    });
+}
