@@ -37,7 +37,8 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
+/** A loopback port that is free now (to start a server on later). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);
@@ -72,10 +73,10 @@ function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-/** Start `redis-server` on a free loopback port, without persistence. */
-export async function startRedis(): Promise<TestRedis> {
+/** Start `redis-server` on a free loopback port (or on `port`, e.g. one clients already try), without persistence. */
+export async function startRedis(options: { port?: number } = {}): Promise<TestRedis> {
   if (REDIS_SERVER === undefined) throw new Error('redis-server is not installed (required when CI=true)');
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], {
     stdio: 'ignore',
   });
