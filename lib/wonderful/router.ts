@@ -45,8 +45,9 @@ export interface WonderfulTokenRouterOptions extends CommonRouterOptions, Upstre
   tenantId?: string;
   /**
    * The Wonderful entity id (a UUID) of a user; must give the same id for the same user
-   * every time. Defaults to {@link wonderfulEntityIdFor}: the user's `id` when it is a
-   * UUID, else a v5 UUID derived from it.
+   * every time and different ids to different users. Defaults to
+   * {@link wonderfulEntityIdFor}: a v5 UUID derived from the user's `id`, also when the
+   * id is a UUID.
    */
   entityIdFor?: (user: WidgetUser) => string | Promise<string>;
   /** Token lifetime in whole seconds, 60 to 86400. Defaults to 3600. */
