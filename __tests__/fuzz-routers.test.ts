@@ -25,6 +25,7 @@ import {
   FUZZ_ALLOWED_ORIGINS,
   FUZZ_SCALE,
   arbCharsetContentType,
+  arbFetchMetadata,
   FUZZ_SEED,
   NOT_JSON,
   WIRE,
@@ -928,5 +929,117 @@ describe(`Only UTF-8 JSON reaches a router (Express ${EXPRESS_MAJOR}, seed ${FUZ
     // both kinds were generated in numbers
     expect(refused).toBeGreaterThan(RUNS.own / 5);
     expect(read).toBeGreaterThan(RUNS.own / 10);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Fetch Metadata: a refused request costs nothing
+
+/**
+ * Whether the documented origin rules (docs/security.md, "Origins and CORS") refuse a
+ * request with these headers, written from the table, not with the library's gate.
+ */
+function refusedByOriginRules(headers: Record<string, string>, config: { listed: boolean; requireOrigin: boolean }): boolean {
+  const value = (name: string) => (headers[name] === undefined ? undefined : trimOws(headers[name]!));
+  const [site, mode, dest, origin] = [value('sec-fetch-site'), value('sec-fetch-mode'), value('sec-fetch-dest'), value('origin')];
+  const allowed = config.listed && origin !== undefined && fuzzOriginAllowed(origin);
+  if (site !== undefined) {
+    // only fetch() and XMLHttpRequest, whatever the site
+    if ((mode !== 'cors' && mode !== 'same-origin') || (dest !== undefined && dest !== 'empty')) return true;
+    if (site === 'same-origin') return false;
+    // same-site, cross-site and anything else: a cors call from an allowed origin only
+    if (site !== 'none') return !(mode === 'cors' && allowed);
+  }
+  // no Fetch Metadata, or `none`: the Origin rules of 0.1.0, with requireOrigin vouching only for allowed origins
+  if (origin === undefined) return config.requireOrigin;
+  if (config.listed) return !allowed;
+  return config.requireOrigin;
+}
+
+describe(`Fetch Metadata and Origin rules (Express ${EXPRESS_MAJOR}, seed ${FUZZ_SEED})`, () => {
+  const CONFIGS = [
+    { listed: false, requireOrigin: false },
+    { listed: true, requireOrigin: false },
+    { listed: false, requireOrigin: true },
+    { listed: true, requireOrigin: true },
+  ] as const;
+  let fake: FakeNevermined;
+  const counts = { resolved: 0, limited: 0 };
+  const targets: { config: (typeof CONFIGS)[number]; app?: ServedApp }[] = CONFIGS.map((config) => ({ config }));
+
+  beforeAll(async () => {
+    fake = await startFakeNevermined({ orgs: { [NEVERMINED_ORG]: { secret: NEVERMINED_SECRET } } });
+    for (const target of targets) {
+      target.app = await serve(
+        buildApp(
+          neverminedSessionRouter({
+            orgId: NEVERMINED_ORG,
+            rawSecret: NEVERMINED_SECRET,
+            apiBaseUrl: fake.url,
+            logger,
+            resolveUser: () => {
+              counts.resolved++;
+              return GOOD_USER;
+            },
+            rateLimit: {
+              windowMs: 60_000,
+              limit: 1_000_000,
+              store: {
+                increment: () => {
+                  counts.limited++;
+                  return { totalHits: 1, resetTime: undefined };
+                },
+                decrement: () => undefined,
+                resetKey: () => undefined,
+              },
+            },
+            ...(target.config.listed ? { allowedOrigins: FUZZ_ALLOWED_ORIGINS, cors: true } : {}),
+            ...(target.config.requireOrigin ? { requireOrigin: true } : {}),
+          }),
+        ),
+      );
+    }
+  });
+  afterAll(async () => {
+    for (const target of targets) await target.app?.close();
+    await fake.close();
+  });
+
+  it('a refused combination never reaches resolveUser, the rate limiter or the vendor; any other is served', async () => {
+    const seen = { refused: 0, served: 0 };
+    await checkProperty(
+      fc.asyncProperty(fc.nat(targets.length - 1), arbFetchMetadata(), fc.constantFrom('GET', 'POST'), async (index, headers, method) => {
+        const target = targets[index]!;
+        const before = { ...counts, vendor: fake.requests.length };
+        const body = method === 'POST' ? Buffer.from('{}') : undefined;
+        const answer = await target.app!.send({
+          method,
+          path: '/api/widget-session',
+          headers: { ...headers, ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}) },
+          ...(body ? { body } : {}),
+        });
+        const where = `${method} with ${JSON.stringify(headers)} under ${JSON.stringify(target.config)}`;
+        const error = expectShaped(WIRE.nevermined, answer, method);
+        const after = { ...counts, vendor: fake.requests.length };
+        if (refusedByOriginRules(headers, target.config)) {
+          expectError(error, 403, 'FORBIDDEN_ORIGIN', where);
+          if (answer.headers['access-control-allow-origin'] !== undefined) throw new Error(`CORS headers on a refusal: ${where}`);
+          if (JSON.stringify(after) !== JSON.stringify(before)) throw new Error(`a refused request reached ${JSON.stringify({ before, after })}: ${where}`);
+          seen.refused++;
+        } else {
+          if (answer.status !== 200) throw new Error(`expected 200, got ${answer.status} ${answer.text.slice(0, 200)}: ${where}`);
+          if (after.resolved !== before.resolved + 1 || after.limited !== before.limited + 1 || after.vendor !== before.vendor + 1) {
+            throw new Error(`a served request skipped a step ${JSON.stringify({ before, after })}: ${where}`);
+          }
+          minted('a Nevermined session token', fake.sessions.at(-1)!.session.sessionToken);
+          seen.served++;
+        }
+        afterRun(answer);
+      }),
+      RUNS.generic,
+    );
+    // both outcomes were generated in numbers
+    expect(seen.refused).toBeGreaterThan(RUNS.generic / 4);
+    expect(seen.served).toBeGreaterThan(RUNS.generic / 10);
   });
 });

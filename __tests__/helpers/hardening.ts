@@ -254,6 +254,63 @@ export const originHeader: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: headerValue() },
 );
 
+/**
+ * A browser's Fetch Metadata and `Origin` as request headers (an absent header is left
+ * out): what Chromium sends for fetch/XHR, images, scripts, frames, navigations,
+ * WebSockets and no-cors fetches from the same origin, the same site, another site or
+ * no page at all, plus values no browser sends (unknown, joined, wrong case, any header
+ * text). `Origin` is allowed by {@link FUZZ_ALLOWED_ORIGINS}, a look-alike, absent, or
+ * any {@link originHeader}.
+ */
+export function arbFetchMetadata(): fc.Arbitrary<Record<string, string>> {
+  const optional = (known: readonly string[], odd: readonly string[]): fc.Arbitrary<string | undefined> =>
+    fc.oneof(
+      { weight: 8, arbitrary: fc.constantFrom(...known) },
+      { weight: 2, arbitrary: fc.constant(undefined) },
+      { weight: 1, arbitrary: fc.constantFrom(...odd) },
+      { weight: 1, arbitrary: headerValue(20) },
+    );
+  const site = optional(['same-origin', 'same-site', 'cross-site', 'none'], ['Same-Origin', 'same-origin, cross-site', 'cross-site, same-origin', '', 'same_origin']);
+  const mode = optional(['cors', 'no-cors', 'navigate', 'same-origin', 'websocket'], ['CORS', 'cors, no-cors', '', 'nocors']);
+  const dest = optional(
+    ['empty', 'image', 'script', 'style', 'document', 'iframe', 'frame', 'embed', 'object', 'worker', 'sharedworker', 'serviceworker', 'font', 'audio', 'video', 'track', 'manifest', 'report', 'websocket', 'xslt'],
+    ['Empty', 'empty, image', ''],
+  );
+  const origin = fc.oneof(
+    { weight: 3, arbitrary: fc.constant(undefined) },
+    { weight: 3, arbitrary: fc.constantFrom('https://app.example.com', 'https://a.example.org', 'https://a.b.example.org') },
+    { weight: 2, arbitrary: fc.constantFrom('https://evil.example.com', 'https://example.org', 'http://app.example.com', 'null') },
+    { weight: 1, arbitrary: originHeader },
+  );
+  // what browsers actually send, so that every branch of the rules is reached often
+  const browser = fc.tuple(
+    fc.constantFrom<[string | undefined, string | undefined, string | undefined]>(
+      ['same-origin', 'cors', 'empty'],
+      ['same-origin', 'same-origin', 'empty'],
+      ['same-origin', 'no-cors', 'image'],
+      ['same-site', 'cors', 'empty'],
+      ['same-site', 'no-cors', 'script'],
+      ['cross-site', 'cors', 'empty'],
+      ['cross-site', 'no-cors', 'image'],
+      ['cross-site', 'navigate', 'document'],
+      ['cross-site', 'navigate', 'iframe'],
+      ['none', 'navigate', 'document'],
+      ['none', 'cors', 'empty'],
+      [undefined, undefined, undefined],
+    ),
+    origin,
+  ).map(([[site, mode, dest], origin]) => ({ site, mode, dest, origin }));
+  const anything = fc.record({ site, mode, dest, origin });
+  return fc.oneof(browser, anything).map(({ site, mode, dest, origin }) => {
+    const headers: Record<string, string> = {};
+    if (site !== undefined) headers['sec-fetch-site'] = site;
+    if (mode !== undefined) headers['sec-fetch-mode'] = mode;
+    if (dest !== undefined) headers['sec-fetch-dest'] = dest;
+    if (origin !== undefined) headers['origin'] = origin;
+    return headers;
+  });
+}
+
 // ---------------------------------------------------------------------------
 // Users
 
