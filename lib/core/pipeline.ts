@@ -114,6 +114,12 @@ export interface RouteContext {
   body: unknown;
   /** Record time spent waiting on the vendor, for the log event. */
   upstream(ms: number): void;
+  /**
+   * Aborts when the browser closes the request or its connection before the answer is
+   * sent; pass it to vendor calls so that abandoned requests never reach the vendor.
+   * Made on first read, so routes that do not read it pay nothing.
+   */
+  readonly signal: AbortSignal;
 }
 
 /** One route of a vendor router. */
@@ -152,6 +158,33 @@ interface RequestState {
 
 const STATE = Symbol('express-widget-auth.state');
 type StatefulRequest = Request & { [STATE]?: RequestState; _body?: boolean };
+
+const CLOSED = Symbol('express-widget-auth.closed');
+type WatchedResponse = Response & { [CLOSED]?: AbortController };
+
+/** One listener for every response, so watching a request costs no closure. */
+function onResponseClose(this: WatchedResponse): void {
+  if (!this.writableFinished) this[CLOSED]!.abort();
+}
+
+/**
+ * A signal that aborts when the response closes before it was finished: the browser hung
+ * up. It watches the response, not the request: since Node 16 a request emits `close` as
+ * soon as its body has been read, long before the answer (Express 4 and 5 alike).
+ */
+function closeSignal(res: WatchedResponse): AbortSignal {
+  let controller = res[CLOSED];
+  if (controller === undefined) {
+    controller = res[CLOSED] = new AbortController();
+    // already closed: `close` will not fire again
+    if (res.destroyed) {
+      if (!res.writableFinished) controller.abort();
+    } else {
+      res.once('close', onResponseClose);
+    }
+  }
+  return controller.signal;
+}
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
 // `; name=value` with a token or quoted-string value (RFC 9110 §5.6.6); a quote left open runs to the end
@@ -388,6 +421,9 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
         body,
         upstream: (ms) => {
           state.upstreamMs = (state.upstreamMs ?? 0) + ms;
+        },
+        get signal() {
+          return closeSignal(res);
         },
       });
       if (isPromiseLike(result)) result = await result;

@@ -3,10 +3,17 @@ import https from 'node:https';
 import { urlToHttpOptions } from 'node:url';
 import { z } from 'zod';
 import { WidgetAuthError } from './errors';
+import type { WidgetUser } from './types';
 
 /** Options shared by every client that calls a vendor. */
 export interface UpstreamOptions {
-  /** Per-attempt timeout in milliseconds. Defaults to 5000. */
+  /**
+   * Timeout of each attempt in milliseconds. The first attempt's clock starts when the
+   * call is made: time spent waiting for one of the 16 connections to the vendor counts
+   * against it, and a call that has no connection after half of `timeoutMs` fails with
+   * 504 `UPSTREAM_TIMEOUT` without calling the vendor. Each retry has a full `timeoutMs`.
+   * Defaults to 5000.
+   */
   timeoutMs?: number;
   /** Retries on connection errors and 502/503/504. Defaults to 1. */
   retries?: number;
@@ -30,7 +37,22 @@ export interface VendorRequest<T> {
   body?: unknown;
   /** Validates the 2xx body; a mismatch is `UPSTREAM_INVALID_RESPONSE`. */
   schema: z.ZodType<T>;
+  /**
+   * Aborts when nobody wants the answer any more (the browser closed the request). A call
+   * still waiting for a connection then leaves the queue and never reaches the vendor, and
+   * no retry starts after it; an attempt already sent runs to its end.
+   */
+  signal?: AbortSignal | undefined;
+  /**
+   * Whom the call is for (the signed-in user's id): at most `maxInFlightPerUser` calls with
+   * one key are in progress at once, the others wait. Omit it for calls shared by every
+   * user. Held in memory only while the key has calls in progress; never logged.
+   */
+  userKey?: string | undefined;
 }
+
+/** What a router passes on to a vendor call about its request: the close signal and the user's key. */
+export type CallContext = Pick<VendorRequest<unknown>, 'signal' | 'userKey'>;
 
 /** A validated vendor answer. */
 export interface VendorResponse<T> {
@@ -43,31 +65,100 @@ export interface VendorResponse<T> {
 
 /** Most requests in flight to one vendor per client; keep-alive then reuses that many connections at most. */
 export const MAX_IN_FLIGHT = 16;
+/** Most calls of one user in progress per client unless `maxInFlightPerUser` says otherwise. */
+export const DEFAULT_MAX_IN_FLIGHT_PER_USER = 4;
+
+/** Options of the routers that call a vendor for the signed-in user (Nevermined, Wonderful). */
+export interface PerUserUpstreamOptions {
+  /**
+   * Most vendor calls one signed-in user (counted by `id`) may have in progress through
+   * this router at once, 1 to 16. A further request of that user waits until one of them
+   * ends (the wait counts against `timeoutMs`), so a single user never holds more than
+   * this many of the 16 connections to the vendor. Raise it when many people share one
+   * user id. Defaults to 4.
+   */
+  maxInFlightPerUser?: number;
+}
+
+/** zod shape of {@link PerUserUpstreamOptions}. */
+export const perUserUpstreamOptionsShape = {
+  maxInFlightPerUser: z
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(MAX_IN_FLIGHT, `must be at most ${MAX_IN_FLIGHT} (the connections to one vendor)`)
+    .default(DEFAULT_MAX_IN_FLIGHT_PER_USER),
+};
+
 const MAX_ERROR_BODY = 16 * 1024;
 const MAX_OK_BODY = 1024 * 1024;
 const MAX_RETRY_AFTER_MS = 2000;
+/**
+ * The key that bounds a signed-in user's vendor calls: the user's `id` (a number is
+ * taken as its decimal text), or `undefined` when it has none, which leaves the call
+ * unbounded per user.
+ */
+export function userKeyOf(user: WidgetUser | undefined): string | undefined {
+  const id: unknown = user?.id;
+  return typeof id === 'string' ? id : typeof id === 'number' ? String(id) : undefined;
+}
 
+/** How a wait for a slot ended. */
+type Wait = 'granted' | 'timeout' | 'aborted';
+
+/**
+ * Counts slots; callers beyond `max` wait in arrival order until their deadline. A freed
+ * slot is handed straight to the oldest waiter, so a newcomer cannot slip in between.
+ */
 class Semaphore {
   private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  /** Insertion-ordered, so the first entry is the oldest waiter; created on first use. */
+  private waiting: Set<() => void> | undefined;
   constructor(private readonly max: number) {}
-  acquire(): Promise<() => void> {
-    if (this.active < this.max) {
-      this.active++;
-      return Promise.resolve(this.releaser());
-    }
-    return new Promise((resolve) => this.waiting.push(() => resolve(this.releaser())));
+
+  /** Take a slot if one is free now (the path of every call when nothing queues). */
+  tryAcquire(): boolean {
+    if (this.active >= this.max) return false;
+    this.active++;
+    return true;
   }
-  private releaser(): () => void {
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      // hand the slot straight to the next waiter, so a newcomer cannot slip in between
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.active--;
-    };
+
+  /** Wait for a slot until `deadline` (a `performance.now()` time) or until `signal` aborts. */
+  wait(deadline: number, signal: AbortSignal | undefined): Promise<Wait> {
+    const waiting = (this.waiting ??= new Set());
+    return new Promise<Wait>((resolve) => {
+      let done = false;
+      const settle = (outcome: Wait) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        waiting.delete(grant);
+        resolve(outcome);
+      };
+      const grant = () => settle('granted');
+      const onAbort = () => settle('aborted');
+      const timer = setTimeout(settle, Math.max(0, deadline - performance.now()), 'timeout');
+      signal?.addEventListener('abort', onAbort);
+      waiting.add(grant);
+    });
+  }
+
+  release(): void {
+    if (this.waiting !== undefined) {
+      for (const grant of this.waiting) {
+        // the slot passes on without being counted down and up again
+        this.waiting.delete(grant);
+        grant();
+        return;
+      }
+    }
+    this.active--;
+  }
+
+  /** No slot taken and nobody waiting: a per-user semaphore in this state is dropped. */
+  get idle(): boolean {
+    return this.active === 0 && (this.waiting === undefined || this.waiting.size === 0);
   }
 }
 
@@ -230,14 +321,28 @@ function fetchTransport(doFetch: typeof fetch): Transport {
  * and bounded, one jittered retry on connection errors and 502/503/504 (honouring
  * `Retry-After`), zod validation of every 2xx body, and vendor failures mapped to
  * `UPSTREAM_*` errors that keep the vendor's code and correlation id for the log.
+ *
+ * Calls beyond {@link MAX_IN_FLIGHT} wait in arrival order, for half of `timeoutMs` at most
+ * (then 504 `UPSTREAM_TIMEOUT`, the vendor never called); the wait counts against the first
+ * attempt's `timeoutMs`. A call whose `signal` aborts while it waits leaves the queue at
+ * once. Calls with a `userKey` also wait while that key has `maxInFlightPerUser` calls in
+ * progress (default {@link DEFAULT_MAX_IN_FLIGHT_PER_USER}), so one user cannot take every
+ * connection.
  */
-export function createUpstreamClient(vendor: string, options: { timeoutMs: number; retries: number; fetch?: typeof fetch | undefined }) {
+export function createUpstreamClient(
+  vendor: string,
+  options: { timeoutMs: number; retries: number; fetch?: typeof fetch | undefined; maxInFlightPerUser?: number | undefined },
+) {
   const gate = new Semaphore(MAX_IN_FLIGHT);
+  const perUser = options.maxInFlightPerUser ?? DEFAULT_MAX_IN_FLIGHT_PER_USER;
+  /** Calls in progress per user key; an entry lives only while its user has calls. */
+  const users = new Map<string, Semaphore>();
+  const queueMs = options.timeoutMs / 2;
   const send = options.fetch ? fetchTransport(options.fetch) : nodeTransport();
 
-  async function attempt<T>(req: VendorRequest<T>): Promise<{ ok: true; data: T; status: number } | { ok: false; error: WidgetAuthError; retry: boolean; waitMs?: number }> {
+  async function attempt<T>(req: VendorRequest<T>, timeoutMs: number): Promise<{ ok: true; data: T; status: number } | { ok: false; error: WidgetAuthError; retry: boolean; waitMs?: number }> {
     const headers: Record<string, string> = { Accept: 'application/json', ...req.headers };
-    const raw: RawRequest = { url: req.url, method: req.method ?? 'POST', headers, timeoutMs: options.timeoutMs, maxOkBytes: MAX_OK_BODY, maxErrorBytes: MAX_ERROR_BODY };
+    const raw: RawRequest = { url: req.url, method: req.method ?? 'POST', headers, timeoutMs, maxOkBytes: MAX_OK_BODY, maxErrorBytes: MAX_ERROR_BODY };
     if (req.body !== undefined) {
       headers['Content-Type'] = 'application/json';
       raw.body = JSON.stringify(req.body);
@@ -307,31 +412,89 @@ export function createUpstreamClient(vendor: string, options: { timeoutMs: numbe
     return { ok: false, retry: false, error: new WidgetAuthError('UPSTREAM_REJECTED', `${vendor} refused the request (HTTP ${status}).`, details) };
   }
 
+  function releaseUser(userKey: string, user: Semaphore): void {
+    user.release();
+    if (user.idle) users.delete(userKey);
+  }
+
+  /** Give back a call's slots (one turn after it ended: see `call`). */
+  function releaseSlots(userKey: string | undefined, user: Semaphore | undefined): void {
+    gate.release();
+    if (user !== undefined) releaseUser(userKey!, user);
+  }
+
+  /** The error of a call that was given up before reaching the vendor. */
+  function notCalled(started: number, why: Exclude<Wait, 'granted'>, perUserWait: boolean, signal: AbortSignal | undefined): WidgetAuthError {
+    const error =
+      why === 'aborted'
+        ? new WidgetAuthError('UPSTREAM_UNAVAILABLE', `${vendor} was not called: the client closed the request while it waited.`, { cause: signal?.reason })
+        : new WidgetAuthError(
+            'UPSTREAM_TIMEOUT',
+            perUserWait
+              ? `${vendor} was not called: the same user still had ${perUser} calls in progress after ${Math.round(queueMs)} ms.`
+              : `${vendor} was not called: none of its ${MAX_IN_FLIGHT} connections came free within ${Math.round(queueMs)} ms.`,
+          );
+    return withUpstreamMs(error, started);
+  }
+
   return {
-    /** Make one call (plus retries). Resolves to the validated body or rejects with a {@link WidgetAuthError}. */
+    /**
+     * Make one call (plus retries). Resolves to the validated body or rejects with a
+     * {@link WidgetAuthError}; never calls the vendor for a `signal` that has aborted.
+     */
     async call<T>(req: VendorRequest<T>): Promise<VendorResponse<T>> {
       const started = performance.now();
-      const release = await gate.acquire();
+      const { signal, userKey } = req;
+      if (signal?.aborted) throw notCalled(started, 'aborted', false, signal);
+      let user: Semaphore | undefined;
+      if (userKey !== undefined) {
+        user = users.get(userKey);
+        if (user === undefined) users.set(userKey, (user = new Semaphore(perUser)));
+        if (!user.tryAcquire()) {
+          const outcome = await user.wait(started + queueMs, signal);
+          if (outcome !== 'granted') {
+            if (user.idle) users.delete(userKey);
+            throw notCalled(started, outcome, true, signal);
+          }
+        }
+      }
+      if (!gate.tryAcquire()) {
+        const outcome = await gate.wait(started + queueMs, signal);
+        if (outcome !== 'granted') {
+          if (user !== undefined) releaseUser(userKey!, user);
+          throw notCalled(started, outcome, false, signal);
+        }
+      }
       try {
+        // the queue's wait counts against the first attempt: one deadline from the call's start
+        let timeoutMs = Math.max(1, Math.ceil(started + options.timeoutMs - performance.now()));
         let attempts = 0;
         for (;;) {
           attempts++;
-          const result = await attempt(req);
+          const result = await attempt(req, timeoutMs);
           if (result.ok) return { data: result.data, status: result.status, upstreamMs: performance.now() - started, attempts };
-          if (!result.retry || attempts > options.retries || (result.waitMs ?? 0) > MAX_RETRY_AFTER_MS) {
-            Object.defineProperty(result.error, 'upstreamMs', { value: performance.now() - started, enumerable: false });
-            throw result.error;
+          // nobody waits for a retry's answer once the client has gone
+          if (!result.retry || attempts > options.retries || (result.waitMs ?? 0) > MAX_RETRY_AFTER_MS || signal?.aborted) {
+            throw withUpstreamMs(result.error, started);
           }
           // jittered backoff: 50–150 ms, or what Retry-After asked for
           await sleep(result.waitMs ?? 50 + Math.random() * 100);
+          if (signal?.aborted) throw withUpstreamMs(result.error, started);
+          timeoutMs = options.timeoutMs;
         }
       } finally {
-        // free the slot one turn later: by then the agent has put the connection back in its
+        // free the slots one turn later: by then the agent has put the connection back in its
         // pool, so the next call reuses it instead of opening another
-        setImmediate(release);
+        setImmediate(releaseSlots, userKey, user);
       }
     },
   };
+}
+
+/** Record on an error the time its call took (the log event's `upstreamMs`), without making it enumerable. */
+function withUpstreamMs(error: WidgetAuthError, started: number): WidgetAuthError {
+  Object.defineProperty(error, 'upstreamMs', { value: performance.now() - started, enumerable: false });
+  return error;
 }
 
 /** The kind of a connection failure (`ECONNRESET`, …) without its message, which may hold a URL. */

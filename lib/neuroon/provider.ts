@@ -264,6 +264,8 @@ export class NeuroonTokenProvider {
   private async issue(): Promise<string> {
     const started = this.clock();
     try {
+      // one call serves every waiting request (single flight): no user key, and no request's
+      // close signal, since one browser hanging up must not cancel the others' token
       const { data } = await this.client.call({ url: this.url, method: 'POST', headers: { 'X-Shop-API-Key': this.apiKey }, schema: tokenBodySchema });
       const entry: NeuroonCachedToken = { token: data.token, issuedAt: started };
       this.entry = entry;

@@ -4,7 +4,7 @@ import { optionsFromEnv, parseOptions, requiredString, vendorBaseUrl, type EnvVa
 import { WidgetAuthError } from '../core/errors';
 import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions } from '../core/pipeline';
 import type { ResolveUser } from '../core/types';
-import { createUpstreamClient, upstreamOptionsShape, type UpstreamOptions } from '../core/upstream';
+import { createUpstreamClient, perUserUpstreamOptionsShape, upstreamOptionsShape, userKeyOf, type PerUserUpstreamOptions, type UpstreamOptions } from '../core/upstream';
 import { neverminedContract } from './contract';
 import { mintWidgetSession, neverminedSecret, normaliseEmail, sessionTarget } from './session';
 
@@ -22,7 +22,7 @@ export interface NeverminedConfig {
 }
 
 /** Options of {@link neverminedSessionRouter}. */
-export interface NeverminedSessionRouterOptions extends CommonRouterOptions, UpstreamOptions {
+export interface NeverminedSessionRouterOptions extends CommonRouterOptions, UpstreamOptions, PerUserUpstreamOptions {
   /** Your Nevermined organization id (env `NVM_ORG_ID`). */
   orgId: string;
   /** The widget key secret (`wk_…`, env `NVM_WIDGET_KEY_SECRET`), at least 12 characters. Never sent to the browser or logged. */
@@ -43,6 +43,7 @@ const optionsSchema = z
     apiBaseUrl: vendorBaseUrl(),
     resolveUser: resolveUserSchema,
     ...upstreamOptionsShape,
+    ...perUserUpstreamOptionsShape,
     ...commonOptionsShape,
   })
   .strict()
@@ -56,7 +57,9 @@ const optionsSchema = z
  * `UPSTREAM_INVALID_RESPONSE` or 504 `UPSTREAM_TIMEOUT`, with the vendor's correlation id.
  *
  * Options are validated once, here; one vendor client is built and its keep-alive
- * connections are shared by every request.
+ * connections are shared by every request, at most `maxInFlightPerUser` (4) calls of one
+ * user at a time. A request whose browser hangs up while its call waits for a connection
+ * never reaches Nevermined.
  *
  * @example
  * ```ts
@@ -66,7 +69,7 @@ const optionsSchema = z
 export function neverminedSessionRouter(options: NeverminedSessionRouterOptions): Router {
   const config = parseOptions('neverminedSessionRouter', optionsSchema, options);
   const target = sessionTarget(config);
-  const client = createUpstreamClient('nevermined', { timeoutMs: config.timeoutMs, retries: config.retries, fetch: config.fetch });
+  const client = createUpstreamClient('nevermined', { timeoutMs: config.timeoutMs, retries: config.retries, fetch: config.fetch, maxInFlightPerUser: config.maxInFlightPerUser });
   return createWidgetRouter(neverminedContract, config, {
     secrets: [config.rawSecret],
     routes: [
@@ -74,8 +77,9 @@ export function neverminedSessionRouter(options: NeverminedSessionRouterOptions)
         path: config.path ?? NEVERMINED_SESSION_PATH,
         methods: ['GET', 'POST'],
         requireUser: true,
-        async handle({ user, upstream }) {
-          const raw = user!.email;
+        async handle(ctx) {
+          const user = ctx.user!;
+          const raw = user.email;
           if (typeof raw !== 'string' || raw.trim() === '') {
             throw new WidgetAuthError('UNAUTHORIZED', 'Sign in with an account that has an email address to use this widget.');
           }
@@ -86,8 +90,8 @@ export function neverminedSessionRouter(options: NeverminedSessionRouterOptions)
             // the address comes from the host's user record, not from the browser
             throw new WidgetAuthError('INTERNAL_ERROR', 'resolveUser returned a user whose email is not an email address', { cause: err });
           }
-          const { session, upstreamMs } = await mintWidgetSession(client, target, email);
-          upstream(upstreamMs);
+          const { session, upstreamMs } = await mintWidgetSession(client, target, email, { signal: ctx.signal, userKey: userKeyOf(user) });
+          ctx.upstream(upstreamMs);
           return session;
         },
       },

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseOptions, requiredString, secretString, vendorBaseUrl } from '../core/config';
 import { WidgetAuthError } from '../core/errors';
-import { createUpstreamClient, upstreamOptionsShape, type UpstreamClient } from '../core/upstream';
+import { createUpstreamClient, upstreamOptionsShape, type CallContext, type UpstreamClient } from '../core/upstream';
 
 /**
  * The session the Nevermined API mints for one end user. Forward it to the browser
@@ -102,14 +102,17 @@ export function sessionTarget(config: { apiBaseUrl: string; orgId: string; rawSe
 
 /**
  * Mint one session with an existing client (the router's per-request path). `email`
- * must already be normalised.
+ * must already be normalised; `context` carries the request's close signal and the
+ * user's key (see {@link CallContext}).
  */
-export async function mintWidgetSession(client: UpstreamClient, target: SessionTarget, email: string): Promise<{ session: WidgetSession; upstreamMs: number }> {
+export async function mintWidgetSession(client: UpstreamClient, target: SessionTarget, email: string, context?: CallContext): Promise<{ session: WidgetSession; upstreamMs: number }> {
   const { data, upstreamMs } = await client.call({
     url: target.url,
     method: 'POST',
     body: { orgId: target.orgId, email, rawSecret: target.rawSecret },
     schema: widgetSessionSchema,
+    signal: context?.signal,
+    userKey: context?.userKey,
   });
   return { session: data, upstreamMs };
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { closestName, parseOptions, secretString, vendorBaseUrl } from '../core/config';
 import { WidgetAuthError, type WidgetAuthErrorCode } from '../core/errors';
-import { createUpstreamClient, upstreamOptionsShape, type UpstreamOptions } from '../core/upstream';
+import { createUpstreamClient, upstreamOptionsShape, type CallContext, type UpstreamOptions } from '../core/upstream';
 import { isUuid } from './entity';
 
 /** What {@link WonderfulAuthClient.sign} takes (the vendor SDK's `SignRequest`). */
@@ -185,8 +185,11 @@ export interface SignOutcome extends SignResponse {
   upstreamMs: number;
 }
 
-/** A function that sends a checked request and resolves the answer. */
-export type WonderfulSigner = (request: CheckedSignRequest) => Promise<SignOutcome>;
+/**
+ * A function that sends a checked request and resolves the answer; a router passes the
+ * request's close signal and the user's key as `context`.
+ */
+export type WonderfulSigner = (request: CheckedSignRequest, context?: CallContext) => Promise<SignOutcome>;
 
 /** The claims of a JWT, read without verifying it; `undefined` unless they are a JSON object. */
 function unverifiedClaims(token: string): Record<string, unknown> | undefined {
@@ -209,14 +212,15 @@ function answerError(message: string, status: number, upstreamMs: number): Widge
  * The signing call shared by the client and the router. It fails with the pipeline's
  * canonical codes (`UPSTREAM_REJECTED`, `UPSTREAM_UNAVAILABLE`, `UPSTREAM_TIMEOUT`,
  * `UPSTREAM_INVALID_RESPONSE`); each caller renames them for its audience. One upstream
- * client per signer, so connections to the vendor are reused and bounded.
+ * client per signer, so connections to the vendor are reused and bounded
+ * (`maxInFlightPerUser` applies to calls made with a `userKey`).
  */
-export function createWonderfulSigner(config: WonderfulClientConfig): WonderfulSigner {
+export function createWonderfulSigner(config: WonderfulClientConfig & { maxInFlightPerUser?: number | undefined }): WonderfulSigner {
   const upstream = createUpstreamClient('Wonderful', config);
   const url = `${config.baseUrl}${WONDERFUL_SIGN_PATH}`;
   const apiKey = config.apiKey;
 
-  return async (request) => {
+  return async (request, context) => {
     const tenantId = request.tenantId ?? config.tenantId;
     const headers: Record<string, string> = { 'x-api-key': apiKey };
     if (tenantId !== undefined) headers['X-Tenant-ID'] = tenantId;
@@ -224,7 +228,7 @@ export function createWonderfulSigner(config: WonderfulClientConfig): WonderfulS
     if (request.metadata !== undefined) body['metadata'] = request.metadata;
 
     const sentAt = Math.floor(Date.now() / 1000);
-    const { data, status, upstreamMs } = await upstream.call({ url, method: 'POST', headers, body, schema: signAnswerSchema });
+    const { data, status, upstreamMs } = await upstream.call({ url, method: 'POST', headers, body, schema: signAnswerSchema, signal: context?.signal, userKey: context?.userKey });
 
     const claims = unverifiedClaims(data.jwt);
     if (claims === undefined) throw answerError(`Wonderful answered ${status} with a jwt that does not decode.`, status, upstreamMs);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { optionsFromEnv, parseOptions, vendorBaseUrl, type EnvVariable } from '../core/config';
 import { WidgetAuthError } from '../core/errors';
 import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions, type RouteContext } from '../core/pipeline';
-import type { UpstreamOptions } from '../core/upstream';
+import { perUserUpstreamOptionsShape, userKeyOf, type PerUserUpstreamOptions, type UpstreamOptions } from '../core/upstream';
 import type { ResolveUser, WidgetUser } from '../core/types';
 import {
   WONDERFUL_DEFAULT_EXPIRES_IN,
@@ -34,7 +34,7 @@ export interface WonderfulTokenBody {
 }
 
 /** Options of {@link wonderfulTokenRouter}. */
-export interface WonderfulTokenRouterOptions extends CommonRouterOptions, UpstreamOptions {
+export interface WonderfulTokenRouterOptions extends CommonRouterOptions, UpstreamOptions, PerUserUpstreamOptions {
   /** Wonderful API base URL (env `WONDERFUL_API_URL`), `https:` (plain `http:` on loopback only). */
   baseUrl: string;
   /** Server-side API key (env `WONDERFUL_API_KEY`), at least 16 characters. */
@@ -63,6 +63,7 @@ const hook = (shape: string) => z.custom<(user: WidgetUser) => unknown>((v) => t
 const optionsSchema = z
   .object({
     ...wonderfulClientShape,
+    ...perUserUpstreamOptionsShape,
     resolveUser: resolveUserSchema,
     entityIdFor: hook('(user) => UUID').optional(),
     expiresIn: wonderfulExpiresIn.default(WONDERFUL_DEFAULT_EXPIRES_IN),
@@ -93,6 +94,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * Nobody signed in: 401 `UNAUTHORIZED`; a missing or malformed `entityId`: 400
  * `VALIDATION_ERROR`; vendor failures: 502/504 (`UPSTREAM_REJECTED`, `NETWORK_ERROR`,
  * `UPSTREAM_INVALID_RESPONSE`), all as `{"error":{"code","message"}}`.
+ *
+ * One vendor client serves both routes: at most 16 calls to Wonderful in flight, at most
+ * `maxInFlightPerUser` (4) of them for one user, and a request whose browser hangs up
+ * while its call waits for a connection never reaches Wonderful.
  *
  * @example
  * ```ts
@@ -126,7 +131,7 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Rout
       // metadata comes from the host's user record, not from the browser
       throw new WidgetAuthError('INTERNAL_ERROR', 'metadataFor threw or gave metadata the vendor refuses', { cause: err });
     }
-    const signed = await sign(request);
+    const signed = await sign(request, { signal: ctx.signal, userKey: userKeyOf(user) });
     ctx.upstream(signed.upstreamMs);
     return { token: signed.jwt, expiresAt: signed.expiresAt, id: signed.id };
   };
