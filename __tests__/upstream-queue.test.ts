@@ -4,7 +4,9 @@ import { z } from 'zod';
 import { WidgetAuthConfigError, WidgetAuthError, neverminedSessionRouter, wonderfulEntityIdFor, wonderfulTokenRouter, type WidgetUser } from '../lib';
 import { createUpstreamClient } from '../lib/core/upstream';
 import { startFakeNevermined, startFakeServer, type FakeNevermined, type FakeWonderful } from '../lib/testing';
-import { buildApp, captureLogger, expectNoSecrets } from './helpers/app';
+import type { RouteContext } from '../lib/core/pipeline';
+import { EXPRESS_MAJOR, buildApp, captureLogger, expectNoSecrets } from './helpers/app';
+import { TEST_PATH, testApp } from './helpers/pipeline';
 import { WONDERFUL_KEY, listen, startWonderful } from './helpers/wonderful';
 
 /**
@@ -329,6 +331,33 @@ describe('createUpstreamClient: signal and userKey', () => {
     }
   });
 
+  it('reads a lazy AbortSource signal only for a call that has to wait, and honours its aborted flag before calling', async () => {
+    const fake = await startFakeServer(() => ({ status: 200, body: { value: 'ok' } }));
+    try {
+      const client = createUpstreamClient('acme', { timeoutMs: 5000, retries: 0 });
+      const url = `${fake.url}/v1/things`;
+      let made = 0;
+      const controller = new AbortController();
+      const source = {
+        aborted: false,
+        get signal() {
+          made++;
+          return controller.signal;
+        },
+      };
+      for (let i = 0; i < 5; i++) await client.call({ url, schema, signal: source, userKey: 'u1' });
+      expect(made).toBe(0);
+      expect(fake.requests).toHaveLength(5);
+
+      source.aborted = true;
+      await expect(client.call({ url, schema, signal: source })).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+      expect(fake.requests).toHaveLength(5);
+      expect(made).toBe(0);
+    } finally {
+      await fake.close();
+    }
+  });
+
   it('lets calls of other keys, and calls without a key, past a key that has used its bound', async () => {
     const fake = await startFakeServer(() => ({ status: 200, body: { value: 'ok' } }));
     fake.fault({ kind: 'latency', ms: LATENCY_MS });
@@ -343,6 +372,64 @@ describe('createUpstreamClient: signal and userKey', () => {
       expect(fake.requests).toHaveLength(6);
     } finally {
       await fake.close();
+    }
+  });
+});
+
+describe(`RouteContext.signal (Express ${EXPRESS_MAJOR})`, () => {
+  /** A test route that holds each request `holdMs`, then reports what its context said. */
+  async function observe(holdMs: number, readEarly: boolean) {
+    const seen: { abortEvents: number; abortedAtEnd: boolean; contextAborted: boolean }[] = [];
+    const handle = async (ctx: RouteContext) => {
+      let abortEvents = 0;
+      if (readEarly) ctx.signal.addEventListener('abort', () => abortEvents++);
+      await sleep(holdMs);
+      const contextAborted = ctx.aborted;
+      // read late: a signal made after the browser left is aborted from the start
+      const abortedAtEnd = ctx.signal.aborted;
+      seen.push({ abortEvents, abortedAtEnd, contextAborted });
+      return { ok: true };
+    };
+    const server = await listen(testApp({ handle }));
+    return { seen, server };
+  }
+
+  it('does not abort when the answer is sent, even after a POST body was read (the request closes early)', async () => {
+    const { seen, server } = await observe(100, true);
+    try {
+      const answer = await new Promise<number>((resolve, reject) => {
+        const req = http.request(`${server.url}${TEST_PATH}`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'x-test-user': 'ada' } });
+        req.on('error', reject);
+        req.on('response', (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.end(JSON.stringify({ a: 1 }));
+      });
+      expect(answer).toBe(200);
+      await sleep(50);
+      expect(seen).toEqual([{ abortEvents: 0, abortedAtEnd: false, contextAborted: false }]);
+    } finally {
+      server.server.closeAllConnections();
+      await server.close();
+    }
+  });
+
+  it('aborts when the browser hangs up before the answer, whether the signal was made before or after', async () => {
+    for (const readEarly of [true, false]) {
+      const { seen, server } = await observe(300, readEarly);
+      try {
+        const req = http.request(`${server.url}${TEST_PATH}`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'x-test-user': 'ada' } });
+        req.on('error', () => undefined);
+        req.end(JSON.stringify({ a: 1 }));
+        await sleep(100);
+        req.destroy();
+        await until(() => seen.length === 1, 'the handler to finish');
+        expect(seen).toEqual([{ abortEvents: readEarly ? 1 : 0, abortedAtEnd: true, contextAborted: true }]);
+      } finally {
+        server.server.closeAllConnections();
+        await server.close();
+      }
     }
   });
 });

@@ -90,7 +90,7 @@ export function neverminedSessionRouter(options: NeverminedSessionRouterOptions)
             // the address comes from the host's user record, not from the browser
             throw new WidgetAuthError('INTERNAL_ERROR', 'resolveUser returned a user whose email is not an email address', { cause: err });
           }
-          const { session, upstreamMs } = await mintWidgetSession(client, target, email, { signal: ctx.signal, userKey: userKeyOf(user) });
+          const { session, upstreamMs } = await mintWidgetSession(client, target, email, { signal: ctx, userKey: userKeyOf(user) });
           ctx.upstream(upstreamMs);
           return session;
         },

@@ -131,7 +131,7 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Rout
       // metadata comes from the host's user record, not from the browser
       throw new WidgetAuthError('INTERNAL_ERROR', 'metadataFor threw or gave metadata the vendor refuses', { cause: err });
     }
-    const signed = await sign(request, { signal: ctx.signal, userKey: userKeyOf(user) });
+    const signed = await sign(request, { signal: ctx, userKey: userKeyOf(user) });
     ctx.upstream(signed.upstreamMs);
     return { token: signed.jwt, expiresAt: signed.expiresAt, id: signed.id };
   };
