@@ -1,33 +1,53 @@
-// Build the package: CommonJS and ESM bundles of each entry point (dependencies stay
+// Build the package: ESM and CommonJS bundles of the two entry points (dependencies stay
 // external) with esbuild, and type declarations with tsc.
+//
+// The two entry points share one copy of every module they both use: `WidgetAuthError`
+// thrown by a fake in `express-widget-auth/testing` is the class the main entry exports,
+// so `instanceof` works across them. esbuild splits the ESM build into the two entries and
+// shared chunks; esbuild cannot split CommonJS, so each ESM output file (entry or chunk) is
+// then converted to a CommonJS twin that `require`s the twins of the chunks it imports.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import process from 'node:process';
 
 const require = createRequire(import.meta.url);
-const entries = [
-  ['lib/index.ts', 'dist/index'],
-  ['lib/testing/index.ts', 'dist/testing/index'],
-];
+const OUT = 'dist';
+const entries = { index: 'lib/index.ts', 'testing/index': 'lib/testing/index.ts' };
+const common = { bundle: true, packages: 'external', platform: 'node', target: 'node20', sourcemap: true, logLevel: 'warning' };
 
-rmSync('dist', { recursive: true, force: true });
-for (const [entry, out] of entries) {
-  for (const format of ['cjs', 'esm']) {
-    await build({
-      entryPoints: [entry],
-      outfile: `${out}.${format === 'cjs' ? 'cjs' : 'mjs'}`,
-      bundle: true,
-      packages: 'external',
-      platform: 'node',
-      target: 'node20',
-      format,
-      sourcemap: true,
-      logLevel: 'warning',
-    });
-  }
-  // ESM consumers get the same declarations through a module-format twin
-  writeFileSync(`${out}.d.mts`, "export * from './index.js';\n");
-}
+rmSync(OUT, { recursive: true, force: true });
+
+const esm = await build({
+  ...common,
+  entryPoints: entries,
+  outdir: OUT,
+  format: 'esm',
+  splitting: true,
+  chunkNames: 'shared/[name]-[hash]',
+  outExtension: { '.js': '.mjs' },
+  metafile: true,
+});
+
+/** Keeps imports of sibling output files external, pointing at their CommonJS twins. */
+const siblingsAsCommonJs = {
+  name: 'siblings-as-commonjs',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, (args) => (args.kind === 'entry-point' ? undefined : { path: args.path.replace(/\.mjs$/, '.cjs'), external: true }));
+  },
+};
+const outputs = Object.keys(esm.metafile.outputs).filter((file) => file.endsWith('.mjs'));
+await Promise.all(
+  outputs.map((file) =>
+    build({ ...common, entryPoints: [file], outfile: file.replace(/\.mjs$/, '.cjs'), format: 'cjs', plugins: [siblingsAsCommonJs] }),
+  ),
+);
+
+// ESM consumers get the same declarations through a module-format twin
+for (const out of Object.keys(entries)) writeFileSync(path.join(OUT, `${out}.d.mts`), "export * from './index.js';\n");
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+
+const shared = readdirSync(path.join(OUT, 'shared')).filter((f) => f.endsWith('.cjs'));
+if (shared.length === 0) throw new Error('build: the entry points share no chunk; the testing entry would carry its own copy of the error classes');
