@@ -5,6 +5,35 @@ import { NeuroonTokenProvider, type NeuroonTokenProviderOptions } from './provid
 /** What {@link neuroonWidgetToken} takes: a provider you share, or the options to build one. */
 export type NeuroonWidgetTokenOptions = NeuroonTokenProvider | NeuroonTokenProviderOptions;
 
+declare global {
+  // Express's own declaration-merging point for `res.locals` (@types/express 4 and 5)
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Locals {
+      /**
+       * The Neuroon widget token, set by {@link neuroonWidgetToken}. Only on the routes that
+       * use that middleware: in the handlers that follow it in the same route it is typed
+       * `string`.
+       */
+      neuroonWidgetToken?: string | undefined;
+    }
+  }
+}
+
+/**
+ * `res.locals` of the handlers that follow {@link neuroonWidgetToken} in a route:
+ * Express's default (`Record<string, any>`) plus the token.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type LocalsWithNeuroonWidgetToken = Record<string, any> & { neuroonWidgetToken: string };
+
+/**
+ * What {@link neuroonWidgetToken} returns: a plain `RequestHandler`, whose second
+ * signature lets Express's typings give the route's next handlers a `string` token.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type NeuroonWidgetTokenHandler = RequestHandler & RequestHandler<Request['params'], any, any, Request['query'], LocalsWithNeuroonWidgetToken>;
+
 /** True for a provider instance, also one from another copy of this package. */
 export function isNeuroonTokenProvider(value: unknown): value is NeuroonTokenProvider {
   return (
@@ -35,7 +64,7 @@ export function isNeuroonTokenProvider(value: unknown): value is NeuroonTokenPro
  * });
  * ```
  */
-export function neuroonWidgetToken(options: NeuroonWidgetTokenOptions): RequestHandler {
+export function neuroonWidgetToken(options: NeuroonWidgetTokenOptions): NeuroonWidgetTokenHandler {
   if (typeof options === 'function') {
     throw new WidgetAuthConfigError('neuroonWidgetToken', [
       'options: a function was passed where a provider or options were expected (did you write `app.use(neuroonWidgetToken)` instead of `app.use(neuroonWidgetToken({ … }))`?)',
