@@ -1,9 +1,10 @@
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
 import ts from 'typescript';
 import * as lib from '../lib';
 import { DEFAULT_STATUS } from '../lib/core/errors';
 import type { EnvVariable } from '../lib';
+import { REPOSITORY_URL, anchors, docPages, links } from './helpers/docs-blocks';
 
 /**
  * Every public name must be documented: each export of the package's two entry points
@@ -117,6 +118,46 @@ describe('documentation completeness (README.md and docs/*.md)', () => {
   it('links every docs page from the README', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const pages = readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md') || f.endsWith('.yaml'));
-    expect(pages.filter((page) => !readme.includes(`](docs/${page})`))).toEqual([]);
+    expect(pages.filter((page) => !readme.includes(`](${REPOSITORY_URL}/blob/main/docs/${page})`))).toEqual([]);
+  });
+});
+
+describe('links of README.md and docs/*.md', () => {
+  const all = docPages().flatMap(links);
+  const anchorsOf = new Map<string, Set<string>>();
+  const anchorsIn = (file: string): Set<string> => {
+    if (!anchorsOf.has(file)) anchorsOf.set(file, anchors(readFileSync(join(ROOT, file), 'utf8')));
+    return anchorsOf.get(file)!;
+  };
+  /** What is wrong with a link to `file#anchor` in the repository, or undefined. */
+  const broken = (file: string, anchor: string | undefined): string | undefined => {
+    if (!existsSync(join(ROOT, file))) return `no file ${file}`;
+    if (anchor !== undefined && file.endsWith('.md') && !anchorsIn(file).has(decodeURIComponent(anchor))) return `no heading #${anchor} in ${file}`;
+    return undefined;
+  };
+
+  it('points the README at the repository with absolute URLs, so that its links also work on the registry page', () => {
+    // npm renders README.md alone: a relative link there leads nowhere
+    const relative = all.filter((l) => l.page === 'README.md' && !/^(?:[a-z]+:|#)/i.test(l.target));
+    expect(relative.map((l) => `README.md:${l.line} ${l.target}`)).toEqual([]);
+    expect(all.filter((l) => l.page === 'README.md' && l.target.startsWith(`${REPOSITORY_URL}/blob/main/docs/`)).length).toBeGreaterThan(10);
+  });
+
+  it('resolves every link into the repository to a real file and heading', () => {
+    const problems: string[] = [];
+    for (const { page, line, target } of all) {
+      let file: string | undefined;
+      let anchor: string | undefined;
+      if (target.startsWith(`${REPOSITORY_URL}/blob/main/`)) [file, anchor] = target.slice(`${REPOSITORY_URL}/blob/main/`.length).split('#');
+      else if (target.startsWith('#')) [file, anchor] = [page, target.slice(1)];
+      else if (!/^[a-z]+:/i.test(target)) {
+        const [path, hash] = target.split('#');
+        [file, anchor] = [join(dirname(page), path!).split(sep).join('/'), hash];
+      }
+      const problem = file === undefined ? undefined : broken(file, anchor);
+      if (problem) problems.push(`${page}:${line} ${target}: ${problem}`);
+    }
+    expect(all.length).toBeGreaterThan(50);
+    expect(problems).toEqual([]);
   });
 });

@@ -6,16 +6,14 @@
  * projects that require/import it and serve a real request.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { PACKAGE, REPO, SCRATCH, packPackage } from './helpers/pack';
 
 const run = promisify(execFile);
 
-const REPO = path.resolve(__dirname, '..');
-const SCRATCH = path.join(REPO, '.pack-test');
-const PACKAGE = 'express-widget-auth';
-const SECRET = 'sk_live_0123456789abcdefghijklmnopqrstuv';
+const SECRET = 'sk_live_QZuX5SQetHGPBzyu36v7JVQdFkEmSuoH';
 
 interface ConsumerReport {
   exports: Record<string, string>;
@@ -197,14 +195,12 @@ describe('the packed package', () => {
   beforeAll(async () => {
     mkdirSync(SCRATCH, { recursive: true });
     work = mkdtempSync(path.join(SCRATCH, 'run-'));
-    execFileSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'pipe' });
-    const out = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-    const [info] = JSON.parse(out.slice(out.indexOf('['))) as { filename: string; files: { path: string }[] }[];
-    packed = info!.files.map((f) => f.path);
+    const tarball = packPackage(work);
+    packed = tarball.files;
 
     installed = path.join(work, 'node_modules', PACKAGE);
     mkdirSync(installed, { recursive: true });
-    execFileSync('tar', ['-xzf', path.join(work, info!.filename), '-C', installed, '--strip-components=1']);
+    execFileSync('tar', ['-xzf', tarball.tarball, '-C', installed, '--strip-components=1']);
     manifest = JSON.parse(readFileSync(path.join(installed, 'package.json'), 'utf8'));
 
     // a second project whose `express` is Express 4 (the repository's express4 alias)
@@ -234,8 +230,8 @@ describe('the packed package', () => {
   }, 90_000);
 
   afterAll(() => {
+    // the packed tarball stays in .pack-test/ for the next run (git-ignored)
     if (work) rmSync(work, { recursive: true, force: true });
-    if (existsSync(SCRATCH) && readdirSync(SCRATCH).length === 0) rmdirSync(SCRATCH);
   });
 
   describe('package.json', () => {
@@ -258,7 +254,10 @@ describe('the packed package', () => {
       };
       collect(manifest.exports);
       collect([manifest['main'], manifest['module'], manifest['types']]);
-      expect(targets.size).toBeGreaterThanOrEqual(9);
+      // testing/package.json: what resolvers without `exports` support (TypeScript's node10) read
+      const stub = JSON.parse(readFileSync(path.join(installed, 'testing', 'package.json'), 'utf8')) as Record<string, string>;
+      for (const field of ['main', 'module', 'types']) targets.add(path.posix.join('testing', stub[field]!));
+      expect(targets.size).toBeGreaterThanOrEqual(12);
       const missing = [...targets].filter((t) => !existsSync(path.join(installed, t)));
       expect(missing).toEqual([]);
     });
@@ -272,10 +271,34 @@ describe('the packed package', () => {
       expect(manifest['license']).toBe('MIT');
     });
 
-    it('packs the build, the README and the CHANGELOG, and no sources, tests or local files', () => {
-      expect(packed).toEqual(expect.arrayContaining(['package.json', 'README.md', 'CHANGELOG.md', 'dist/index.cjs', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'dist/testing/index.cjs', 'dist/testing/index.mjs']));
-      const stray = packed.filter((f) => /^(?:lib|__tests__|demo-app|bench|\.pack-test|node_modules)\/|^\.env|\.tgz$/.test(f));
+    it('packs the build, the README, the CHANGELOG and .env.example, and no sources, tests or local files', () => {
+      expect(packed).toEqual(
+        expect.arrayContaining(['package.json', 'README.md', 'CHANGELOG.md', '.env.example', 'testing/package.json', 'dist/index.cjs', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts', 'dist/testing/index.cjs', 'dist/testing/index.mjs']),
+      );
+      const stray = packed.filter((f) => /^(?:lib|__tests__|demo-app|bench|scripts|\.pack-test|node_modules)\/|^\.env(?!\.example$)|\.tgz$/.test(f));
       expect(stray).toEqual([]);
+    });
+
+    it('names the repository, its issue tracker and its homepage, and declares no side effects', () => {
+      const repository = 'https://github.com/express-widget-auth/express-widget-auth';
+      expect(manifest['repository']).toEqual({ type: 'git', url: `git+${repository}.git` });
+      expect(manifest['bugs']).toEqual({ url: `${repository}/issues` });
+      expect(manifest['homepage']).toBe(`${repository}#readme`);
+      expect(manifest['sideEffects']).toBe(false);
+    });
+
+    it('shares one copy of the code both entry points use: the testing bundles load the main entry\'s chunks', () => {
+      for (const ext of ['cjs', 'mjs']) {
+        const shared = packed.filter((f) => f.startsWith('dist/shared/') && f.endsWith(`.${ext}`));
+        expect(shared.length).toBeGreaterThan(0);
+        for (const entry of [`dist/index.${ext}`, `dist/testing/index.${ext}`]) {
+          const text = readFileSync(path.join(installed, entry), 'utf8');
+          expect([entry, shared.some((chunk) => text.includes(path.posix.basename(chunk)))]).toEqual([entry, true]);
+        }
+        // the classes are defined once, in a shared chunk
+        const definitions = packed.filter((f) => f.endsWith(`.${ext}`) && /\bWidgetAuthConfigError = class\b|\bclass WidgetAuthConfigError\b/.test(readFileSync(path.join(installed, f), 'utf8')));
+        expect(definitions).toEqual([expect.stringMatching(/^dist\/shared\//)]);
+      }
     });
   });
 
