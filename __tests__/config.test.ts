@@ -35,7 +35,7 @@ const schema = z
   .strict()
   .superRefine(checkCommonOptions);
 
-const API_KEY = 'ak_0123456789abcdef';
+const API_KEY = 'ak_7f8f9d0110bce542f5';
 const valid = { apiKey: API_KEY, baseUrl: 'https://api.example.com' };
 
 describe('parseOptions', () => {

@@ -66,8 +66,8 @@ const HEAP_TOLERANCE = 8 * 1024 * 1024;
 
 const NEVERMINED_SECRET = 'wk_load_5f2c9a1e7b3d4c6f8a0b';
 const WONDERFUL_KEY = 'wk_load_api_key_9b7d4c3e0a6f5f2c';
-const NEUROON_KEY = 'nk_load_fedcba9876543210fedcba98';
-const HISSUNO_SECRET = 'sk_live_load_0123456789abcdefghijklmno';
+const NEUROON_KEY = 'nk_load_23ea6b1ad3085368ce85c9cc';
+const HISSUNO_SECRET = 'sk_live_load_vM7AGCZmOXl1Hd2sMrPHcqJd8Ze';
 const STRANGER = '0b7e8a52-3c1d-4f6e-9a2b-7c8d9e0f1a2b';
 
 const REPORT = process.env['HARDENING_REPORT'] === '1';

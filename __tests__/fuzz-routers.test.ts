@@ -63,12 +63,12 @@ const RUNS = { generic: 150, own: 150, lyingLength: 25, neuroonGeneric: 250 };
 // well above the usual second per property, for a loaded machine and for FUZZ_SCALE hunts
 jest.setTimeout(60_000 * FUZZ_SCALE);
 
-const HISSUNO_SECRET = 'sk_live_fuzz_0123456789abcdefghijklmnop';
+const HISSUNO_SECRET = 'sk_live_fuzz_mI27Lwq1jNlZ5UerK3KczipWTCuU';
 const NEVERMINED_ORG = 'org-fuzz';
 const NEVERMINED_SECRET = 'wk_fuzz_5f2c9a1e7b3d4c6f8a0b';
 const WONDERFUL_KEY = 'wk_fuzz_api_key_9b7d4c3e0a6f5f2c';
 const NEUROON_SHOP = 'shop_fuzz';
-const NEUROON_KEY = 'nk_fuzz_fedcba9876543210fedcba98';
+const NEUROON_KEY = 'nk_fuzz_812c021d1c05f472a6b30d51';
 const SECRETS = { HISSUNO_SECRET, NEUT_MINT_SECRET: NEUT.mintSecret, NEVERMINED_SECRET, WONDERFUL_KEY, NEUROON_KEY };
 
 const BODY_LIMIT = 8192;

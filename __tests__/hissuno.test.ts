@@ -4,7 +4,7 @@ import { WidgetAuthConfigError, WidgetAuthError, hissunoConfigFromEnv, hissunoTo
 import { verifyHissunoToken } from '../lib/testing';
 import { EXPRESS_MAJOR, buildApp, captureLogger, expectNoSecrets, testResolveUser } from './helpers/app';
 
-const SECRET = 'sk_live_0123456789abcdefghijklmnopqrstuv';
+const SECRET = 'sk_live_QZuX5SQetHGPBzyu36v7JVQdFkEmSuoH';
 
 describe(`Hissuno (Express ${EXPRESS_MAJOR})`, () => {
   const logger = captureLogger();

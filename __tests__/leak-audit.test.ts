@@ -28,10 +28,10 @@ import { EXPRESS_MAJOR, buildApp, captureLogger } from './helpers/app';
 import { WIRE, answerText, captureConsole, expectShaped, leakFinder, serve, without, type Answer, type OutgoingRequest, type ServedApp, type WireContract } from './helpers/hardening';
 import { BILL_BODY, NEUT } from './helpers/neut';
 
-const HISSUNO_SECRET = 'sk_live_audit_0123456789abcdefghijklmn';
+const HISSUNO_SECRET = 'sk_live_audit_ODYAEYE4ZbWEXMNYf2V1ZqQsXS';
 const NEVERMINED_SECRET = 'wk_audit_5f2c9a1e7b3d4c6f8a0b';
 const WONDERFUL_KEY = 'wk_audit_api_key_9b7d4c3e0a6f5f2c';
-const NEUROON_KEY = 'nk_audit_fedcba9876543210fedcba98';
+const NEUROON_KEY = 'nk_audit_c95cecc43bb4ce3df5b8ae9d';
 const SECRETS: Record<string, string> = {
   'the Hissuno secret key': HISSUNO_SECRET,
   'the Neut mint secret': NEUT.mintSecret,

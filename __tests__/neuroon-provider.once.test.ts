@@ -16,7 +16,7 @@ import { encodedForms } from '../lib/core/logger';
 import { captureLogger, expectNoSecrets } from './helpers/app';
 
 const SHOP = 'shop abc/1';
-const API_KEY = 'nk_live_0123456789abcdef0123456789';
+const API_KEY = 'nk_live_df2279e5d9493171274e230a99';
 const HOUR = 3600_000;
 const T0 = Date.parse('2025-03-01T08:00:00Z');
 
@@ -158,7 +158,7 @@ describe('NeuroonTokenProvider', () => {
   });
 
   it('rejects a wrong API key on every call, without caching the failure', async () => {
-    const p = provider({ apiKey: 'nk_live_wrong_key_0000000000000' });
+    const p = provider({ apiKey: 'nk_live_3d6665126c3ce8c93f9167eb' });
     expect((await rejection(p.getToken())).code).toBe('UPSTREAM_REJECTED');
     expect((await rejection(p.getToken())).upstreamStatus).toBe(401);
     expect(issueCalls()).toBe(2);

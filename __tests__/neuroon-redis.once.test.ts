@@ -8,8 +8,8 @@ import { buildApp, captureLogger, expectNoSecrets, testResolveUser } from './hel
 import { RUN_REDIS_TESTS, startRedis, type TestRedis } from './helpers/redis';
 
 const SHOP = 'shop_abc';
-const API_KEY = 'nk_live_0123456789abcdef0123456789';
-const DEV_KEY = 'nk_test_0123456789abcdef0123456789';
+const API_KEY = 'nk_live_df2279e5d9493171274e230a99';
+const DEV_KEY = 'nk_test_12f2ac464327654d568c770688';
 const HOUR = 3600_000;
 const T0 = Date.parse('2025-03-01T08:00:00Z');
 
@@ -172,7 +172,7 @@ describeRedis('Neuroon tokens shared through Redis', () => {
     const provider = await instance();
     const appInstance = () =>
       buildApp(neuroonTokenRouter({ provider, rateLimit: limit('neuroon') }), (app) => {
-        app.use(hissunoTokenRouter({ secretKey: 'sk_live_0123456789abcdefghijklmnopqrstuv', resolveUser: testResolveUser, rateLimit: limit('hissuno') }));
+        app.use(hissunoTokenRouter({ secretKey: 'sk_live_QZuX5SQetHGPBzyu36v7JVQdFkEmSuoH', resolveUser: testResolveUser, rateLimit: limit('hissuno') }));
       });
     const [one, two] = [appInstance(), appInstance()];
     expect((await request(one).get('/api/neuroon-widget-token')).status).toBe(200);

@@ -12,7 +12,7 @@ import { startFakeNeuroon, type FakeNeuroon } from '../lib/testing';
 import { EXPRESS_MAJOR, buildApp, captureLogger, expectNoSecrets, testResolveUser } from './helpers/app';
 
 const SHOP = 'shop_abc';
-const API_KEY = 'nk_live_fedcba9876543210fedcba98';
+const API_KEY = 'nk_live_d6ca8aa86c4616a4b7a920d2';
 const T0 = Date.parse('2025-03-01T08:00:00Z');
 
 describe(`Neuroon router and middleware (Express ${EXPRESS_MAJOR})`, () => {

@@ -124,7 +124,7 @@ describe('verifyNeutBootstrap', () => {
   });
 
   it('refuses a URL signed with another secret', () => {
-    expect(refusal(url, { mintSecret: 'another-mint-secret-123456' })).toBe('BAD_ASSERTION');
+    expect(refusal(url, { mintSecret: 'mint_e271b9e04c0320a1cbee2e33' })).toBe('BAD_ASSERTION');
   });
 
   it('does not cover display fields with the assertion (they are not part of the authorisation boundary)', () => {

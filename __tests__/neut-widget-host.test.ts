@@ -94,7 +94,7 @@ describe('startFakeNeutWidgetHost', () => {
   });
 
   it('refuses a URL signed with another secret', async () => {
-    const page = await load(await mint({ mintSecret: 'another-mint-secret-0123456789' }));
+    const page = await load(await mint({ mintSecret: 'mint_626c473e5e48646cf5abb88b' }));
     expect(page.status).toBe(401);
     expect(page.reason).toBe('BAD_ASSERTION');
   });

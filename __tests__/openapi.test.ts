@@ -325,7 +325,7 @@ describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
       const a = app();
       for (const path of [token, refresh]) {
         const send = (target = a) => request(target).post(path).set('x-test-user', 'bob').send(path === refresh ? { entityId: wonderfulEntityIdFor(USERS['bob']!) } : {});
-        await expectAnswer(send(app({ apiKey: 'wk_wrong_key_00000000' })), 'post', path, 502, 'UPSTREAM_REJECTED');
+        await expectAnswer(send(app({ apiKey: 'wk_8b497c6202d8487f293b' })), 'post', path, 502, 'UPSTREAM_REJECTED');
         for (const fault of [{ kind: 'status', status: 500 }, { kind: 'reset' }] as const) {
           sandbox.wonderful.fault(fault, { times: 1 });
           await expectAnswer(send(), 'post', path, 502, 'NETWORK_ERROR');

@@ -13,7 +13,7 @@ import {
   waitForEvents,
 } from './helpers/pipeline';
 
-const HISSUNO_SECRET = 'sk_live_0123456789abcdefghijklmnopqrstuv';
+const HISSUNO_SECRET = 'sk_live_QZuX5SQetHGPBzyu36v7JVQdFkEmSuoH';
 const USERS_BOB_ID = USERS['bob']!.id;
 
 describe(`shared pipeline (Express ${EXPRESS_MAJOR})`, () => {

@@ -19,10 +19,10 @@ const ROOT = join(__dirname, '..');
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 const SHOP = 'shop_boot';
 const SECRETS = {
-  NEUROON_API_KEY: 'nk_live_boot_0123456789abcdef0123',
-  HISSUNO_SECRET_KEY: 'sk_live_boot_0123456789abcdef0123456789abcdef',
-  NVM_WIDGET_KEY_SECRET: 'wk_boot_0123456789abcdef',
-  WONDERFUL_API_KEY: 'wk_test_boot_0123456789abcdef',
+  NEUROON_API_KEY: 'nk_live_boot_5b2e9f14c7a03d68e1b9',
+  HISSUNO_SECRET_KEY: 'sk_live_boot_wMK2jEU2Dtn5HuBOoW68YoQd583TiGmM',
+  NVM_WIDGET_KEY_SECRET: 'wk_boot_d8e21fa80a66ff5d',
+  WONDERFUL_API_KEY: 'wk_test_boot_b2e28c293bf34c21',
 };
 
 /** Import specifiers of the page's code, resolved from this repository. */

@@ -316,16 +316,16 @@ describe(`Wonderful router (Express ${EXPRESS_MAJOR})`, () => {
 
     it('answers 502 UPSTREAM_REJECTED (never 401) when the vendor refuses the API key, with its correlation id', async () => {
       const wrongKey = buildApp(
-        wonderfulTokenRouter({ baseUrl: fake.url, apiKey: 'wk_test_wrong_key_0123456789', resolveUser: testResolveUser, logger }),
+        wonderfulTokenRouter({ baseUrl: fake.url, apiKey: 'wk_test_c8e815b94e71cdab724d', resolveUser: testResolveUser, logger }),
       );
       const res = await post('/api/sdk-token', 'ada', undefined, wrongKey);
       expect(res.status).toBe(502);
       expect(res.body.error.code).toBe('UPSTREAM_REJECTED');
       expect(res.body.error.correlationId).toMatch(/^[0-9a-f-]{36}$/);
-      expect(res.text).not.toContain('wk_test_wrong_key');
+      expect(res.text).not.toContain('wk_test_c8e815b94e71cdab724d');
       const event = logger.events.at(-1)!.obj;
       expect(event).toMatchObject({ status: 502, code: 'UPSTREAM_REJECTED', upstreamStatus: 401, vendorCode: 'UNAUTHORIZED' });
-      expectNoSecrets(logger.text(), ['wk_test_wrong_key_0123456789']);
+      expectNoSecrets(logger.text(), ['wk_test_c8e815b94e71cdab724d']);
     });
 
     it('answers 502 NETWORK_ERROR when the vendor is unreachable, after one retry by default', async () => {

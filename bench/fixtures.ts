@@ -1,31 +1,32 @@
 /**
  * The fixed inputs every benchmark process shares: credentials of the fake vendors, the
  * one signed-in user, and the request bodies sent to each route. Nothing here is a real
- * secret; the values only need to pass the routers' configuration checks.
+ * secret; the values only need to pass the routers' configuration checks (which refuse
+ * placeholder-looking ones such as `…0123456789abcdef`).
  */
 import type { Request } from 'express';
 import type { WidgetUser } from '../lib';
 
 /** Hissuno project secret (at least 32 characters). */
-export const HISSUNO_SECRET = 'sk_live_bench_0123456789abcdefghijklmnopqrstuvwxyz';
+export const HISSUNO_SECRET = 'sk_live_bench_tIx3Sz0zJG87hnwexdT3pjfBaMrjBLuX2SOFrCan';
 
 /** Neut minting configuration, as the documented environment variables would hold it. */
 export const NEUT_ENV = {
   WIDGET_TENANT_ID: 'tenant-bench',
   HOST_ORIGIN: 'https://news.example.com',
-  NEUT_MINT_SECRET: 'neut_mint_bench_0123456789abcdef',
+  NEUT_MINT_SECRET: 'neut_mint_bench_7e5a0c94d1b2f836',
   NEUT_MINT_KEY_ID: 'key-2025-01',
   WIDGET_ORIGIN: 'https://widgets.neut.us',
 } as const;
 
 /** Nevermined organization known to the fake. */
-export const NEVERMINED_ORG = { orgId: 'org-bench', rawSecret: 'wk_bench_0123456789abcdef' } as const;
+export const NEVERMINED_ORG = { orgId: 'org-bench', rawSecret: 'wk_bench_626c473e5e4864f5' } as const;
 
 /** Wonderful API key known to the fake. */
-export const WONDERFUL_API_KEY = 'wk_bench_api_key_0123456789abcdef';
+export const WONDERFUL_API_KEY = 'wk_bench_api_key_a63b6e348b80a8ca';
 
 /** Neuroon API key; every bench shop uses it. */
-export const NEUROON_API_KEY = 'nk_bench_0123456789abcdef';
+export const NEUROON_API_KEY = 'nk_bench_e024940bf0eb8cb7';
 
 /** Shop served by the warm (cached) Neuroon route. */
 export const NEUROON_WARM_SHOP = 'shop-bench-warm';

@@ -1,7 +1,7 @@
 import express, { type Router } from 'express';
 import type { Store } from 'express-rate-limit';
 import { z } from 'zod';
-import { parseOptions, type EnvVariable } from './core/config';
+import { parseOptions, type EnvVariable, type WeakSecretOption } from './core/config';
 import { WidgetAuthConfigError } from './core/errors';
 import { checkCommonOptions, commonOptionsShape, resolveUserSchema, type CommonRouterOptions } from './core/pipeline';
 import type { ResolveUser } from './core/types';
@@ -87,7 +87,7 @@ export interface WidgetAuthRateLimit {
 }
 
 /** Options of {@link widgetAuth}. */
-export interface WidgetAuthOptions extends Omit<CommonRouterOptions, 'path' | 'rateLimit'> {
+export interface WidgetAuthOptions extends Omit<CommonRouterOptions, 'path' | 'rateLimit'>, WeakSecretOption {
   /**
    * Maps the request to the signed-in user; `null` means nobody (401). Used by the
    * routers that serve signed-in users only: Nevermined, Hissuno and Wonderful. Neut's
@@ -146,7 +146,7 @@ interface VendorPlan {
   label: string;
   factory: string;
   variables: readonly EnvVariable[];
-  fromEnv(env: Record<string, string | undefined>): AnyOptions;
+  fromEnv(env: Record<string, string | undefined>, options: WeakSecretOption): AnyOptions;
   build(options: AnyOptions): Router;
   /** Whether the top-level `resolveUser` is passed on (the route serves signed-in users only). */
   signedInOnly: boolean;
@@ -166,7 +166,7 @@ const PLANS: Record<WidgetAuthVendor, VendorPlan> = {
     label: 'Nevermined',
     factory: 'neverminedSessionRouter',
     variables: NEVERMINED_ENV,
-    fromEnv: (env) => ({ ...neverminedConfigFromEnv(env) }),
+    fromEnv: (env, o) => ({ ...neverminedConfigFromEnv(env, o) }),
     build: (o) => neverminedSessionRouter(o as unknown as NeverminedSessionRouterOptions),
     signedInOnly: true,
     reserved: fromVariables(NEVERMINED_ENV),
@@ -176,7 +176,7 @@ const PLANS: Record<WidgetAuthVendor, VendorPlan> = {
     label: 'Neuroon',
     factory: 'neuroonTokenRouter',
     variables: NEUROON_ENV,
-    fromEnv: (env) => ({ ...neuroonConfigFromEnv(env) }),
+    fromEnv: (env, o) => ({ ...neuroonConfigFromEnv(env, o) }),
     build: (o) => neuroonTokenRouter(o as unknown as NeuroonTokenRouterOptions),
     signedInOnly: false,
     reserved: { ...fromVariables(NEUROON_ENV), provider: 'is not taken by widgetAuth; to share a provider, mount neuroonTokenRouter({ provider }) yourself' },
@@ -186,7 +186,7 @@ const PLANS: Record<WidgetAuthVendor, VendorPlan> = {
     label: 'Hissuno',
     factory: 'hissunoTokenRouter',
     variables: HISSUNO_ENV,
-    fromEnv: (env) => ({ ...hissunoConfigFromEnv(env) }),
+    fromEnv: (env, o) => ({ ...hissunoConfigFromEnv(env, o) }),
     build: (o) => hissunoTokenRouter(o as unknown as HissunoTokenRouterOptions),
     signedInOnly: true,
     reserved: fromVariables(HISSUNO_ENV),
@@ -196,7 +196,7 @@ const PLANS: Record<WidgetAuthVendor, VendorPlan> = {
     label: 'Neut',
     factory: 'neutEmbedParamsRouter',
     variables: NEUT_ENV,
-    fromEnv: (env) => ({ ...neutConfigFromEnv(env) }),
+    fromEnv: (env, o) => ({ ...neutConfigFromEnv(env, o) }),
     build: (o) => neutEmbedParamsRouter(o as unknown as NeutEmbedParamsRouterOptions),
     signedInOnly: false,
     reserved: fromVariables(NEUT_ENV),
@@ -206,7 +206,7 @@ const PLANS: Record<WidgetAuthVendor, VendorPlan> = {
     label: 'Wonderful',
     factory: 'wonderfulTokenRouter',
     variables: WONDERFUL_ENV,
-    fromEnv: (env) => ({ ...wonderfulConfigFromEnv(env) }),
+    fromEnv: (env, o) => ({ ...wonderfulConfigFromEnv(env, o) }),
     build: (o) => wonderfulTokenRouter(o as unknown as WonderfulTokenRouterOptions),
     signedInOnly: true,
     reserved: fromVariables(WONDERFUL_ENV),
@@ -268,6 +268,7 @@ const optionsSchema = z
     cors: commonOptionsShape.cors,
     logger: commonOptionsShape.logger,
     bodyLimit: commonOptionsShape.bodyLimit,
+    allowWeakSecrets: z.boolean({ error: 'must be true or false' }).optional(),
     rateLimit: z
       .object({
         windowMs: commonRateLimit.windowMs,
@@ -350,7 +351,8 @@ export function widgetAuth(options: WidgetAuthOptions): WidgetAuthRouter {
     const why = named ? `${s.label} is named in vendors` : `${s.label} is partly configured: ${s.set.join(', ')} ${s.set.length === 1 ? 'is' : 'are'} set`;
     for (const name of s.missing) problems.push(`${name}: is not set (${why})`);
     try {
-      fromEnv.set(s.vendor, PLANS[s.vendor].fromEnv(env));
+      // the opt-out travels with each vendor's options from the environment to its router
+      fromEnv.set(s.vendor, PLANS[s.vendor].fromEnv(env, { allowWeakSecrets: raw['allowWeakSecrets'] === true }));
     } catch (err) {
       if (!(err instanceof WidgetAuthConfigError)) throw err;
       // missing variables are already reported above, with their context
@@ -371,7 +373,7 @@ export function widgetAuth(options: WidgetAuthOptions): WidgetAuthRouter {
     const extra: AnyOptions = isRecord(entry) ? Object.fromEntries(Object.entries(entry).filter(([, v]) => v !== undefined)) : {};
     let usable = true;
     for (const key of Object.keys(extra)) {
-      const reason = plan.reserved[key];
+      const reason = plan.reserved[key] ?? (key === 'allowWeakSecrets' ? 'give it to widgetAuth itself: it applies to the secrets read from the environment' : undefined);
       if (reason !== undefined) {
         problems.push(`vendors.${s.vendor}.${key}: ${reason}`);
         usable = false;

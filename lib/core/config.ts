@@ -97,25 +97,167 @@ export function parseOptions<S extends z.ZodType>(subject: string, schema: S, in
   }
   // undefined values mean "omitted"
   const cleaned = Object.fromEntries(Object.entries(input as Record<string, unknown>).filter(([, v]) => v !== undefined));
+  const problems: string[] = [];
+  const secrets = secretFieldsOf(schema);
+  let allowWeak = false;
+  // `allowWeakSecrets` belongs to every factory that takes a secret: it is read here, not by each schema
+  if (secrets.length > 0 && Object.hasOwn(cleaned, 'allowWeakSecrets') && !Object.hasOwn(objectShape(schema) ?? {}, 'allowWeakSecrets')) {
+    const flag = cleaned['allowWeakSecrets'];
+    delete cleaned['allowWeakSecrets'];
+    if (typeof flag === 'boolean') allowWeak = flag;
+    else problems.push('allowWeakSecrets: must be true or false');
+  }
   const result = schema.safeParse(cleaned);
-  if (!result.success) throw new WidgetAuthConfigError(subject, describeIssues(schema, result.error.issues));
+  if (!result.success) problems.push(...describeIssues(schema, result.error.issues));
+  if (!allowWeak) problems.push(...weakSecretProblems(secrets, cleaned, result.success ? [] : result.error.issues, (key) => key));
+  if (!result.success || problems.length > 0) throw new WidgetAuthConfigError(subject, problems);
   return result.data;
 }
 
 // documentation stand-ins: "changeme", "your-secret-key", "<secret>", "sk_live_..." (a prefix then an ellipsis)
 const PLACEHOLDER = /^(?:changeme|change[-_ ]?me|replace[-_ ]?me|your[-_ ].*|xxx+|todo|placeholder|secret|<.*>|.*(?:\.\.\.|\u2026))$/i;
 
+/** Schemas made by {@link secretString}: the fields {@link parseOptions} checks for weak secrets. */
+const SECRET_SCHEMAS = new WeakSet<object>();
+
 /**
  * A server-side secret: a non-empty string of at least `min` characters that is not an
  * obvious placeholder. Messages state the rule, never the value.
+ *
+ * An object schema holding one (directly, optional, or as a union member) also gets the
+ * weak-secret rules of {@link weakSecretReason} from {@link parseOptions} and
+ * {@link optionsFromEnv}, and the `allowWeakSecrets` option that turns them off.
  */
 export function secretString(min = 1) {
-  return z
+  const schema = z
     .string({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a string') })
     .refine((v) => v.length > 0, { message: 'must not be empty', abort: true })
     .refine((v) => v.trim() === v, { message: 'must not start or end with white space', abort: true })
     .refine((v) => v.length >= min, { message: `must be at least ${min} characters long` })
     .refine((v) => !PLACEHOLDER.test(v), { message: 'looks like a placeholder, not a real secret' });
+  SECRET_SCHEMAS.add(schema);
+  return schema;
+}
+
+/** Options of every factory and `…ConfigFromEnv` function that takes a server-side secret. */
+export interface WeakSecretOption {
+  /**
+   * Accept a secret that looks like a placeholder or has too little variety
+   * (`'a'.repeat(32)`, `secretsecret…`, `abcdef…`, `0123456789…`, `test-secret-key`):
+   * for tests with throwaway values only, never in production. A `…ConfigFromEnv`
+   * function given it returns it with the configuration, so the factory the
+   * configuration is spread into accepts the same secret. Defaults to `false`.
+   */
+  allowWeakSecrets?: boolean;
+}
+
+function holdsSecret(schema: unknown): boolean {
+  let s = schema as { def?: { type?: string; innerType?: unknown; options?: readonly unknown[] } } | undefined;
+  while (s !== undefined && !SECRET_SCHEMAS.has(s) && s.def?.innerType !== undefined) s = s.def.innerType as typeof s;
+  if (s === undefined) return false;
+  return SECRET_SCHEMAS.has(s) || (s.def?.type === 'union' && (s.def.options ?? []).some(holdsSecret));
+}
+
+const secretFields = new WeakMap<object, readonly string[]>();
+
+/** The keys of an object schema whose values are secrets, found once per schema. */
+function secretFieldsOf(schema: z.ZodType): readonly string[] {
+  let keys = secretFields.get(schema);
+  if (keys === undefined) {
+    keys = Object.entries(objectShape(schema) ?? {})
+      .filter(([, field]) => holdsSecret(field))
+      .map(([key]) => key);
+    secretFields.set(schema, keys);
+  }
+  return keys;
+}
+
+// runs of characters typed in order: a person's stand-in, not a key
+const SEQUENCES = ['abcdefghijklmnopqrstuvwxyz', '01234567890', 'qwertyuiop', 'asdfghjkl', 'zxcvbnm'];
+// words of example values ("my-super-secret-key", "test_password_1234"), longest first
+const PLACEHOLDER_WORDS = [
+  'password', 'passwd', 'secret', 'changeme', 'change', 'replace', 'example', 'sample', 'placeholder', 'dummy', 'testing',
+  'test', 'demo', 'fake', 'default', 'your', 'super', 'token', 'apikey', 'api', 'key', 'keyboard', 'admin', 'letmein',
+  'welcome', 'hello', 'world', 'foobar', 'foo', 'bar', 'baz', 'qux', 'todo', 'sandbox', 'value', 'here', 'local',
+  'development', 'staging', 'production',
+].sort((a, b) => b.length - a.length);
+const SEPARATOR = /[-_.:\s]/;
+
+const followsInSequence = (a: string, b: string): boolean => {
+  const pair = `${a}${b}`.toLowerCase();
+  return SEQUENCES.some((run) => run.includes(pair));
+};
+
+/**
+ * Why `value` is too weak to be a real secret, or `undefined`. Two plain rules, so that a
+ * key a vendor issued (hex, base64, `wk_…`, `sk_live_…` with a random tail) passes:
+ *
+ * - **too little variety**: fewer different characters than a quarter of its length
+ *   (at most 10 are asked for): `'a'.repeat(32)`, `secretsecret…`;
+ * - **mostly predictable**: at least half of it (and at least 6 characters) is
+ *   separators (`-_.:` and spaces), placeholder words (`secret`, `password`, `test`,
+ *   `example`, `key`, …), runs of 4 or more in alphabet, digit or keyboard order
+ *   (`abcd`, `4321`, `qwer`; all but a run's first character), or repeats of what came
+ *   just before (`password1234password1234`; the repeat, not the first copy).
+ *
+ * The answer describes the value's shape, never its content.
+ */
+export function weakSecretReason(value: string): string | undefined {
+  const n = value.length;
+  if (new Set(value.split('')).size < Math.min(10, Math.ceil(n / 4))) return 'it has too few different characters';
+  const predictable = new Uint8Array(n);
+  const kinds = new Set<string>();
+  const mark = (from: number, to: number, kind: string) => {
+    predictable.fill(1, from, to);
+    kinds.add(kind);
+  };
+  for (let i = 0; i < n; i++) if (SEPARATOR.test(value[i]!)) predictable[i] = 1;
+  // ASCII only, so that indexes stay those of `value`
+  const lower = value.replace(/[A-Z]/g, (c) => c.toLowerCase());
+  for (const word of PLACEHOLDER_WORDS) {
+    for (let at = lower.indexOf(word); at !== -1; at = lower.indexOf(word, at + 1)) mark(at, at + word.length, 'placeholder words such as "secret" or "test"');
+  }
+  for (const ascending of [true, false]) {
+    let start = 0;
+    for (let i = 1; i <= n; i++) {
+      if (i < n && (ascending ? followsInSequence(value[i - 1]!, value[i]!) : followsInSequence(value[i]!, value[i - 1]!))) continue;
+      if (i - start >= 4) mark(start + 1, i, 'a run such as "abcd" or "1234"');
+      start = i;
+    }
+  }
+  for (let period = 1; period <= Math.min(64, n >> 1); period++) {
+    let run = 0;
+    for (let i = period; i <= n; i++) {
+      if (i < n && value[i] === value[i - period]) {
+        run++;
+      } else {
+        if (run >= Math.max(4, period)) mark(i - run, i, 'a repeated pattern');
+        run = 0;
+      }
+    }
+  }
+  let count = 0;
+  for (const p of predictable) count += p;
+  if (count < Math.max(6, n / 2)) return undefined;
+  return kinds.size === 0 ? 'it is mostly separators' : `it is mostly ${[...kinds].join(' and ')}`;
+}
+
+/** The problem line's text for a weak secret: the shape found and what to do, never the value. */
+function weakSecretMessage(reason: string): string {
+  return `looks like a placeholder or has too little variety (${reason}); set the key the vendor issued — in tests, a random value such as the output of \`openssl rand -hex 32\` (see docs/errors.md#weak-secrets)`;
+}
+
+/** One problem per secret field that passed its own rules but is weak, named by `name(key)`. */
+function weakSecretProblems(keys: readonly string[], values: Record<string, unknown>, issues: readonly z.core.$ZodIssue[], name: (key: string) => string): string[] {
+  const out: string[] = [];
+  for (const key of keys) {
+    const value = values[key];
+    // a KeyObject, or a value already reported by its own rules
+    if (typeof value !== 'string' || issues.some((issue) => issue.path[0] === key)) continue;
+    const reason = weakSecretReason(value);
+    if (reason !== undefined) out.push(`${name(key)}: ${weakSecretMessage(reason)}`);
+  }
+  return out;
 }
 
 /** A required non-empty string (not a secret: its value may appear in messages elsewhere). */
@@ -181,14 +323,18 @@ export interface EnvVariable {
  * strings count as missing.
  *
  * `schema` validates the options the variables map to (a `.pick` of the vendor's
- * option schema, so the rules are the same as for options passed in code).
+ * option schema, so the rules are the same as for options passed in code). Secrets are
+ * held to the weak-secret rules unless `options.allowWeakSecrets`, which then comes back
+ * with the options (so that the factory they are spread into accepts the same secret).
  */
 export function optionsFromEnv<S extends z.ZodType>(
   subject: string,
   env: Record<string, string | undefined>,
   variables: readonly EnvVariable[],
   schema: S,
-): z.output<S> {
+  options?: WeakSecretOption,
+): z.output<S> & WeakSecretOption {
+  const allowWeak = options === undefined ? false : parseOptions(subject, envOptionsSchema, options).allowWeakSecrets === true;
   const problems: string[] = [];
   const values: Record<string, string> = {};
   const missing = new Set<string>();
@@ -204,9 +350,10 @@ export function optionsFromEnv<S extends z.ZodType>(
     values[v.option] = raw;
   }
   const result = schema.safeParse(values);
-  if (result.success && problems.length === 0) return result.data;
+  const byOption = new Map(variables.map((v) => [v.option, v.name]));
+  const weak = allowWeak ? [] : weakSecretProblems(secretFieldsOf(schema), values, result.success ? [] : result.error.issues, (key) => byOption.get(key) ?? key);
+  if (result.success && problems.length === 0 && weak.length === 0) return (allowWeak ? { ...(result.data as object), allowWeakSecrets: true } : result.data) as z.output<S> & WeakSecretOption;
   if (!result.success) {
-    const byOption = new Map(variables.map((v) => [v.option, v.name]));
     for (const issue of result.error.issues) {
       const option = String(issue.path[0] ?? '');
       if (missing.has(option)) continue;
@@ -215,5 +362,7 @@ export function optionsFromEnv<S extends z.ZodType>(
       problems.push(name && line ? `${name}${line.slice(line.indexOf(':'))}` : (line ?? option));
     }
   }
-  throw new WidgetAuthConfigError(subject, problems);
+  throw new WidgetAuthConfigError(subject, [...problems, ...weak]);
 }
+
+const envOptionsSchema = z.object({ allowWeakSecrets: z.boolean({ error: 'must be true or false' }).optional() }).strict();

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Router } from 'express';
 import { z } from 'zod';
-import { optionsFromEnv, parseOptions, type EnvVariable } from '../core/config';
+import { optionsFromEnv, parseOptions, type EnvVariable, type WeakSecretOption } from '../core/config';
 import { WidgetAuthError } from '../core/errors';
 import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions, type RouteContext } from '../core/pipeline';
 import type { ResolveUser, WidgetUser } from '../core/types';
@@ -12,7 +12,7 @@ import { HISSUNO_MAX_LIFETIME, hissunoKey, hissunoLifetime, hissunoSecretKey, si
 export const HISSUNO_TOKEN_PATH = '/api/hissuno-token';
 
 /** Options of {@link hissunoTokenRouter}. */
-export interface HissunoTokenRouterOptions extends CommonRouterOptions {
+export interface HissunoTokenRouterOptions extends CommonRouterOptions, WeakSecretOption {
   /** The project's secret key (`sk_live_…`, env `HISSUNO_SECRET_KEY`), at least 32 characters. */
   secretKey: string;
   /** Maps the request to the signed-in user; `null` means 401. */
@@ -86,6 +86,6 @@ export const HISSUNO_ENV: readonly EnvVariable[] = [{ name: 'HISSUNO_SECRET_KEY'
  * app.use(hissunoTokenRouter({ ...hissunoConfigFromEnv(), resolveUser }));
  * ```
  */
-export function hissunoConfigFromEnv(env: Record<string, string | undefined> = process.env): { secretKey: string } {
-  return optionsFromEnv('hissunoConfigFromEnv', env, HISSUNO_ENV, z.object({ secretKey: hissunoSecretKey }));
+export function hissunoConfigFromEnv(env: Record<string, string | undefined> = process.env, options?: WeakSecretOption): { secretKey: string } & WeakSecretOption {
+  return optionsFromEnv('hissunoConfigFromEnv', env, HISSUNO_ENV, z.object({ secretKey: hissunoSecretKey }), options);
 }

@@ -1,7 +1,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
-import { parseOptions, secretString } from '../core/config';
+import { parseOptions, secretString, type WeakSecretOption } from '../core/config';
 import { WidgetAuthError } from '../core/errors';
 
 /** Claims the Hissuno widget reads from the token. */
@@ -13,7 +13,7 @@ export interface HissunoClaims {
 }
 
 /** Options of {@link signHissunoToken}. */
-export interface SignHissunoTokenOptions {
+export interface SignHissunoTokenOptions extends WeakSecretOption {
   /** The project's secret key (`sk_live_…`), at least 32 characters. */
   secretKey: string | KeyObject;
   /** Lifetime: seconds, or a string such as `"24h"`, `"30m"`. Between 60 s and 24 h. Defaults to `"24h"`. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseOptions, requiredString, secretString, vendorBaseUrl } from '../core/config';
+import { parseOptions, requiredString, secretString, vendorBaseUrl, type WeakSecretOption } from '../core/config';
 import { WidgetAuthError } from '../core/errors';
 import { createRedactor, describeUnexpected, loggerSchema, type WidgetAuthLogger } from '../core/logger';
 import { createUpstreamClient, upstreamOptionsShape, type UpstreamClient } from '../core/upstream';
@@ -21,7 +21,7 @@ const STORE_WARN_EVERY_MS = 60_000;
 const PEER_POLL_MS = 20;
 
 /** Options of {@link NeuroonTokenProvider}. */
-export interface NeuroonTokenProviderOptions {
+export interface NeuroonTokenProviderOptions extends WeakSecretOption {
   /** The shop's id (env `NEUROON_SHOP_ID`). */
   shopId: string;
   /** The Shop API key (env `NEUROON_API_KEY`). Server-only; never logged. */

@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import { z } from 'zod';
-import { optionsFromEnv, parseOptions, requiredString, secretString, vendorBaseUrl, type EnvVariable } from '../core/config';
+import { optionsFromEnv, parseOptions, requiredString, secretString, vendorBaseUrl, type EnvVariable, type WeakSecretOption } from '../core/config';
 import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions } from '../core/pipeline';
 import type { ResolveUser } from '../core/types';
 import { neuroonContract } from './contract';
@@ -64,7 +64,8 @@ export function neuroonTokenRouter(options: NeuroonTokenRouterOptions): Router {
   const config = parseOptions('neuroonTokenRouter', optionsSchema, options);
   let provider = config.provider;
   if (provider === undefined) {
-    const providerOptions: Record<string, unknown> = { logger: config.logger };
+    // the secret passed the router's check (or its opt-out): the provider checks it the same way
+    const providerOptions: Record<string, unknown> = { logger: config.logger, allowWeakSecrets: options.allowWeakSecrets };
     for (const key of PROVIDER_KEYS) providerOptions[key] = config[key];
     provider = new NeuroonTokenProvider(providerOptions as unknown as NeuroonTokenProviderOptions);
   }
@@ -113,6 +114,6 @@ const envSchema = z.object({
  * const neuroon = new NeuroonTokenProvider({ ...neuroonConfigFromEnv(), store: new RedisTokenStore(redis) });
  * ```
  */
-export function neuroonConfigFromEnv(env: Record<string, string | undefined> = process.env): { shopId: string; apiKey: string; apiBaseUrl: string } {
-  return optionsFromEnv('neuroonConfigFromEnv', env, NEUROON_ENV, envSchema);
+export function neuroonConfigFromEnv(env: Record<string, string | undefined> = process.env, options?: WeakSecretOption): { shopId: string; apiKey: string; apiBaseUrl: string } & WeakSecretOption {
+  return optionsFromEnv('neuroonConfigFromEnv', env, NEUROON_ENV, envSchema, options);
 }

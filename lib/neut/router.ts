@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import { z } from 'zod';
-import { optionsFromEnv, parseOptions, requiredString, type EnvVariable } from '../core/config';
+import { optionsFromEnv, parseOptions, requiredString, type EnvVariable, type WeakSecretOption } from '../core/config';
 import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions } from '../core/pipeline';
 import type { ResolveUser } from '../core/types';
 import { neutContract } from './contract';
@@ -13,7 +13,7 @@ import { buildNeutWidgetTable, DEFAULT_NEUT_WIDGET_TABLE, type NeutWidgetsOption
 export const NEUT_EMBED_PARAMS_PATH = '/api/widget-embed-params';
 
 /** Options of {@link neutEmbedParamsRouter}. */
-export interface NeutEmbedParamsRouterOptions extends CommonRouterOptions {
+export interface NeutEmbedParamsRouterOptions extends CommonRouterOptions, WeakSecretOption {
   /** Your Neut tenant id (env `WIDGET_TENANT_ID`). */
   tenantId: string;
   /** Origin of the pages embedding the widgets, `scheme://host[:port]` with no path, query or hash (env `HOST_ORIGIN`). */
@@ -73,7 +73,7 @@ export function neutEmbedParamsRouter(options: NeutEmbedParamsRouterOptions): Ro
 }
 
 /** Options read by {@link neutConfigFromEnv}. */
-export interface NeutEnvConfig {
+export interface NeutEnvConfig extends WeakSecretOption {
   /** From `WIDGET_TENANT_ID`. */
   tenantId: string;
   /** From `HOST_ORIGIN`, normalised to `scheme://host[:port]`. */
@@ -113,6 +113,6 @@ const envSchema = z.object({
  * app.use(neutEmbedParamsRouter(neutConfigFromEnv()));
  * ```
  */
-export function neutConfigFromEnv(env: Record<string, string | undefined> = process.env): NeutEnvConfig {
-  return optionsFromEnv('neutConfigFromEnv', env, NEUT_ENV, envSchema);
+export function neutConfigFromEnv(env: Record<string, string | undefined> = process.env, options?: WeakSecretOption): NeutEnvConfig {
+  return optionsFromEnv('neutConfigFromEnv', env, NEUT_ENV, envSchema, options);
 }

@@ -1,6 +1,6 @@
 import { createHmac, createSecretKey, randomUUID as cryptoRandomUUID, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { parseOptions } from '../core/config';
+import { parseOptions, type WeakSecretOption } from '../core/config';
 import { WidgetAuthError } from '../core/errors';
 import { neutMintShape, type NeutClock } from './options';
 import { validateWithTable, type NeutWidgetParams } from './validate';
@@ -10,7 +10,7 @@ import { buildNeutWidgetTable, DEFAULT_NEUT_WIDGET_TABLE, type NeutWidgetsOption
 export const NEUT_BOOTSTRAP_PURPOSE = 'bootstrap';
 
 /** Options of {@link createNeutEmbedParams}. */
-export interface CreateNeutEmbedParamsOptions {
+export interface CreateNeutEmbedParamsOptions extends WeakSecretOption {
   /** Your Neut tenant id (env `WIDGET_TENANT_ID`). */
   tenantId: string;
   /** Origin of the pages embedding the widgets, `scheme://host[:port]` (env `HOST_ORIGIN`). */

@@ -1,6 +1,6 @@
 import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { parseOptions, requiredString } from '../core/config';
+import { parseOptions, requiredString, type WeakSecretOption } from '../core/config';
 import { neutClock, neutHostOrigin, neutMintSecret, type NeutClock } from './options';
 import { NEUT_BOOTSTRAP_PURPOSE } from './sign';
 
@@ -43,7 +43,7 @@ export interface NeutNonceStore {
 }
 
 /** Options of {@link verifyNeutBootstrap}. */
-export interface VerifyNeutBootstrapOptions {
+export interface VerifyNeutBootstrapOptions extends WeakSecretOption {
   /** The mint secret the URL was signed with. */
   mintSecret: string;
   /** Expected `tenant_id`. Defaults to not checked. */

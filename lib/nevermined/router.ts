@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import { z } from 'zod';
-import { optionsFromEnv, parseOptions, requiredString, vendorBaseUrl, type EnvVariable } from '../core/config';
+import { optionsFromEnv, parseOptions, requiredString, vendorBaseUrl, type EnvVariable, type WeakSecretOption } from '../core/config';
 import { WidgetAuthError } from '../core/errors';
 import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions } from '../core/pipeline';
 import type { ResolveUser } from '../core/types';
@@ -12,7 +12,7 @@ import { mintWidgetSession, neverminedSecret, normaliseEmail, sessionTarget } fr
 export const NEVERMINED_SESSION_PATH = '/api/widget-session';
 
 /** The Nevermined settings read from the environment by {@link neverminedConfigFromEnv}. */
-export interface NeverminedConfig {
+export interface NeverminedConfig extends WeakSecretOption {
   /** Organization id (env `NVM_ORG_ID`). */
   orgId: string;
   /** Widget key secret (env `NVM_WIDGET_KEY_SECRET`). */
@@ -22,7 +22,7 @@ export interface NeverminedConfig {
 }
 
 /** Options of {@link neverminedSessionRouter}. */
-export interface NeverminedSessionRouterOptions extends CommonRouterOptions, UpstreamOptions, PerUserUpstreamOptions {
+export interface NeverminedSessionRouterOptions extends CommonRouterOptions, UpstreamOptions, PerUserUpstreamOptions, WeakSecretOption {
   /** Your Nevermined organization id (env `NVM_ORG_ID`). */
   orgId: string;
   /** The widget key secret (`wk_…`, env `NVM_WIDGET_KEY_SECRET`), at least 12 characters. Never sent to the browser or logged. */
@@ -118,6 +118,6 @@ const envSchema = z.object({ orgId: requiredString(), rawSecret: neverminedSecre
  * app.use(neverminedSessionRouter({ ...neverminedConfigFromEnv(), resolveUser }));
  * ```
  */
-export function neverminedConfigFromEnv(env: Record<string, string | undefined> = process.env): NeverminedConfig {
-  return optionsFromEnv('neverminedConfigFromEnv', env, NEVERMINED_ENV, envSchema);
+export function neverminedConfigFromEnv(env: Record<string, string | undefined> = process.env, options?: WeakSecretOption): NeverminedConfig {
+  return optionsFromEnv('neverminedConfigFromEnv', env, NEVERMINED_ENV, envSchema, options);
 }

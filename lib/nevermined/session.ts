@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseOptions, requiredString, secretString, vendorBaseUrl } from '../core/config';
+import { parseOptions, requiredString, secretString, vendorBaseUrl, type WeakSecretOption } from '../core/config';
 import { WidgetAuthError } from '../core/errors';
 import { createUpstreamClient, upstreamOptionsShape, type CallContext, type UpstreamClient } from '../core/upstream';
 
@@ -23,7 +23,7 @@ export interface WidgetSession {
 }
 
 /** Options of {@link createWidgetSession}, the same as the vendor's server helper. */
-export interface CreateWidgetSessionOptions {
+export interface CreateWidgetSessionOptions extends WeakSecretOption {
   /** The end user's email, the Nevermined identity. Trimmed and lower-cased before sending. */
   email: string;
   /** Your Nevermined organization id (env `NVM_ORG_ID`). */

@@ -150,8 +150,9 @@ function vendorError(status: number, error: string, message: string, path: strin
  *
  * @example
  * ```ts
- * const neuroon = await startFakeNeuroon({ shops: { shop_abc: { apiKey: 'nk_test_0123456789' } } });
- * const provider = new NeuroonTokenProvider({ shopId: 'shop_abc', apiKey: 'nk_test_0123456789', apiBaseUrl: neuroon.url });
+ * const apiKey = `nk_test_${randomBytes(16).toString('hex')}`; // a placeholder such as nk_test_0123456789 is refused
+ * const neuroon = await startFakeNeuroon({ shops: { shop_abc: { apiKey } } });
+ * const provider = new NeuroonTokenProvider({ shopId: 'shop_abc', apiKey, apiBaseUrl: neuroon.url });
  * // … later
  * await neuroon.close();
  * ```

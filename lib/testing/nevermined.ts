@@ -89,8 +89,9 @@ function isJsonRequest(req: RecordedRequest): boolean {
  *
  * @example
  * ```ts
- * const fake = await startFakeNevermined({ orgs: { 'org-1': { secret: 'wk_test_0123456789' } } });
- * app.use(neverminedSessionRouter({ orgId: 'org-1', rawSecret: 'wk_test_0123456789', apiBaseUrl: fake.url, resolveUser }));
+ * const rawSecret = `wk_test_${randomBytes(16).toString('hex')}`; // a placeholder such as wk_test_0123456789 is refused
+ * const fake = await startFakeNevermined({ orgs: { 'org-1': { secret: rawSecret } } });
+ * app.use(neverminedSessionRouter({ orgId: 'org-1', rawSecret, apiBaseUrl: fake.url, resolveUser }));
  * // …
  * fake.fault({ kind: 'status', status: 503 }, { times: 2 });
  * await fake.close();

@@ -105,8 +105,9 @@ function header(req: RecordedRequest, name: string): string | undefined {
  *
  * @example
  * ```ts
- * const fake = await startFakeWonderful({ apiKey: 'wk_test_0123456789abcdef' });
- * app.use(wonderfulTokenRouter({ baseUrl: fake.url, apiKey: 'wk_test_0123456789abcdef', resolveUser }));
+ * const apiKey = `wk_test_${randomBytes(16).toString('hex')}`; // a placeholder such as wk_test_0123456789abcdef is refused
+ * const fake = await startFakeWonderful({ apiKey });
+ * app.use(wonderfulTokenRouter({ baseUrl: fake.url, apiKey, resolveUser }));
  * // … request a token, then:
  * expect(fake.verify(res.body.token).sub).toBe(res.body.id);
  * await fake.close();

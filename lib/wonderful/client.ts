@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { closestName, parseOptions, secretString, vendorBaseUrl } from '../core/config';
+import { closestName, parseOptions, secretString, vendorBaseUrl, type WeakSecretOption } from '../core/config';
 import { WidgetAuthError, type WidgetAuthErrorCode } from '../core/errors';
 import { createUpstreamClient, upstreamOptionsShape, type CallContext, type UpstreamOptions } from '../core/upstream';
 import { isUuid } from './entity';
@@ -28,7 +28,7 @@ export interface SignResponse {
 }
 
 /** Options of {@link WonderfulAuthClient}. */
-export interface WonderfulAuthClientOptions extends UpstreamOptions {
+export interface WonderfulAuthClientOptions extends UpstreamOptions, WeakSecretOption {
   /** Wonderful API base URL (env `WONDERFUL_API_URL`), `https:` (plain `http:` on loopback only). */
   baseUrl: string;
   /** Server-side API key (env `WONDERFUL_API_KEY`), at least 16 characters. Never send it to a browser. */

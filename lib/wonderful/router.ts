@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import { z } from 'zod';
-import { optionsFromEnv, parseOptions, vendorBaseUrl, type EnvVariable } from '../core/config';
+import { optionsFromEnv, parseOptions, vendorBaseUrl, type EnvVariable, type WeakSecretOption } from '../core/config';
 import { WidgetAuthError } from '../core/errors';
 import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions, type RouteContext } from '../core/pipeline';
 import { perUserUpstreamOptionsShape, userKeyOf, type PerUserUpstreamOptions, type UpstreamOptions } from '../core/upstream';
@@ -34,7 +34,7 @@ export interface WonderfulTokenBody {
 }
 
 /** Options of {@link wonderfulTokenRouter}. */
-export interface WonderfulTokenRouterOptions extends CommonRouterOptions, UpstreamOptions, PerUserUpstreamOptions {
+export interface WonderfulTokenRouterOptions extends CommonRouterOptions, UpstreamOptions, PerUserUpstreamOptions, WeakSecretOption {
   /** Wonderful API base URL (env `WONDERFUL_API_URL`), `https:` (plain `http:` on loopback only). */
   baseUrl: string;
   /** Server-side API key (env `WONDERFUL_API_KEY`), at least 16 characters. */
@@ -178,7 +178,7 @@ export const WONDERFUL_ENV: readonly EnvVariable[] = [
 ];
 
 /** Options read from the environment by {@link wonderfulConfigFromEnv}. */
-export interface WonderfulEnvConfig {
+export interface WonderfulEnvConfig extends WeakSecretOption {
   baseUrl: string;
   apiKey: string;
   tenantId?: string;
@@ -196,7 +196,7 @@ const envSchema = z.object({ baseUrl: vendorBaseUrl(), apiKey: wonderfulApiKey, 
  * app.use(wonderfulTokenRouter({ ...wonderfulConfigFromEnv(), resolveUser: (req) => req.user }));
  * ```
  */
-export function wonderfulConfigFromEnv(env: Record<string, string | undefined> = process.env): WonderfulEnvConfig {
-  const { baseUrl, apiKey, tenantId } = optionsFromEnv('wonderfulConfigFromEnv', env, WONDERFUL_ENV, envSchema);
-  return tenantId === undefined ? { baseUrl, apiKey } : { baseUrl, apiKey, tenantId };
+export function wonderfulConfigFromEnv(env: Record<string, string | undefined> = process.env, options?: WeakSecretOption): WonderfulEnvConfig {
+  const { baseUrl, apiKey, tenantId, allowWeakSecrets } = optionsFromEnv('wonderfulConfigFromEnv', env, WONDERFUL_ENV, envSchema, options);
+  return { baseUrl, apiKey, ...(tenantId === undefined ? {} : { tenantId }), ...(allowWeakSecrets ? { allowWeakSecrets } : {}) };
 }
