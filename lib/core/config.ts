@@ -181,12 +181,13 @@ const PLACEHOLDER_WORDS = [
   'welcome', 'hello', 'world', 'foobar', 'foo', 'bar', 'baz', 'qux', 'todo', 'sandbox', 'value', 'here', 'local',
   'development', 'staging', 'production',
 ].sort((a, b) => b.length - a.length);
-const SEPARATOR = /[-_.:\s]/;
+// `-`, `_`, `.`, `:` and white space
+const SEPARATORS = new Set([45, 95, 46, 58, 32, 9, 10, 13]);
 
-const followsInSequence = (a: string, b: string): boolean => {
-  const pair = `${a}${b}`.toLowerCase();
-  return SEQUENCES.some((run) => run.includes(pair));
-};
+// ADJACENT[a * 128 + b] is 1 when b follows a in one of SEQUENCES ("ab", "90", "qw"), ASCII codes
+const ADJACENT = new Uint8Array(128 * 128);
+for (const run of SEQUENCES) for (let i = 1; i < run.length; i++) ADJACENT[run.charCodeAt(i - 1) * 128 + run.charCodeAt(i)] = 1;
+const followsInSequence = (a: number, b: number): boolean => a < 128 && b < 128 && ADJACENT[a * 128 + b] === 1;
 
 /**
  * Why `value` is too weak to be a real secret, or `undefined`. Two plain rules, so that a
@@ -204,23 +205,29 @@ const followsInSequence = (a: string, b: string): boolean => {
  */
 export function weakSecretReason(value: string): string | undefined {
   const n = value.length;
-  if (new Set(value.split('')).size < Math.min(10, Math.ceil(n / 4))) return 'it has too few different characters';
+  const distinct = new Set<number>();
+  for (let i = 0; i < n; i++) distinct.add(value.charCodeAt(i));
+  if (distinct.size < Math.min(10, Math.ceil(n / 4))) return 'it has too few different characters';
   const predictable = new Uint8Array(n);
   const kinds = new Set<string>();
   const mark = (from: number, to: number, kind: string) => {
     predictable.fill(1, from, to);
     kinds.add(kind);
   };
-  for (let i = 0; i < n; i++) if (SEPARATOR.test(value[i]!)) predictable[i] = 1;
+  for (let i = 0; i < n; i++) if (SEPARATORS.has(value.charCodeAt(i))) predictable[i] = 1;
   // ASCII only, so that indexes stay those of `value`
-  const lower = value.replace(/[A-Z]/g, (c) => c.toLowerCase());
+  const lower = value.replace(/[A-Z]+/g, (c) => c.toLowerCase());
   for (const word of PLACEHOLDER_WORDS) {
     for (let at = lower.indexOf(word); at !== -1; at = lower.indexOf(word, at + 1)) mark(at, at + word.length, 'placeholder words such as "secret" or "test"');
   }
   for (const ascending of [true, false]) {
     let start = 0;
     for (let i = 1; i <= n; i++) {
-      if (i < n && (ascending ? followsInSequence(value[i - 1]!, value[i]!) : followsInSequence(value[i]!, value[i - 1]!))) continue;
+      if (i < n) {
+        const before = lower.charCodeAt(i - 1);
+        const here = lower.charCodeAt(i);
+        if (ascending ? followsInSequence(before, here) : followsInSequence(here, before)) continue;
+      }
       if (i - start >= 4) mark(start + 1, i, 'a run such as "abcd" or "1234"');
       start = i;
     }
@@ -228,7 +235,7 @@ export function weakSecretReason(value: string): string | undefined {
   for (let period = 1; period <= Math.min(64, n >> 1); period++) {
     let run = 0;
     for (let i = period; i <= n; i++) {
-      if (i < n && value[i] === value[i - period]) {
+      if (i < n && value.charCodeAt(i) === value.charCodeAt(i - period)) {
         run++;
       } else {
         if (run >= Math.max(4, period)) mark(i - run, i, 'a repeated pattern');
