@@ -52,8 +52,8 @@ async function run(file: string, args: string[], cwd: string): Promise<Outcome> 
 }
 
 /** Runs a consumer app with node and parses the JSON report it prints. */
-async function report(cwd: string, file: string): Promise<unknown> {
-  const outcome = await run(process.execPath, [file], cwd);
+async function report(cwd: string, file: string, args: string[] = []): Promise<unknown> {
+  const outcome = await run(process.execPath, [file, ...args], cwd);
   if (!outcome.ok) return { failed: `${file}: ${outcome.stderr}` };
   return JSON.parse(outcome.stdout);
 }
@@ -108,6 +108,7 @@ describe('the packed package, installed offline into fresh projects', () => {
         'TypeScript, module nodenext, CommonJS': nodenext.ok ? report(root, 'out/nodenext/app.cjs') : Promise.resolve({ failed: 'did not compile' }),
       };
       for (const [name, outcome] of Object.entries(runs)) reports[name] = await outcome;
+      for (const format of ['cjs', 'esm']) reports[`startup ${format}`] = await report(root, 'startup.cjs', [format]);
     })();
     const tools = Promise.all([
       run(path.join(BIN, 'attw'), ['--format', 'json', '--no-definitely-typed', packed.tarball], root),
@@ -158,6 +159,10 @@ describe('the packed package, installed offline into fresh projects', () => {
     ['TypeScript, module nodenext, CommonJS', EXPECTED_TS],
   ])('%s: mounts routers against the fakes, serves real requests, and errors of both entry points are one class', (name, expected) => {
     expect(reports[name]).toEqual(expected);
+  });
+
+  it.each(['cjs', 'esm'])('loads Hissuno\'s JWT library only when a first token is signed, not with the package (%s)', (format) => {
+    expect(reports[`startup ${format}`]).toEqual({ jsonwebtoken: { atStart: false, afterSigning: true }, tokenParts: 3 });
   });
 
   it.each([

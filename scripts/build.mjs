@@ -8,7 +8,7 @@
 // then converted to a CommonJS twin that `require`s the twins of the chunks it imports.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import process from 'node:process';
@@ -44,6 +44,25 @@ await Promise.all(
     build({ ...common, entryPoints: [file], outfile: file.replace(/\.mjs$/, '.cjs'), format: 'cjs', plugins: [siblingsAsCommonJs] }),
   ),
 );
+
+// A dependency required lazily (jsonwebtoken, on the first Hissuno signature) reaches the
+// output as a call to esbuild's __require shim, which bundlers cannot follow and which has
+// no require to call in ESM. Each call becomes a plain require() again, padded to the same
+// length so that the source maps stay right; ESM files get their require from createRequire.
+const ESM_REQUIRE = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);\n";
+for (const file of outputs.flatMap((f) => [f, f.replace(/\.mjs$/, '.cjs')])) {
+  const calls = /(?:\(0, [\w$]+\.__require\)|\b__require)\((?=["'])/g;
+  const code = readFileSync(file, 'utf8');
+  if (!calls.test(code)) continue;
+  const plain = code.replace(calls, (call) => `require(${' '.repeat(call.length - 'require('.length)}`);
+  if (file.endsWith('.cjs')) {
+    writeFileSync(file, plain);
+    continue;
+  }
+  writeFileSync(file, ESM_REQUIRE + plain);
+  const map = JSON.parse(readFileSync(`${file}.map`, 'utf8'));
+  writeFileSync(`${file}.map`, JSON.stringify({ ...map, mappings: `;${map.mappings}` }));
+}
 
 // ESM consumers get the same declarations through a module-format twin
 for (const out of Object.keys(entries)) writeFileSync(path.join(OUT, `${out}.d.mts`), "export * from './index.js';\n");

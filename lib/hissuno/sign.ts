@@ -1,8 +1,14 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import jwt from 'jsonwebtoken';
+import type JsonWebToken from 'jsonwebtoken';
 import { z } from 'zod';
 import { parseOptions, secretString, type WeakSecretOption } from '../core/config';
 import { WidgetAuthError } from '../core/errors';
+
+// jsonwebtoken and its dependencies add ~30 ms and ~1 MB to `require('express-widget-auth')`:
+// loaded on the first signature, so an app that does not use Hissuno never loads them
+let jsonwebtoken: typeof JsonWebToken | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const jwt = (): typeof JsonWebToken => (jsonwebtoken ??= require('jsonwebtoken') as typeof JsonWebToken);
 
 /** Claims the Hissuno widget reads from the token. */
 export interface HissunoClaims {
@@ -93,7 +99,7 @@ export function hissunoKey(secretKey: string | KeyObject): KeyObject {
 
 /** Sign with a pre-validated key and lifetime (the router's per-request path). */
 export function signWithKey(claims: HissunoClaims, key: KeyObject, lifetime: number): string {
-  return jwt.sign(hissunoPayload(claims), key, { algorithm: 'HS256', expiresIn: lifetime });
+  return jwt().sign(hissunoPayload(claims), key, { algorithm: 'HS256', expiresIn: lifetime });
 }
 
 /**
