@@ -23,7 +23,7 @@ const SECRET = 'wk_queue_5f2c9a1e7b3d4c6f';
 /** Injected vendor latency: long against loopback round trips, short for a test. */
 const LATENCY_MS = 400;
 /** Scheduling slack on a shared, loaded machine. */
-const SLACK_MS = 250;
+const SLACK_MS = 400;
 
 /** Users named by the `x-user` header; each has an email for Nevermined. */
 function resolveUser(req: Request): WidgetUser | null {
@@ -117,10 +117,9 @@ describe('Nevermined: requests whose browser hung up', () => {
     const app = await serve(neverminedSessionRouter({ orgId: ORG, rawSecret: SECRET, apiBaseUrl: fake.url, resolveUser }));
     try {
       const flood = Array.from({ length: 64 }, () => send(app.url, '/api/widget-session', 'mallory'));
-      await until(() => app.counter.arrived === 64 && fake.requests.length > 0, 'the 64 requests to arrive');
+      await until(() => app.counter.arrived === 64 && fake.requests.length >= 4, 'the 64 requests to arrive and 4 to reach the vendor');
       // let every request reach the vendor client and queue there
       await sleep(50);
-      const inFlight = fake.requests.length;
       for (const r of flood) r.hangUp();
 
       const other = await send(app.url, '/api/widget-session', 'ada').answer;
@@ -129,9 +128,8 @@ describe('Nevermined: requests whose browser hung up', () => {
 
       // long enough for every queued call to have reached the vendor, had it not been dropped
       await sleep(3 * LATENCY_MS);
-      expect(emailsSeen(fake, 'mallory')).toBe(inFlight);
-      // the default bound: one user never has more than 4 calls at the vendor
-      expect(inFlight).toBeLessThanOrEqual(4);
+      // only the calls in flight when the browsers left: the default bound of 4 for one user
+      expect(emailsSeen(fake, 'mallory')).toBe(4);
       expect(emailsSeen(fake, 'ada')).toBe(1);
     } finally {
       await app.close();
@@ -262,9 +260,8 @@ describe('Wonderful: the same queue rules', () => {
     const app = await serve(wonderfulTokenRouter({ baseUrl: fake.url, apiKey: WONDERFUL_KEY, resolveUser }));
     try {
       const flood = Array.from({ length: 64 }, () => send(app.url, '/api/sdk-token', 'mallory'));
-      await until(() => app.counter.arrived === 64 && fake.requests.length > 0, 'the 64 requests to arrive');
+      await until(() => app.counter.arrived === 64 && fake.requests.length >= 4, 'the 64 requests to arrive and 4 to reach the vendor');
       await sleep(50);
-      const inFlight = fake.requests.length;
       for (const r of flood) r.hangUp();
 
       const other = await send(app.url, '/api/sdk-token', 'ada').answer;
@@ -272,8 +269,7 @@ describe('Wonderful: the same queue rules', () => {
       expect(other.ms).toBeLessThan(2 * LATENCY_MS + SLACK_MS);
 
       await sleep(3 * LATENCY_MS);
-      expect(entityCalls('mallory')).toHaveLength(inFlight);
-      expect(inFlight).toBeLessThanOrEqual(4);
+      expect(entityCalls('mallory')).toHaveLength(4);
       expectNoSecrets(other.text, [WONDERFUL_KEY]);
     } finally {
       await app.close();
@@ -380,9 +376,11 @@ describe(`RouteContext.signal (Express ${EXPRESS_MAJOR})`, () => {
   /** A test route that holds each request `holdMs`, then reports what its context said. */
   async function observe(holdMs: number, readEarly: boolean) {
     const seen: { abortEvents: number; abortedAtEnd: boolean; contextAborted: boolean }[] = [];
+    const started = { count: 0 };
     const handle = async (ctx: RouteContext) => {
       let abortEvents = 0;
       if (readEarly) ctx.signal.addEventListener('abort', () => abortEvents++);
+      started.count++;
       await sleep(holdMs);
       const contextAborted = ctx.aborted;
       // read late: a signal made after the browser left is aborted from the start
@@ -391,7 +389,7 @@ describe(`RouteContext.signal (Express ${EXPRESS_MAJOR})`, () => {
       return { ok: true };
     };
     const server = await listen(testApp({ handle }));
-    return { seen, server };
+    return { seen, started, server };
   }
 
   it('does not abort when the answer is sent, even after a POST body was read (the request closes early)', async () => {
@@ -417,12 +415,12 @@ describe(`RouteContext.signal (Express ${EXPRESS_MAJOR})`, () => {
 
   it('aborts when the browser hangs up before the answer, whether the signal was made before or after', async () => {
     for (const readEarly of [true, false]) {
-      const { seen, server } = await observe(300, readEarly);
+      const { seen, started, server } = await observe(300, readEarly);
       try {
         const req = http.request(`${server.url}${TEST_PATH}`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'x-test-user': 'ada' } });
         req.on('error', () => undefined);
         req.end(JSON.stringify({ a: 1 }));
-        await sleep(100);
+        await until(() => started.count === 1, 'the handler to start');
         req.destroy();
         await until(() => seen.length === 1, 'the handler to finish');
         expect(seen).toEqual([{ abortEvents: readEarly ? 1 : 0, abortedAtEnd: true, contextAborted: true }]);

@@ -189,6 +189,28 @@ function closeSignal(res: WatchedResponse): AbortSignal {
   return controller.signal;
 }
 
+/**
+ * The {@link RouteContext} of one request. A class, not an object literal: V8 makes a
+ * literal with getters slowly (about 2 µs each), a class instance in nanoseconds.
+ */
+class Context implements RouteContext {
+  constructor(
+    public req: Request,
+    public res: Response,
+    public user: WidgetUser | undefined,
+    public body: unknown,
+    public upstream: (ms: number) => void,
+  ) {}
+
+  get signal(): AbortSignal {
+    return closeSignal(this.res);
+  }
+
+  get aborted(): boolean {
+    return this.res.destroyed && !this.res.writableFinished;
+  }
+}
+
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
 // `; name=value` with a token or quoted-string value (RFC 9110 §5.6.6); a quote left open runs to the end
 const PARAMETER = /;[ \t]*([^=;\s]*)[ \t]*=[ \t]*("(?:[^"\\]|\\.)*"?|[^;]*)/g;
@@ -417,21 +439,11 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
       if (limiter) await run(limiter, req, res);
       if (route.requireUser && !user) throw new WidgetAuthError('UNAUTHORIZED', 'Sign in to use this widget.');
 
-      let result = route.handle({
-        req,
-        res,
-        user,
-        body,
-        upstream: (ms) => {
+      let result = route.handle(
+        new Context(req, res, user, body, (ms) => {
           state.upstreamMs = (state.upstreamMs ?? 0) + ms;
-        },
-        get signal() {
-          return closeSignal(res);
-        },
-        get aborted() {
-          return res.destroyed && !res.writableFinished;
-        },
-      });
+        }),
+      );
       if (isPromiseLike(result)) result = await result;
       if (res.headersSent) return;
       res.statusCode = 200;
