@@ -3,6 +3,7 @@ import type { Store } from 'express-rate-limit';
 import { z } from 'zod';
 import { parseOptions, type EnvVariable, type WeakSecretOption } from './core/config';
 import { WidgetAuthConfigError } from './core/errors';
+import { guardFactory, rejectMisuse } from './core/misuse';
 import { checkCommonOptions, commonOptionsShape, resolveUserSchema, type CommonRouterOptions } from './core/pipeline';
 import type { ResolveUser } from './core/types';
 import { HISSUNO_ENV, HISSUNO_TOKEN_PATH, hissunoConfigFromEnv, hissunoTokenRouter, type HissunoTokenRouterOptions } from './hissuno/index';
@@ -267,6 +268,7 @@ const optionsSchema = z
     requireOrigin: commonOptionsShape.requireOrigin,
     cors: commonOptionsShape.cors,
     logger: commonOptionsShape.logger,
+    report: commonOptionsShape.report,
     bodyLimit: commonOptionsShape.bodyLimit,
     allowWeakSecrets: z.boolean({ error: 'must be true or false' }).optional(),
     rateLimit: z
@@ -286,13 +288,13 @@ const optionsSchema = z
   .superRefine(checkCommonOptions);
 
 /** Options shared by every mounted router, exactly as the caller gave them (each router applies its own defaults). */
-const COMMON_KEYS = ['allowedOrigins', 'requireOrigin', 'cors', 'logger', 'bodyLimit'] as const;
+const COMMON_KEYS = ['allowedOrigins', 'requireOrigin', 'cors', 'logger', 'report', 'bodyLimit'] as const;
 
 /**
  * Mount every vendor configured in the environment with one call. Returns one Express
  * router holding each vendor's router, built by that vendor's factory from its
  * `…ConfigFromEnv` variables plus the common options given here (`allowedOrigins`,
- * `requireOrigin`, `cors`, `rateLimit`, `logger`, `bodyLimit`).
+ * `requireOrigin`, `cors`, `rateLimit`, `logger`, `report`, `bodyLimit`).
  *
  * Which vendors: by default every vendor with any of its variables set (blank counts as
  * unset); with `vendors`, exactly the vendors named there. Everything is checked at
@@ -317,6 +319,7 @@ const COMMON_KEYS = ['allowedOrigins', 'requireOrigin', 'cors', 'logger', 'bodyL
  * ```
  */
 export function widgetAuth(options: WidgetAuthOptions): WidgetAuthRouter {
+  rejectMisuse('widgetAuth', options);
   const problems: string[] = [];
   let top: z.output<typeof optionsSchema> | undefined;
   try {
@@ -427,3 +430,5 @@ export function widgetAuth(options: WidgetAuthOptions): WidgetAuthRouter {
     routes: { value: Object.freeze(routes.map((r) => Object.freeze(r))), enumerable: true },
   }) as WidgetAuthRouter;
 }
+
+guardFactory(widgetAuth, 'widgetAuth', 'app.use(widgetAuth({ resolveUser }))');

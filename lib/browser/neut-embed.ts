@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
+import { guardFactory, rejectMisuse } from '../core/misuse';
 
 /**
  * Source of the browser script that mounts Neut widgets: a small, dependency-free script
@@ -167,6 +168,9 @@ export const NEUT_EMBED_SCRIPT_INTEGRITY = `sha384-${createHash('sha384').update
  * ```
  */
 export function serveNeutEmbedScript(): RequestHandler {
+  // `app.get(path, serveNeutEmbedScript)` calls it with the request: without this the request would hang
+  // eslint-disable-next-line prefer-rest-params -- the declared signature takes nothing
+  rejectMisuse('serveNeutEmbedScript', arguments[0]);
   const etag = `"${createHash('sha256').update(NEUT_EMBED_SCRIPT, 'utf8').digest('base64url').slice(0, 27)}"`;
   const body = Buffer.from(NEUT_EMBED_SCRIPT, 'utf8');
   return (req, res) => {
@@ -183,3 +187,5 @@ export function serveNeutEmbedScript(): RequestHandler {
     res.end(req.method === 'HEAD' ? undefined : body);
   };
 }
+
+guardFactory(serveNeutEmbedScript, 'serveNeutEmbedScript', "app.get('/neut-embed.js', serveNeutEmbedScript())");

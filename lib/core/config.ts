@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { WidgetAuthConfigError } from './errors';
+import { rejectMisuse } from './misuse';
 
 /** Levenshtein distance, small inputs only (option names). */
 function distance(a: string, b: string): number {
@@ -87,6 +88,8 @@ export function describeIssues(schema: z.ZodType, issues: readonly z.core.$ZodIs
  * The caller's object is never mutated (zod returns a fresh object).
  */
 export function parseOptions<S extends z.ZodType>(subject: string, schema: S, input: unknown): z.output<S> {
+  // a request here means the factory itself was mounted: `router.use(hissunoTokenRouter)`
+  rejectMisuse(subject, input);
   if (typeof input === 'function') {
     throw new WidgetAuthConfigError(subject, [
       `options: a function was passed where an options object was expected (did you write \`app.use(${subject})\` instead of \`app.use(${subject}({ … }))\`?)`,
@@ -283,10 +286,34 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 /**
+ * The part of `path` (a URL path) that repeats the start of the vendor's `route`: `/api/v1`
+ * for `/api/v1` against `/api/v1/widgets/session`. Whole segments only, case-insensitive,
+ * up to the route's first `:parameter`; `undefined` when they do not overlap.
+ */
+function repeatedRoute(path: string, route: string): string | undefined {
+  const base = path.split('/').filter(Boolean);
+  const head: string[] = [];
+  for (const segment of route.split('/').filter(Boolean)) {
+    if (segment.startsWith(':')) break;
+    head.push(segment);
+  }
+  for (let n = Math.min(base.length, head.length); n > 0; n--) {
+    const tail = base.slice(base.length - n);
+    if (tail.every((segment, i) => segment.toLowerCase() === head[i]!.toLowerCase())) return `/${head.slice(0, n).join('/')}`;
+  }
+  return undefined;
+}
+
+/**
  * A vendor base URL: absolute `https:` (or `http:` on a loopback host only, so that
  * secrets never travel in the clear). Returned without a trailing slash.
+ *
+ * `route` is the vendor route the client appends (`/api/v1/widgets/session`). A base URL
+ * whose path ends with the start of that route (`https://api.example.com/api/v1`) is
+ * refused, since the vendor would get `/api/v1/api/v1/…`. Any other path is kept as a
+ * prefix (a gateway mounting the vendor's API at `/nevermined`).
  */
-export function vendorBaseUrl() {
+export function vendorBaseUrl(route?: string) {
   return z
     .string({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a string') })
     .superRefine((value, ctx) => {
@@ -304,13 +331,28 @@ export function vendorBaseUrl() {
       }
       if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'must not contain credentials' });
       if (url.search || url.hash) ctx.addIssue({ code: 'custom', message: 'must not contain a query or fragment' });
+      const repeated = route === undefined ? undefined : repeatedRoute(url.pathname, route);
+      if (repeated !== undefined) {
+        // only the repeated route segments are quoted: they are the library's own, never a secret in the path
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be the API origin without the vendor's route: its path ends in \`${repeated}\`, and the router adds \`${route}\` itself (the vendor would get \`${repeated}${route}\`); drop \`${repeated}\``,
+        });
+      }
     })
     .transform((value) => value.replace(/\/+$/, ''));
 }
 
-/** A positive whole number of milliseconds. */
-export function milliseconds(max = 10 * 60_000) {
-  return z.number().int('must be a whole number of milliseconds').positive('must be positive').max(max, `must be at most ${max}`);
+/**
+ * A positive whole number of milliseconds. `required` describes the value for the message
+ * when it is missing (`is required — the window length in milliseconds, e.g. 60000`).
+ */
+export function milliseconds(max = 10 * 60_000, required?: string) {
+  return z
+    .number({ error: (iss) => (iss.input === undefined && required !== undefined ? `is required — ${required}` : undefined) })
+    .int('must be a whole number of milliseconds')
+    .positive('must be positive')
+    .max(max, `must be at most ${max}`);
 }
 
 /** Description of one environment variable read by a `…ConfigFromEnv` function. */

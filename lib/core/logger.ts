@@ -27,6 +27,13 @@ export interface RequestLogEvent {
   upstreamStatus?: number;
   /** Name and (redacted) message of an unexpected error. */
   err?: { name: string; message: string };
+  /**
+   * When the cause is the host's to fix (a hook, the configuration, the vendor refusing
+   * this server): what is wrong and what to do, redacted. Not set with `report: false`.
+   */
+  hint?: string;
+  /** Link to the section of docs/errors.md about that cause, with `hint`. */
+  docs?: string;
 }
 
 export const loggerSchema = z.custom<WidgetAuthLogger>(

@@ -7,7 +7,9 @@ import type { VendorContract } from './contract';
 import { WidgetAuthError } from './errors';
 import { createRedactor, describeUnexpected, logRequest, loggerSchema, type RequestLogEvent, type WidgetAuthLogger } from './logger';
 import { allowedOriginsSchema, checkOriginOptions, createOriginGate, type AllowedOrigins } from './origin';
+import { createReporter } from './report';
 import type { ResolveUser, WidgetUser } from './types';
+import { checkResolvedUser } from './user';
 
 /** Options every router takes, beside its vendor's own. */
 export interface CommonRouterOptions {
@@ -60,8 +62,22 @@ export interface CommonRouterOptions {
    * Defaults to no limit.
    */
   rateLimit?: { windowMs: number; limit: number; store?: Store };
-  /** pino-compatible logger; one event per request, never a secret. Defaults to none. */
+  /**
+   * pino-compatible logger; one event per request, never a secret. A request failing
+   * for a cause the host must fix gets `hint` and `docs` in its event, and
+   * express-rate-limit's warnings arrive as events of their own. Defaults to none: those
+   * reports go to stderr instead (see `report`).
+   */
   logger?: WidgetAuthLogger;
+  /**
+   * Report, once per cause, what the host must fix: `resolveUser` throwing or returning
+   * an unusable user, a hook failing, the vendor refusing this server's credentials or
+   * answering garbage, express-rate-limit's proxy warnings. Each report names the error
+   * code and links docs/errors.md, never a secret. Written to stderr, or to `logger`
+   * when one is given. Visitors' own mistakes (400, 401, 403, 429) are never reported.
+   * `false` turns reports off. Defaults to `true`.
+   */
+  report?: boolean;
   /** Largest JSON body accepted, in bytes or as `"8kb"`. Defaults to `"8kb"`. */
   bodyLimit?: number | string;
 }
@@ -79,13 +95,17 @@ export const commonOptionsShape = {
   cors: z.boolean().default(false),
   rateLimit: z
     .object({
-      windowMs: milliseconds(24 * 3600_000),
-      limit: z.number().int('must be a whole number').positive('must be positive'),
+      windowMs: milliseconds(24 * 3600_000, 'the window length in milliseconds, e.g. 60000'),
+      limit: z
+        .number({ error: (iss) => (iss.input === undefined ? 'is required — the number of requests allowed per window, e.g. 30' : undefined) })
+        .int('must be a whole number')
+        .positive('must be positive'),
       store: storeSchema.optional(),
     })
     .strict()
     .optional(),
   logger: loggerSchema.optional(),
+  report: z.boolean().default(true),
   bodyLimit: z
     .union([z.number().int().positive(), z.string().regex(/^\d+(?:\.\d+)?\s*(?:b|kb|mb)$/i, 'must be bytes or a size such as "8kb"')])
     .default('8kb'),
@@ -157,6 +177,9 @@ interface RequestState {
   err?: { name: string; message: string };
   /** The signed-in user, once resolved (the rate limiter keys on it). */
   user?: WidgetUser | undefined;
+  /** What the host must fix and where the docs say how, when the request failed for such a cause. */
+  hint?: string;
+  docs?: string;
 }
 
 const STATE = Symbol('express-widget-auth.state');
@@ -340,6 +363,7 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
   const limitBytes = bodyLimitBytes(common.bodyLimit);
   // bytes only: the JSON is decoded here, as UTF-8, whatever charset the request names
   const bodyReader = express.raw({ limit: limitBytes, type: () => true });
+  const reporter = createReporter({ vendor, logger, enabled: common.report !== false, redact });
   const limiter = common.rateLimit
     ? createRateLimit({
         windowMs: common.rateLimit.windowMs,
@@ -348,6 +372,8 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
         standardHeaders: 'draft-7',
         legacyHeaders: false,
         passOnStoreError: true,
+        // its checks' warnings and store errors become reports, once per cause
+        logger: reporter.rateLimitLogger,
         keyGenerator: (req) => {
           const user = (req as StatefulRequest)[STATE]?.user;
           return user ? `user:${user.id}` : `ip:${ipKeyGenerator(req.ip ?? '')}`;
@@ -359,6 +385,21 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
         },
       })
     : undefined;
+  // express-rate-limit checks the proxy settings (X-Forwarded-For without `trust proxy`, a
+  // `trust proxy` of true) only inside its own keyGenerator, which the per-user key above
+  // replaces. A second limiter that counts nothing keeps those checks: it runs once, on the
+  // first request, which is when express-rate-limit runs each check itself.
+  let proxyChecks =
+    common.rateLimit && common.report !== false
+      ? createRateLimit({
+          windowMs: common.rateLimit.windowMs,
+          limit: Number.MAX_SAFE_INTEGER,
+          store: { increment: () => ({ totalHits: 1, resetTime: undefined }), decrement: () => undefined, resetKey: () => undefined },
+          standardHeaders: false,
+          legacyHeaders: false,
+          logger: reporter.rateLimitLogger,
+        })
+      : undefined;
 
   const router = express.Router();
 
@@ -433,10 +474,18 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
         } catch (err) {
           throw new WidgetAuthError('INTERNAL_ERROR', 'resolveUser threw', { cause: err });
         }
-        user = resolved ?? undefined;
+        user = checkResolvedUser(resolved);
         state.user = user;
       }
-      if (limiter) await run(limiter, req, res);
+      if (limiter) {
+        if (proxyChecks) {
+          const checks = proxyChecks;
+          proxyChecks = undefined;
+          // it never refuses a request; a failure of its own is not the visitor's problem
+          await run(checks, req, res).catch(() => undefined);
+        }
+        await run(limiter, req, res);
+      }
       if (route.requireUser && !user) throw new WidgetAuthError('UNAUTHORIZED', 'Sign in to use this widget.');
 
       let result = route.handle(
@@ -458,7 +507,14 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
       res.setHeader('X-Content-Type-Options', 'nosniff');
       if (varyOrigin) res.vary('Origin');
       if (logger) res.once('finish', () => logRequest(logger, eventOf(req, res, state)));
-      handleRoute(req, res).catch(next);
+      handleRoute(req, res).catch((err: unknown) => {
+        const report = reporter.failure(err, route.path);
+        if (report) {
+          state.hint = report.message;
+          state.docs = report.docs;
+        }
+        next(err);
+      });
     });
   }
 
@@ -480,6 +536,8 @@ function eventOf(req: Request, res: Response, state: RequestState): RequestLogEv
   if (state.correlationId !== undefined) event.correlationId = state.correlationId;
   if (state.upstreamStatus !== undefined) event.upstreamStatus = state.upstreamStatus;
   if (state.err !== undefined) event.err = state.err;
+  if (state.hint !== undefined) event.hint = state.hint;
+  if (state.docs !== undefined) event.docs = state.docs;
   return event;
 }
 

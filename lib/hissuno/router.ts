@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Router } from 'express';
 import { z } from 'zod';
 import { optionsFromEnv, parseOptions, type EnvVariable, type WeakSecretOption } from '../core/config';
+import { guardFactory } from '../core/misuse';
 import { WidgetAuthError } from '../core/errors';
 import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions, type RouteContext } from '../core/pipeline';
 import type { ResolveUser, WidgetUser } from '../core/types';
@@ -73,6 +74,8 @@ export function hissunoTokenRouter(options: HissunoTokenRouterOptions): Router {
     routes: [{ path: config.path ?? HISSUNO_TOKEN_PATH, methods: ['GET', 'POST'], requireUser: true, handle: issue }],
   });
 }
+
+guardFactory(hissunoTokenRouter, 'hissunoTokenRouter');
 
 /** Environment variables read by {@link hissunoConfigFromEnv}. */
 export const HISSUNO_ENV: readonly EnvVariable[] = [{ name: 'HISSUNO_SECRET_KEY', option: 'secretKey', required: true }];

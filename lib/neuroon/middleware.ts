@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { WidgetAuthConfigError } from '../core/errors';
+import { guardFactory, rejectMisuse } from '../core/misuse';
 import { NeuroonTokenProvider, type NeuroonTokenProviderOptions } from './provider';
 
 /** What {@link neuroonWidgetToken} takes: a provider you share, or the options to build one. */
@@ -65,6 +66,7 @@ export function isNeuroonTokenProvider(value: unknown): value is NeuroonTokenPro
  * ```
  */
 export function neuroonWidgetToken(options: NeuroonWidgetTokenOptions): NeuroonWidgetTokenHandler {
+  rejectMisuse('neuroonWidgetToken', options);
   if (typeof options === 'function') {
     throw new WidgetAuthConfigError('neuroonWidgetToken', [
       'options: a function was passed where a provider or options were expected (did you write `app.use(neuroonWidgetToken)` instead of `app.use(neuroonWidgetToken({ … }))`?)',
@@ -84,3 +86,5 @@ export function neuroonWidgetToken(options: NeuroonWidgetTokenOptions): NeuroonW
     }, next);
   };
 }
+
+guardFactory(neuroonWidgetToken, 'neuroonWidgetToken', 'app.get(path, neuroonWidgetToken(provider), handler)');

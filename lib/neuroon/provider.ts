@@ -65,11 +65,14 @@ const storeSchema = z.custom<NeuroonTokenStore>(
   { message: 'must be a token store with get and set methods (and optionally lock)' },
 );
 
+/** The vendor route the provider appends to `apiBaseUrl`. */
+export const NEUROON_ISSUE_ROUTE = '/api/shops/:shopId/widget-token';
+
 /** The provider's options as zod fields, without defaults (so the router can tell what was passed). */
 export const neuroonProviderFields = {
   shopId: requiredString(),
   apiKey: secretString(8),
-  apiBaseUrl: vendorBaseUrl().optional(),
+  apiBaseUrl: vendorBaseUrl(NEUROON_ISSUE_ROUTE).optional(),
   rotateAfterMs: duration(7 * 24 * HOUR).optional(),
   ttlMs: duration(7 * 24 * HOUR).optional(),
   safetyMarginMs: z.number().int('must be a whole number of milliseconds').min(0, 'must not be negative').max(24 * HOUR, `must be at most ${24 * HOUR}`).optional(),

@@ -1,11 +1,12 @@
 import type { Router } from 'express';
 import { z } from 'zod';
 import { optionsFromEnv, parseOptions, requiredString, secretString, vendorBaseUrl, type EnvVariable, type WeakSecretOption } from '../core/config';
+import { guardFactory } from '../core/misuse';
 import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions } from '../core/pipeline';
 import type { ResolveUser } from '../core/types';
 import { neuroonContract } from './contract';
 import { isNeuroonTokenProvider } from './middleware';
-import { NEUROON_API_URL, NeuroonTokenProvider, checkRotation, neuroonProviderFields, type NeuroonTokenProviderOptions } from './provider';
+import { NEUROON_API_URL, NEUROON_ISSUE_ROUTE, NeuroonTokenProvider, checkRotation, neuroonProviderFields, type NeuroonTokenProviderOptions } from './provider';
 
 /** Default route of {@link neuroonTokenRouter}. */
 export const NEUROON_TOKEN_PATH = '/api/neuroon-widget-token';
@@ -91,6 +92,8 @@ export function neuroonTokenRouter(options: NeuroonTokenRouterOptions): Router {
   });
 }
 
+guardFactory(neuroonTokenRouter, 'neuroonTokenRouter');
+
 /** Environment variables read by {@link neuroonConfigFromEnv}. */
 export const NEUROON_ENV: readonly EnvVariable[] = [
   { name: 'NEUROON_SHOP_ID', option: 'shopId', required: true },
@@ -101,7 +104,7 @@ export const NEUROON_ENV: readonly EnvVariable[] = [
 const envSchema = z.object({
   shopId: requiredString(),
   apiKey: secretString(8),
-  apiBaseUrl: vendorBaseUrl().default(NEUROON_API_URL),
+  apiBaseUrl: vendorBaseUrl(NEUROON_ISSUE_ROUTE).default(NEUROON_API_URL),
 });
 
 /**

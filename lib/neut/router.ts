@@ -1,6 +1,7 @@
 import type { Router } from 'express';
 import { z } from 'zod';
 import { optionsFromEnv, parseOptions, requiredString, type EnvVariable, type WeakSecretOption } from '../core/config';
+import { guardFactory } from '../core/misuse';
 import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions } from '../core/pipeline';
 import type { ResolveUser } from '../core/types';
 import { neutContract } from './contract';
@@ -71,6 +72,8 @@ export function neutEmbedParamsRouter(options: NeutEmbedParamsRouterOptions): Ro
     ],
   });
 }
+
+guardFactory(neutEmbedParamsRouter, 'neutEmbedParamsRouter');
 
 /** Options read by {@link neutConfigFromEnv}. */
 export interface NeutEnvConfig extends WeakSecretOption {

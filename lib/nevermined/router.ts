@@ -2,11 +2,12 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import { optionsFromEnv, parseOptions, requiredString, vendorBaseUrl, type EnvVariable, type WeakSecretOption } from '../core/config';
 import { WidgetAuthError } from '../core/errors';
+import { guardFactory } from '../core/misuse';
 import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions } from '../core/pipeline';
 import type { ResolveUser } from '../core/types';
 import { createUpstreamClient, perUserUpstreamOptionsShape, upstreamOptionsShape, userKeyOf, type PerUserUpstreamOptions, type UpstreamOptions } from '../core/upstream';
 import { neverminedContract } from './contract';
-import { mintWidgetSession, neverminedSecret, normaliseEmail, sessionTarget } from './session';
+import { NEVERMINED_SESSION_API_PATH, mintWidgetSession, neverminedSecret, normaliseEmail, sessionTarget } from './session';
 
 /** Default route of {@link neverminedSessionRouter}. */
 export const NEVERMINED_SESSION_PATH = '/api/widget-session';
@@ -40,7 +41,7 @@ const optionsSchema = z
   .object({
     orgId: requiredString(),
     rawSecret: neverminedSecret,
-    apiBaseUrl: vendorBaseUrl(),
+    apiBaseUrl: vendorBaseUrl(NEVERMINED_SESSION_API_PATH),
     resolveUser: resolveUserSchema,
     ...upstreamOptionsShape,
     ...perUserUpstreamOptionsShape,
@@ -99,6 +100,8 @@ export function neverminedSessionRouter(options: NeverminedSessionRouterOptions)
   });
 }
 
+guardFactory(neverminedSessionRouter, 'neverminedSessionRouter');
+
 /** Environment variables read by {@link neverminedConfigFromEnv}. */
 export const NEVERMINED_ENV: readonly EnvVariable[] = [
   { name: 'NVM_ORG_ID', option: 'orgId', required: true },
@@ -106,7 +109,7 @@ export const NEVERMINED_ENV: readonly EnvVariable[] = [
   { name: 'NVM_API_BASE_URL', option: 'apiBaseUrl', required: true },
 ];
 
-const envSchema = z.object({ orgId: requiredString(), rawSecret: neverminedSecret, apiBaseUrl: vendorBaseUrl() });
+const envSchema = z.object({ orgId: requiredString(), rawSecret: neverminedSecret, apiBaseUrl: vendorBaseUrl(NEVERMINED_SESSION_API_PATH) });
 
 /**
  * Nevermined options from the environment (`NVM_ORG_ID`, `NVM_WIDGET_KEY_SECRET`,

@@ -122,7 +122,7 @@ const optionsSchema = z
     email: z.unknown(),
     orgId: requiredString(),
     rawSecret: neverminedSecret,
-    apiBaseUrl: vendorBaseUrl(),
+    apiBaseUrl: vendorBaseUrl(NEVERMINED_SESSION_API_PATH),
     fetch: upstreamOptionsShape.fetch,
     timeoutMs: upstreamOptionsShape.timeoutMs,
   })

@@ -66,7 +66,7 @@ export const wonderfulExpiresIn = z
 
 /** zod shape of {@link WonderfulAuthClientOptions}, shared with the router's options. */
 export const wonderfulClientShape = {
-  baseUrl: vendorBaseUrl(),
+  baseUrl: vendorBaseUrl(WONDERFUL_SIGN_PATH),
   apiKey: wonderfulApiKey,
   tenantId: wonderfulTenantId.optional(),
   ...upstreamOptionsShape,

@@ -2,11 +2,13 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import { optionsFromEnv, parseOptions, vendorBaseUrl, type EnvVariable, type WeakSecretOption } from '../core/config';
 import { WidgetAuthError } from '../core/errors';
+import { guardFactory } from '../core/misuse';
 import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions, type RouteContext } from '../core/pipeline';
 import { perUserUpstreamOptionsShape, userKeyOf, type PerUserUpstreamOptions, type UpstreamOptions } from '../core/upstream';
 import type { ResolveUser, WidgetUser } from '../core/types';
 import {
   WONDERFUL_DEFAULT_EXPIRES_IN,
+  WONDERFUL_SIGN_PATH,
   checkSignRequest,
   createWonderfulSigner,
   wonderfulApiKey,
@@ -170,6 +172,8 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Rout
   });
 }
 
+guardFactory(wonderfulTokenRouter, 'wonderfulTokenRouter');
+
 /** Environment variables read by {@link wonderfulConfigFromEnv}. */
 export const WONDERFUL_ENV: readonly EnvVariable[] = [
   { name: 'WONDERFUL_API_URL', option: 'baseUrl', required: true },
@@ -184,7 +188,7 @@ export interface WonderfulEnvConfig extends WeakSecretOption {
   tenantId?: string;
 }
 
-const envSchema = z.object({ baseUrl: vendorBaseUrl(), apiKey: wonderfulApiKey, tenantId: wonderfulTenantId.optional() });
+const envSchema = z.object({ baseUrl: vendorBaseUrl(WONDERFUL_SIGN_PATH), apiKey: wonderfulApiKey, tenantId: wonderfulTenantId.optional() });
 
 /**
  * Wonderful options from the environment: `WONDERFUL_API_URL`, `WONDERFUL_API_KEY` and

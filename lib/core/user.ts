@@ -1,0 +1,60 @@
+import { WidgetAuthError } from './errors';
+import type { WidgetUser } from './types';
+
+/** What a value is, for a message: its type (and class), never the value itself. */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  const type = typeof value;
+  if (type === 'object') {
+    const ctor = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+    return typeof ctor === 'string' && ctor !== 'Object' && /^[A-Za-z_$][\w$]{0,40}$/.test(ctor) ? `an object (${ctor})` : 'an object';
+  }
+  return type === 'undefined' ? 'undefined' : `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
+}
+
+function refuse(what: string): never {
+  throw new WidgetAuthError('INTERNAL_ERROR', `resolveUser returned ${what}`);
+}
+
+/** A metadata key for a message: host-chosen, so kept short and plain. */
+function keyName(key: string): string {
+  return /^[\w$-]{1,64}$/.test(key) ? key : `[${JSON.stringify(key.slice(0, 32))}]`;
+}
+
+/**
+ * Check what `resolveUser` gave: `null`/`undefined` (nobody) or a {@link WidgetUser}.
+ * Throws `INTERNAL_ERROR` with a message that names the field and its type (never a
+ * value): an `id` that is not a non-empty string, a database `_id` without `id`, an
+ * `email` or `name` that is not a string, `metadata` that is not an object of strings.
+ * `null` counts as absent for `email`, `name` and `metadata`. Fields are read as
+ * properties, so class instances with getters (ORM models) work.
+ */
+export function checkResolvedUser(value: unknown): WidgetUser | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    refuse(`${kindOf(value)} instead of a user object or null; return { id: string, email?, name?, metadata? } or null`);
+  }
+  const user = value as Record<string, unknown>;
+  const id = user['id'];
+  if (id === undefined || id === null) {
+    if (user['_id'] !== undefined && user['_id'] !== null) {
+      refuse(`a user with \`_id\` (${kindOf(user['_id'])}) but no \`id\`; map your record: { id: String(doc._id), … }`);
+    }
+    refuse(`a user without \`id\`; id must be a non-empty string`);
+  }
+  if (typeof id !== 'string') refuse(`a user whose \`id\` is ${kindOf(id)}; id must be a non-empty string, e.g. String(user.id)`);
+  if (id.length === 0) refuse('a user whose `id` is an empty string; id must be a non-empty string');
+  for (const field of ['email', 'name'] as const) {
+    const v = user[field];
+    if (v !== undefined && v !== null && typeof v !== 'string') refuse(`a user whose \`${field}\` is ${kindOf(v)}; ${field} must be a string when present`);
+  }
+  const metadata = user['metadata'];
+  if (metadata !== undefined && metadata !== null) {
+    if (typeof metadata !== 'object' || Array.isArray(metadata)) refuse(`a user whose \`metadata\` is ${kindOf(metadata)}; metadata must be an object of strings`);
+    for (const [key, v] of Object.entries(metadata)) {
+      if (v !== undefined && typeof v !== 'string') refuse(`a user whose \`metadata.${keyName(key)}\` is ${kindOf(v)}; metadata values must be strings, e.g. String(value)`);
+    }
+  }
+  return value as WidgetUser;
+}
