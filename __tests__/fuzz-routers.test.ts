@@ -32,17 +32,21 @@ import {
   answerText,
   captureConsole,
   checkProperty,
+  eventually,
   expectShaped,
   fuzzOriginAllowed,
   headerValue,
+  hostileErrorAnswer,
   hostileKey,
   hostileString,
+  hostileSuccessAnswer,
   jsonObjectText,
   jsonText,
   leakFinder,
   numberToken,
   objectText,
   originHeader,
+  secretTraceFinder,
   serve,
   userRegistry,
   type Answer,
@@ -56,9 +60,9 @@ import { NEUT } from './helpers/neut';
 /**
  * Property runs per router: generic requests, the router's own property (Neuroon has
  * none: its route reads nothing from the request, so it gets more generic runs), and
- * Content-Length mismatches.
+ * Content-Length mismatches; `hostile`: Nevermined answers hiding the secret.
  */
-const RUNS = { generic: 150, own: 150, lyingLength: 25, neuroonGeneric: 250 };
+const RUNS = { generic: 150, own: 150, lyingLength: 25, neuroonGeneric: 250, hostile: 150 };
 
 // well above the usual second per property, for a loaded machine and for FUZZ_SCALE hunts
 jest.setTimeout(60_000 * FUZZ_SCALE);
@@ -696,6 +700,30 @@ describe(`Property tests of every router (Express ${EXPRESS_MAJOR}, seed ${FUZZ_
 
     it('survives a Content-Length that lies', async () => {
       await checkProperty(lyingLengthProperty(() => app, { ...route, post: route.path }), RUNS.lyingLength);
+    });
+
+    it('lets through no trace of a secret the vendor hides in an error or a 2xx body, in any encoding, padded or split', async () => {
+      const traces = secretTraceFinder(SECRETS);
+      const valid = { sessionToken: 'nvm_ws_hostile', userId: 'did:privy:hostile', userWallet: '0x00000000000000000000000000000000000000ab', apiKeyHash: 'ab'.repeat(32), expiresAt: '2030-01-01T00:00:00.000Z' };
+      const hostile = fc.oneof({ weight: 3, arbitrary: hostileErrorAnswer(NEVERMINED_SECRET) }, { weight: 1, arbitrary: hostileSuccessAnswer(NEVERMINED_SECRET, valid) });
+      await checkProperty(
+        fc.asyncProperty(hostile, fc.constantFrom('GET', 'POST'), async (vendor, method) => {
+          fake.fault({ kind: 'status', status: vendor.status, body: vendor.body, ...(vendor.headers ? { headers: vendor.headers } : {}) }, { times: 1 });
+          const from = logger.events.length;
+          const answer = await app.send({ method, path: route.path, headers: { 'x-fuzz-user': GOOD_KEY } });
+          const error = expectShaped(WIRE.nevermined, answer, method);
+          if (vendor.status === 200) expectError(error, 502, 'UPSTREAM_INVALID_RESPONSE', vendor.how);
+          else if (vendor.status === 429) expectError(error, 503, 'UPSTREAM_UNAVAILABLE', vendor.how);
+          else if (vendor.status >= 500) expectError(error, 502, 'UPSTREAM_UNAVAILABLE', vendor.how);
+          else expectError(error, 502, 'UPSTREAM_REJECTED', vendor.how);
+          // the request's event is written once the answer is out
+          if (!(await eventually(() => logger.events.length > from))) throw new Error(`no log event for ${vendor.how}`);
+          const trace = traces(answerText(answer)) ?? traces(logger.events.slice(from).map((e) => JSON.stringify(e)).join('\n'));
+          if (trace) throw new Error(`a vendor answer with the secret ${vendor.how} left ${trace}`);
+          afterRun(answer);
+        }),
+        RUNS.hostile,
+      );
     });
   });
 

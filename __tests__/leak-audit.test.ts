@@ -10,6 +10,14 @@
  * (also those the vendors issued or sent for someone else), in their plain, URL-encoded,
  * base64, base64url and hex forms. The only text left out is each success answer's own
  * token, in that answer.
+ *
+ * Vendors also echo the secret in every encoding the redactor handles (hex in any case,
+ * base64 at each byte alignment, `%XX` and `\uXXXX` in any case and mixture), split in
+ * two halves, padded past the lengths kept, and inside 2xx bodies. The configured
+ * secrets are then searched a second time with `secretTraceFinder`, which is written
+ * independently of the library's `encodedForms`: it decodes escapes, hex and base64 runs
+ * at every alignment in the text and looks for the secret, or a piece of it as long as
+ * the redactor promises to find, in what comes out.
  */
 import type { Express } from 'express';
 import jwt from 'jsonwebtoken';
@@ -25,7 +33,23 @@ import { startFakeNeuroon, type FakeNeuroon } from '../lib/testing/neuroon';
 import { startFakeNevermined, type FakeNevermined } from '../lib/testing/nevermined';
 import { startFakeWonderful, type FakeWonderful } from '../lib/testing/wonderful';
 import { EXPRESS_MAJOR, buildApp, captureLogger } from './helpers/app';
-import { WIRE, answerText, captureConsole, expectShaped, leakFinder, serve, without, type Answer, type OutgoingRequest, type ServedApp, type WireContract } from './helpers/hardening';
+import {
+  SECRET_DISGUISES,
+  WIRE,
+  answerText,
+  captureConsole,
+  disguiseSecret,
+  expectShaped,
+  leakFinder,
+  secretTraceFinder,
+  serve,
+  without,
+  type Answer,
+  type OutgoingRequest,
+  type SecretDisguise,
+  type ServedApp,
+  type WireContract,
+} from './helpers/hardening';
 import { BILL_BODY, NEUT } from './helpers/neut';
 
 const HISSUNO_SECRET = 'sk_live_audit_ODYAEYE4ZbWEXMNYf2V1ZqQsXS';
@@ -60,6 +84,9 @@ const USERS: Record<string, WidgetUser> = {
   badMetadata: { id: 'user-bad-metadata', metadata: { age: 42 as unknown as string } },
   noId: { id: '' },
   hookFails: { id: 'user-hook-fails' },
+  // the Wonderful vendor failures are spread over these, each within the rate limit
+  vendor0: { id: 'user-vendor-0', email: 'vendor0@example.com' },
+  vendor1: { id: 'user-vendor-1', email: 'vendor1@example.com' },
 };
 
 /** resolveUser of the audit: a user by header, or a hook that throws or rejects with a secret. */
@@ -152,10 +179,45 @@ function echo(secret: string, status: number): Fault {
   };
 }
 
-/** Vendor failures of a vendor-backed route: the expected status and wire code of each. */
-function vendorFaults(secret: string, vendor: 'nevermined' | 'wonderful' | 'neuroon'): [string, Fault, number, string][] {
+/** A vendor refusal that echoes `secret` written `how` in its code, error code, correlation id and both id headers. */
+function echoDisguised(secret: string, how: SecretDisguise): Fault {
+  // base64 forms put the secret at byte offset 1 (base64) and 2 (base64url) of a larger text
+  const hidden = disguiseSecret(secret, how, { before: Buffer.from(how === 'base64' ? '{' : 'k='), after: Buffer.from('}') });
+  return {
+    kind: 'status',
+    status: 401,
+    body: { code: `KEY_${hidden}`, message: `invalid key ${hidden}`, correlationId: hidden, error: { code: hidden } },
+    headers: { 'x-correlation-id': hidden, 'x-request-id': `req-${hidden}` },
+  };
+}
+
+/** A vendor refusal that echoes `secret` cut in two: halves across code and correlation id, and with a separator inside the header id. */
+function echoSplit(secret: string): Fault {
+  const half = Math.floor(secret.length / 2);
+  return {
+    kind: 'status',
+    status: 403,
+    body: { code: secret.slice(0, half), correlationId: secret.slice(half) },
+    headers: { 'x-request-id': `${secret.slice(0, half)}-${secret.slice(half)}` },
+  };
+}
+
+/** A vendor refusal whose code and correlation id pad the secret across the lengths they are cut to (100, 200). */
+function echoPadded(secret: string): Fault {
+  return { kind: 'status', status: 400, body: { code: `${'E'.repeat(80)}${secret}`, correlationId: `${'C'.repeat(190)}${secret}` }, headers: { 'x-correlation-id': `${'H'.repeat(195)}${secret}` } };
+}
+
+/**
+ * Vendor failures of a vendor-backed route: the expected status and wire code of each.
+ * `okEcho` is a 2xx body the route would accept, plus the secret echoed in it.
+ */
+function vendorFaults(secret: string, vendor: 'nevermined' | 'wonderful' | 'neuroon', okEcho: unknown): [string, Fault, number, string][] {
   const network = vendor === 'wonderful';
   return [
+    ...SECRET_DISGUISES.map((how): [string, Fault, number, string] => [`refuses our credentials, echoing the secret as ${how}`, echoDisguised(secret, how), 502, 'UPSTREAM_REJECTED']),
+    ['refuses our request, echoing the secret split in two', echoSplit(secret), 502, 'UPSTREAM_REJECTED'],
+    ['refuses our request, padding the secret past the length kept', echoPadded(secret), 502, 'UPSTREAM_REJECTED'],
+    ['answers 200 with a valid body that echoes the secret', { kind: 'status', status: 200, body: okEcho }, 502, 'UPSTREAM_INVALID_RESPONSE'],
     ['refuses our credentials, echoing the secret', echo(secret, 401), 502, 'UPSTREAM_REJECTED'],
     ['refuses our request, echoing the secret', echo(secret, 403), 502, 'UPSTREAM_REJECTED'],
     ['fails, echoing the secret', echo(secret, 500), 502, network ? 'NETWORK_ERROR' : 'UPSTREAM_UNAVAILABLE'],
@@ -230,7 +292,8 @@ describe(`Secret-leak audit (Express ${EXPRESS_MAJOR})`, () => {
     await pipelinePaths(app, WIRE.nevermined, { path, method: 'POST', other: 'PATCH', limitedUser: 'limited2', tokens });
     await hit(app, WIRE.nevermined, 'nevermined user without an email', { method: 'GET', path, headers: { 'x-audit-user': 'noEmail' } }, { status: 401, code: 'UNAUTHORIZED' });
     await hit(app, WIRE.nevermined, 'nevermined user with a bad email', { method: 'GET', path, headers: { 'x-audit-user': 'badEmail' } }, { status: 500, code: 'INTERNAL_ERROR' });
-    for (const [what, fault, status, code] of vendorFaults(NEVERMINED_SECRET, 'nevermined')) {
+    const session = { sessionToken: 'nvm_ws_echo', userId: 'did:privy:echo', userWallet: '0x00000000000000000000000000000000000000ee', apiKeyHash: 'e'.repeat(64), expiresAt: '2030-01-01T00:00:00.000Z' };
+    for (const [what, fault, status, code] of vendorFaults(NEVERMINED_SECRET, 'nevermined', { ...session, request: { orgId: 'org-audit', rawSecret: NEVERMINED_SECRET } })) {
       nevermined.fault(fault, { times: 1 });
       await hit(app, WIRE.nevermined, `nevermined vendor ${what}`, { method: 'GET', path, headers: { 'x-audit-user': 'ada' } }, { status, code });
     }
@@ -267,14 +330,16 @@ describe(`Secret-leak audit (Express ${EXPRESS_MAJOR})`, () => {
     await hit(app, WIRE.wonderful, 'wonderful entityIdFor throws', { method: 'POST', path: '/api/sdk-token', headers: { 'x-audit-user': 'hookFails' } }, { status: 500, code: 'INTERNAL_ERROR' });
     await hit(app, WIRE.wonderful, 'wonderful metadataFor throws', { method: 'POST', path: '/api/sdk-token', headers: { 'x-audit-user': 'badMetadata' } }, { status: 500, code: 'INTERNAL_ERROR' });
     const faults: [string, Fault, number, string][] = [
-      ...vendorFaults(WONDERFUL_KEY, 'wonderful'),
+      // a token for the right entity whose claims carry the API key
+      ...vendorFaults(WONDERFUL_KEY, 'wonderful', { jwt: jwt.sign({ sub: own, key: WONDERFUL_KEY }, 'another-key', { algorithm: 'HS256', expiresIn: 600 }), id: own, expiresAt: 2_000_000_000 }),
       ['sends a token for another entity', { kind: 'status', status: 200, body: { jwt: strangerToken, expiresAt: 2_000_000_000, id: STRANGER } }, 502, 'UPSTREAM_INVALID_RESPONSE'],
       ['sends a token whose subject is another entity', { kind: 'status', status: 200, body: { data: { jwt: strangerToken } } }, 502, 'UPSTREAM_INVALID_RESPONSE'],
     ];
-    for (const [what, fault, status, code] of faults) {
+    for (const [i, [what, fault, status, code]] of faults.entries()) {
       for (const [route, body] of [['/api/sdk-token', undefined], [refresh, JSON.stringify({ entityId: own })]] as const) {
         wonderful.fault(fault, { times: 1 });
-        await hit(app, WIRE.wonderful, `wonderful ${route} vendor ${what}`, { method: 'POST', path: route, headers: json, ...(body ? { body } : {}) }, { status, code });
+        const headers = { ...json, 'x-audit-user': `vendor${i % 2}` };
+        await hit(app, WIRE.wonderful, `wonderful ${route} vendor ${what}`, { method: 'POST', path: route, headers, ...(body ? { body } : {}) }, { status, code });
       }
     }
   });
@@ -288,7 +353,7 @@ describe(`Secret-leak audit (Express ${EXPRESS_MAJOR})`, () => {
     const path = '/api/neuroon-widget-token';
     const tokens = (b: Record<string, unknown>) => [b['token'] as string];
     await pipelinePaths(app, WIRE.neuroon, { path, method: 'GET', other: 'POST', tokens });
-    for (const [what, fault, status, code] of vendorFaults(NEUROON_KEY, 'neuroon')) {
+    for (const [what, fault, status, code] of vendorFaults(NEUROON_KEY, 'neuroon', { token: `ntk_${Buffer.from(NEUROON_KEY).toString('hex')}` })) {
       now += 25 * 3600_000; // the cached token is past its life: Neuroon must be asked
       neuroon.fault(fault, { times: 1 });
       await hit(app, WIRE.neuroon, `neuroon vendor ${what}`, { method: 'GET', path, headers: { 'x-audit-user': 'ada' } }, { status, code });
@@ -384,6 +449,21 @@ describe(`Secret-leak audit (Express ${EXPRESS_MAJOR})`, () => {
     });
     const leak = everything.find(output.text());
     if (leak) leaks.push(`console: ${leak}`);
+
+    // the configured secrets once more, with a search that shares no code with the redactor
+    const traces = secretTraceFinder(SECRETS);
+    for (const { label, answer, intended } of seen) {
+      let text = answerText(answer);
+      for (const token of intended) text = without(text, token);
+      const trace = traces(text);
+      if (trace) leaks.push(`${label}: the answer carries a trace of ${trace}`);
+    }
+    logger.events.forEach((event, i) => {
+      const trace = traces(JSON.stringify(event));
+      if (trace) leaks.push(`log event ${i} (${event.msg ?? ''}): a trace of ${trace}`);
+    });
+    const trace = traces(output.text());
+    if (trace) leaks.push(`console: a trace of ${trace}`);
     expect(leaks).toEqual([]);
 
     // the audit covered what it says it did

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { parseOptions, type EnvVariable, type WeakSecretOption } from './core/config';
 import { WidgetAuthConfigError } from './core/errors';
 import { guardFactory, rejectMisuse } from './core/misuse';
-import { checkCommonOptions, commonOptionsShape, resolveUserSchema, type CommonRouterOptions } from './core/pipeline';
+import { checkCommonOptions, commonOptionsShape, resolveUserSchema, shareSecrets, type CommonRouterOptions } from './core/pipeline';
 import type { ResolveUser } from './core/types';
 import { HISSUNO_ENV, HISSUNO_TOKEN_PATH, hissunoConfigFromEnv, hissunoTokenRouter, type HissunoTokenRouterOptions } from './hissuno/index';
 import { NEUROON_ENV, NEUROON_TOKEN_PATH, neuroonConfigFromEnv, neuroonTokenRouter, type NeuroonTokenRouterOptions } from './neuroon/index';
@@ -153,6 +153,8 @@ interface VendorPlan {
   signedInOnly: boolean;
   /** Options the caller may not pass in `vendors`, with the reason. */
   reserved: Record<string, string>;
+  /** Options holding a secret: every router mounted together redacts all of them. */
+  secretOptions: readonly string[];
   routes(options: AnyOptions): Omit<WidgetAuthRoute, 'vendor'>[];
 }
 
@@ -171,6 +173,7 @@ const PLANS: Record<WidgetAuthVendor, VendorPlan> = {
     build: (o) => neverminedSessionRouter(o as unknown as NeverminedSessionRouterOptions),
     signedInOnly: true,
     reserved: fromVariables(NEVERMINED_ENV),
+    secretOptions: ['rawSecret'],
     routes: (o) => [{ path: pathOr(o, 'path', NEVERMINED_SESSION_PATH), methods: ['GET', 'POST'] }],
   },
   neuroon: {
@@ -181,6 +184,7 @@ const PLANS: Record<WidgetAuthVendor, VendorPlan> = {
     build: (o) => neuroonTokenRouter(o as unknown as NeuroonTokenRouterOptions),
     signedInOnly: false,
     reserved: { ...fromVariables(NEUROON_ENV), provider: 'is not taken by widgetAuth; to share a provider, mount neuroonTokenRouter({ provider }) yourself' },
+    secretOptions: ['apiKey'],
     routes: (o) => [{ path: pathOr(o, 'path', NEUROON_TOKEN_PATH), methods: ['GET'] }],
   },
   hissuno: {
@@ -191,6 +195,7 @@ const PLANS: Record<WidgetAuthVendor, VendorPlan> = {
     build: (o) => hissunoTokenRouter(o as unknown as HissunoTokenRouterOptions),
     signedInOnly: true,
     reserved: fromVariables(HISSUNO_ENV),
+    secretOptions: ['secretKey'],
     routes: (o) => [{ path: pathOr(o, 'path', HISSUNO_TOKEN_PATH), methods: ['GET', 'POST'] }],
   },
   neut: {
@@ -201,6 +206,7 @@ const PLANS: Record<WidgetAuthVendor, VendorPlan> = {
     build: (o) => neutEmbedParamsRouter(o as unknown as NeutEmbedParamsRouterOptions),
     signedInOnly: false,
     reserved: fromVariables(NEUT_ENV),
+    secretOptions: ['mintSecret'],
     routes: (o) => [{ path: pathOr(o, 'path', NEUT_EMBED_PARAMS_PATH), methods: ['POST'] }],
   },
   wonderful: {
@@ -211,6 +217,7 @@ const PLANS: Record<WidgetAuthVendor, VendorPlan> = {
     build: (o) => wonderfulTokenRouter(o as unknown as WonderfulTokenRouterOptions),
     signedInOnly: true,
     reserved: fromVariables(WONDERFUL_ENV),
+    secretOptions: ['apiKey'],
     routes: (o) => [
       { path: pathOr(o, 'path', WONDERFUL_TOKEN_PATH), methods: ['POST'] },
       { path: pathOr(o, 'refreshPath', WONDERFUL_REFRESH_PATH), methods: ['POST'] },
@@ -369,6 +376,7 @@ export function widgetAuth(options: WidgetAuthOptions): WidgetAuthRouter {
 
   const built: Router[] = [];
   const routes: WidgetAuthRoute[] = [];
+  const secrets: string[] = [];
   const stores = new Map<Store, WidgetAuthVendor>();
   for (const s of chosen) {
     const plan = PLANS[s.vendor];
@@ -407,6 +415,7 @@ export function widgetAuth(options: WidgetAuthOptions): WidgetAuthRouter {
       ...extra,
       ...(rateLimit ? { rateLimit } : {}),
     };
+    for (const key of plan.secretOptions) if (typeof routerOptions[key] === 'string') secrets.push(routerOptions[key] as string);
     try {
       built.push(plan.build(routerOptions));
     } catch (err) {
@@ -423,6 +432,8 @@ export function widgetAuth(options: WidgetAuthOptions): WidgetAuthRouter {
   if (problems.length > 0) throw new WidgetAuthConfigError('widgetAuth', problems);
 
   const router = express.Router();
+  // a hook's error may quote any vendor's secret: each router redacts them all
+  for (const vendorRouter of built) shareSecrets(vendorRouter, secrets);
   for (const vendorRouter of built) router.use(vendorRouter);
   const mounted = Object.freeze(chosen.map((s) => s.vendor));
   return Object.defineProperties(router, {

@@ -844,3 +844,221 @@ export function arbCharsetContentType(json: fc.Arbitrary<string> = jsonObjectTex
       return { contentType, body, utf8 };
     });
 }
+
+// ---------------------------------------------------------------------------
+// Secrets a vendor hides in its answers, and an independent search for them
+
+/**
+ * The length from which a piece of `secret` written as is must be found on its own:
+ * half the secret, at least 8 and at most 12 characters (the whole secret when it is
+ * shorter), as docs/security.md documents for the redactor.
+ */
+export function secretFragmentLength(secret: string): number {
+  return Math.min(secret.length, Math.max(8, Math.min(12, Math.ceil(secret.length / 2))));
+}
+
+// JSON escapes (any number of backslashes), `%XX` bytes: decoded character by character
+const ESCAPE = /\\+u([0-9a-fA-F]{4})|\\+(["\\/])|%([0-9a-fA-F]{2})/g;
+
+/** `text` with every `\uXXXX`, `\/`, `\"`, `\\` and `%XX` decoded, as bytes read as Latin-1 for `%XX`. */
+function unescapeAll(text: string): string {
+  let out = text;
+  // twice: an escape inside an escaped JSON string has doubled backslashes
+  for (let i = 0; i < 2; i++) {
+    out = out.replace(ESCAPE, (_m, unit: string | undefined, short: string | undefined, byte: string | undefined) =>
+      unit !== undefined ? String.fromCharCode(parseInt(unit, 16)) : short !== undefined ? short : String.fromCharCode(parseInt(byte!, 16)),
+    );
+  }
+  return out;
+}
+
+/**
+ * The texts a secret could be read back from in `text`: the text itself, the text with
+ * its escapes decoded, and every hex or base64(url) run decoded at each alignment (as
+ * Latin-1 bytes). Written without the library's code: decoding what is there rather
+ * than encoding what is looked for, so a gap in `encodedForms` cannot hide a leak.
+ */
+export function secretViews(text: string): string[] {
+  const views = [text];
+  const unescaped = unescapeAll(text);
+  if (unescaped !== text) views.push(unescaped);
+  for (const source of views.slice()) {
+    for (const [run] of source.matchAll(/[0-9a-fA-F]{12,}/g)) {
+      for (let off = 0; off < 2; off++) views.push(Buffer.from(run.slice(off, off + ((run.length - off) & ~1)), 'hex').toString('latin1'));
+    }
+    for (const [run] of source.matchAll(/[A-Za-z0-9+/_-]{8,}/g)) {
+      const std = run.replace(/-/g, '+').replace(/_/g, '/');
+      for (let off = 0; off < 4; off++) views.push(Buffer.from(std.slice(off), 'base64').toString('latin1'));
+    }
+  }
+  return views;
+}
+
+/**
+ * A finder of configured secrets in any text, independent of the library's redactor:
+ * it reports a secret found whole in any of {@link secretViews} (as is, JSON-escaped,
+ * URL-encoded, hex or base64 at any alignment and letter case), and any piece of it of
+ * {@link secretFragmentLength} characters or more in any view. The description names the
+ * secret's label and how it was found, never the value.
+ */
+export function secretTraceFinder(secrets: Readonly<Record<string, string>>): (text: string) => string | undefined {
+  const targets = Object.entries(secrets).map(([label, secret]) => {
+    const bytes = Buffer.from(secret, 'utf8').toString('latin1');
+    const size = secretFragmentLength(bytes);
+    const pieces = new Set<string>();
+    for (let at = 0; at + size <= bytes.length; at++) pieces.add(bytes.slice(at, at + size));
+    return { label, bytes, pieces: [...pieces] };
+  });
+  return (text) => {
+    const views = secretViews(text);
+    for (const { label, bytes, pieces } of targets) {
+      for (const [i, view] of views.entries()) {
+        const where = i === 0 ? 'as is' : 'once decoded';
+        if (view.includes(bytes)) return `${label} (whole, ${where})`;
+        if (pieces.some((p) => view.includes(p))) return `${label} (a piece of ${pieces[0]!.length} or more characters, ${where})`;
+      }
+    }
+    return undefined;
+  };
+}
+
+/** Ways a hostile vendor writes a secret, the encodings the redactor must see through. */
+export const SECRET_DISGUISES = ['plain', 'hex', 'HEX', 'hex-mixed', 'base64', 'base64url', 'percent', 'PERCENT', 'percent-mixed', 'uri', 'json-unicode', 'JSON-UNICODE', 'json-mixed'] as const;
+export type SecretDisguise = (typeof SECRET_DISGUISES)[number];
+
+/**
+ * `secret` written as `how` says. Base64 forms encode it between `before` and `after`
+ * (bytes), so it sits at any byte alignment of a larger base64 text; the mixed forms
+ * encode the characters `pick` selects (per character, cycling) and leave the others.
+ */
+export function disguiseSecret(secret: string, how: SecretDisguise, options: { before?: Uint8Array; after?: Uint8Array; pick?: readonly boolean[] } = {}): string {
+  const pick = (i: number) => (options.pick && options.pick.length > 0 ? options.pick[i % options.pick.length]! : i % 2 === 0);
+  const bytes = Buffer.from(secret, 'utf8');
+  const hex = bytes.toString('hex');
+  const percent = (upper: boolean) => [...bytes].map((b) => `%${b.toString(16).padStart(2, '0')[upper ? 'toUpperCase' : 'toLowerCase']()}`).join('');
+  // every UTF-16 unit of the character (two for one outside the BMP)
+  const unicode = (c: string) => [...Array(c.length).keys()].map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('');
+  switch (how) {
+    case 'plain':
+      return secret;
+    case 'hex':
+      return hex;
+    case 'HEX':
+      return hex.toUpperCase();
+    case 'hex-mixed':
+      return [...hex].map((c, i) => (pick(i) ? c.toUpperCase() : c)).join('');
+    case 'base64':
+    case 'base64url':
+      return Buffer.concat([options.before ?? new Uint8Array(), bytes, options.after ?? new Uint8Array()]).toString(how);
+    case 'percent':
+      return percent(false);
+    case 'PERCENT':
+      return percent(true);
+    case 'percent-mixed':
+      // a character's UTF-8 bytes, hex in upper or lower case
+      return [...secret]
+        .map((c, i) => (pick(i) ? [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')[i % 3 === 0 ? 'toUpperCase' : 'toLowerCase']()}`).join('') : c))
+        .join('');
+    case 'uri':
+      return encodeURIComponent(secret);
+    case 'json-unicode':
+      return [...secret].map(unicode).join('');
+    case 'JSON-UNICODE':
+      return [...secret].map((c) => unicode(c).toUpperCase().replace(/\\U/g, '\\u')).join('');
+    case 'json-mixed':
+      return [...secret].map((c, i) => (pick(i) ? unicode(c) : c)).join('');
+  }
+}
+
+/** A secret in any {@link SECRET_DISGUISES}, at any base64 alignment, any mixture. */
+export function disguisedSecret(secret: string): fc.Arbitrary<{ how: SecretDisguise; text: string }> {
+  return fc
+    .record({
+      how: fc.constantFrom(...SECRET_DISGUISES),
+      before: fc.uint8Array({ maxLength: 5 }),
+      after: fc.uint8Array({ maxLength: 3 }),
+      pick: fc.array(fc.boolean(), { minLength: 1, maxLength: 7 }),
+    })
+    .map(({ how, before, after, pick }) => ({ how, text: disguiseSecret(secret, how, { before, after, pick }) }));
+}
+
+/** Text around a secret: nothing, a short id-like word, or long runs that push it across the lengths a value is cut to (100, 200). */
+const SECRET_PADDING: fc.Arbitrary<string> = fc.oneof(
+  fc.constant(''),
+  fc.stringMatching(/^[A-Za-z0-9 _.:-]{1,12}$/),
+  fc.constantFrom(79, 80, 90, 95, 99, 100, 150, 190, 195, 199, 200, 250).map((n) => 'E'.repeat(n)),
+);
+
+/** A vendor answer as a fake's `status` fault takes it. */
+export interface HostileVendorAnswer {
+  /** How the secret was hidden, for the failure message (never the secret). */
+  how: string;
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+/**
+ * Vendor error answers that hide `secret`: in the error `code`, `error.code`,
+ * `correlationId`, `correlation_id`, `message` or the `x-correlation-id` /
+ * `x-request-id` header, in any {@link SECRET_DISGUISES}, padded on either side
+ * (up to and across the lengths the library cuts these values to); or split in two
+ * plain pieces of at least {@link secretFragmentLength} characters across `code` and
+ * `correlationId`, or with a separator inserted. Statuses are those the client does not
+ * retry (4xx, 429, 500), so each answer is seen once.
+ */
+export function hostileErrorAnswer(secret: string): fc.Arbitrary<HostileVendorAnswer> {
+  const size = secretFragmentLength(secret);
+  const status = fc.constantFrom(400, 401, 403, 404, 409, 422, 429, 500);
+  const whole = fc
+    .record({
+      status,
+      where: fc.constantFrom('code', 'error.code', 'correlationId', 'correlation_id', 'message', 'x-correlation-id', 'x-request-id'),
+      secret: disguisedSecret(secret),
+      before: SECRET_PADDING,
+      after: SECRET_PADDING,
+    })
+    .map(({ status, where, secret: hidden, before, after }): HostileVendorAnswer => {
+      const text = `${before}${hidden.text}${after}`;
+      const how = `${hidden.how} in ${where}, padded ${before.length}/${after.length}`;
+      if (where.startsWith('x-')) return { how, status, body: { code: 'BAD_KEY', message: 'Invalid key.' }, headers: { [where]: text } };
+      if (where === 'error.code') return { how, status, body: { error: { code: text } } };
+      return { how, status, body: { code: 'BAD_KEY', message: 'Invalid key.', [where]: text } };
+    });
+  const split = fc
+    .record({
+      status,
+      at: fc.integer({ min: size, max: Math.max(size, secret.length - size) }),
+      sep: fc.constantFrom('', '-', ' ', '…', '|', '\n', '%20'),
+      together: fc.boolean(),
+      before: SECRET_PADDING,
+    })
+    .map(({ status, at, sep, together, before }): HostileVendorAnswer => {
+      const [head, tail] = [secret.slice(0, at), secret.slice(at)];
+      return together
+        ? { how: `split at ${at} with a separator in correlationId`, status, body: { code: 'BAD_KEY', correlationId: `${before}${head}${sep}${tail}` } }
+        : { how: `split at ${at} across code and correlationId`, status, body: { code: `${before}${head}`, correlationId: `${tail}${sep}` } };
+    });
+  return fc.oneof({ weight: 4, arbitrary: whole }, { weight: 1, arbitrary: split });
+}
+
+/**
+ * 2xx answers that are `valid` (a body the route accepts) plus the secret echoed in an
+ * extra field, whole in any {@link SECRET_DISGUISES} and padded, or inside a nested
+ * object, or as base64 of the JSON request that carried it.
+ */
+export function hostileSuccessAnswer(secret: string, valid: Record<string, unknown>): fc.Arbitrary<HostileVendorAnswer> {
+  return fc
+    .record({
+      field: fc.constantFrom('rawSecret', 'apiKey', 'echo', 'debug', '__proto__'),
+      nested: fc.constantFrom('no', 'object', 'request-base64'),
+      secret: disguisedSecret(secret),
+      before: SECRET_PADDING,
+      after: SECRET_PADDING,
+    })
+    .map(({ field, nested, secret: hidden, before, after }): HostileVendorAnswer => {
+      const text = `${before}${hidden.text}${after}`;
+      const value = nested === 'object' ? { request: { [field]: text } } : nested === 'request-base64' ? Buffer.from(JSON.stringify({ email: 'a@b.c', rawSecret: secret })).toString('base64') : text;
+      return { how: `${nested === 'request-base64' ? 'base64 of the request' : hidden.how} in the extra field ${field}${nested === 'object' ? ' (nested)' : ''}`, status: 200, body: JSON.parse(`${JSON.stringify(valid).slice(0, -1)},${JSON.stringify(field)}:${JSON.stringify(value)}}`) };
+    });
+}

@@ -25,7 +25,7 @@ export interface RequestLogEvent {
   vendorCode?: string;
   correlationId?: string;
   upstreamStatus?: number;
-  /** Name and (redacted) message of an unexpected error. */
+  /** Name and (redacted) message of an unexpected error, or of why a vendor's answer was refused (`UPSTREAM_INVALID_RESPONSE`). */
   err?: { name: string; message: string };
   /**
    * When the cause is the host's to fix (a hook, the configuration, the vendor refusing
@@ -44,40 +44,312 @@ export const loggerSchema = z.custom<WidgetAuthLogger>(
   { message: 'must be a logger with info, warn and error methods (pino-compatible)' },
 );
 
-/** Every textual form a secret could take on its way into a log line or a URL. */
-export function encodedForms(secret: string): string[] {
-  const buf = Buffer.from(secret, 'utf8');
-  const forms = new Set([
-    secret,
-    encodeURIComponent(secret),
-    buf.toString('base64'),
-    buf.toString('base64url'),
-    buf.toString('base64').replace(/=+$/, ''),
-    buf.toString('hex'),
-  ]);
-  return [...forms].filter((f) => f.length >= 6);
+// ---------------------------------------------------------------------------
+// Redaction
+
+/** What every secret found is replaced with. */
+export const REDACTED = '[redacted]';
+
+/** Forms shorter than this are not searched for: they would match ordinary text. */
+const MIN_FORM_LENGTH = 6;
+/** Fragments of a secret found on their own are at least this long (or the whole secret when it is shorter)… */
+const MIN_FRAGMENT = 8;
+/** …and half the secret, but never need to be longer than this. */
+const MAX_FRAGMENT = 12;
+/** A longer text is redacted on its first this-many characters only, then cut. */
+const MAX_REDACTED_TEXT = 64 * 1024;
+
+const hexByte = (b: number) => b.toString(16).padStart(2, '0');
+const hexUnit = (u: number) => u.toString(16).padStart(4, '0');
+/** `text` with each lone surrogate replaced by U+FFFD, as UTF-8 encoding (and so decoding) has it. */
+const wellFormed = (text: string) => text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+const toBase64Url = (b64: string) => b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+
+/**
+ * The base64 text of `buf` that does not depend on its neighbours when it sits at byte
+ * offset `k` (0, 1 or 2, modulo 3) of a larger buffer: the characters whose six bits all
+ * come from `buf`. At offset 0 that is the whole encoding but a final partial character.
+ */
+function stableBase64(buf: Buffer, k: number): string {
+  const text = Buffer.concat([Buffer.alloc(k), buf]).toString('base64');
+  return text.slice(Math.ceil((4 * k) / 3), Math.floor((4 * (k + buf.length)) / 3));
 }
 
 /**
- * A function that replaces every occurrence of the given secrets (and their
- * base64/base64url/URL-encoded/hex forms) in a string with `[redacted]`.
+ * Every literal text form a secret is searched for: as is; JSON-escaped (minimally, and
+ * every character as `\uXXXX` in lower and upper case); URL-encoded
+ * (`encodeURIComponent`, and every byte as `%XX`, in lower and upper case); hex (lower and
+ * upper case); base64 and base64url, padded or not, plus the part of the encoding that
+ * stays the same wherever the secret sits inside a larger base64 text (one for each of
+ * the three byte alignments). Forms shorter than 6 characters are left out.
+ *
+ * The redactor ({@link createSecretMatcher}) finds more than this list: any mixture of
+ * plain, `%XX` and `\uXXXX` characters, hex in mixed case, and long fragments.
  */
-export function createRedactor(secrets: readonly string[]): (text: string) => string {
-  const forms = [...new Set(secrets.filter((s) => s.length > 0).flatMap(encodedForms))].sort((a, b) => b.length - a.length);
-  if (forms.length === 0) return (text) => text;
-  return (text) => {
-    let out = text;
-    for (const form of forms) if (out.includes(form)) out = out.split(form).join('[redacted]');
-    return out;
+export function encodedForms(secret: string): string[] {
+  const buf = Buffer.from(secret, 'utf8');
+  let units = '';
+  for (let i = 0; i < secret.length; i++) units += `\\u${hexUnit(secret.charCodeAt(i))}`;
+  const percentAll = [...buf].map((b) => `%${hexByte(b)}`).join('');
+  // encodeURIComponent throws on a lone surrogate; UTF-8 writes it as U+FFFD
+  const uri = encodeURIComponent(wellFormed(secret));
+  const forms = new Set([
+    secret,
+    JSON.stringify(secret).slice(1, -1),
+    units,
+    units.replace(/[a-f]/g, (c) => c.toUpperCase()),
+    uri,
+    uri.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+    percentAll,
+    percentAll.toUpperCase(),
+    buf.toString('hex'),
+    buf.toString('hex').toUpperCase(),
+    buf.toString('base64'),
+    buf.toString('base64').replace(/=+$/, ''),
+    buf.toString('base64url'),
+  ]);
+  for (let k = 0; k < 3; k++) {
+    const stable = stableBase64(buf, k);
+    forms.add(stable);
+    forms.add(toBase64Url(stable));
+  }
+  return [...forms].filter((f) => f.length >= MIN_FORM_LENGTH);
+}
+
+const escapeRegExp = (text: string) => text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+
+/** A regex source matching the hex digits `hex` in any letter case. */
+const anyCase = (hex: string) => hex.replace(/[a-f]/gi, (c) => `[${c.toLowerCase()}${c.toUpperCase()}]`);
+
+/** The letter of each JSON short escape (`\/`, `\n`, …). */
+const JSON_SHORT_ESCAPES: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', '/': '/', '\b': 'b', '\f': 'f', '\n': 'n', '\r': 'r', '\t': 't' };
+
+/**
+ * A regex source matching `secret` written with any mixture, character by character, of
+ * the character itself, its UTF-8 bytes as `%XX` and its JSON escapes (`\uXXXX`, `\/`, …),
+ * hex digits in either case. An escape may have several backslashes: inside a serialised
+ * JSON string (a success body about to be sent) the text `\u0077` reads `\\u0077`.
+ */
+function mixedSource(secret: string): string {
+  let source = '';
+  for (const char of secret) {
+    const ways = [escapeRegExp(char), [...Buffer.from(char, 'utf8')].map((b) => `%${anyCase(hexByte(b))}`).join('')];
+    let units = '';
+    for (let i = 0; i < char.length; i++) units += `\\\\+u${anyCase(hexUnit(char.charCodeAt(i)))}`;
+    ways.push(units);
+    const short = JSON_SHORT_ESCAPES[char];
+    if (short !== undefined) ways.push(`\\\\+${escapeRegExp(short)}`);
+    source += `(?:${ways.join('|')})`;
+  }
+  return source;
+}
+
+const SHORT_ESCAPE_VALUES: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+const JSON_ESCAPE = /\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))/g;
+// one UTF-8 sequence may span several `%XX`
+const PERCENT_RUN = /(?:%[0-9a-fA-F]{2})+/g;
+/** JSON strings inside JSON strings are unescaped this many levels deep at most. */
+const MAX_ESCAPE_LEVELS = 3;
+
+/** `text` with one level of JSON string escapes decoded (`\uXXXX`, `\"`, `\\`, …). */
+function unescapeJson(text: string): string {
+  return text.replace(JSON_ESCAPE, (_m, unit: string | undefined, short: string | undefined) => (unit !== undefined ? String.fromCharCode(parseInt(unit, 16)) : SHORT_ESCAPE_VALUES[short!]!));
+}
+
+/** `text` with its `%XX` runs decoded as UTF-8 (invalid sequences as U+FFFD). */
+function decodePercent(text: string): string {
+  return text.replace(PERCENT_RUN, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      return Buffer.from(run.replace(/%/g, ''), 'hex').toString('utf8');
+    }
+  });
+}
+
+/** Cut `text` to at most `max` UTF-16 units, never between the halves of a surrogate pair. */
+export function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const end = Math.max(0, max);
+  const code = end > 0 ? text.charCodeAt(end - 1) : 0;
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? end - 1 : end);
+}
+
+/**
+ * Replaces the configured secrets in a text with `[redacted]`, then cuts the result to
+ * `max` characters (default: no cut). Redacting first means a cut never leaves the start
+ * of a secret behind.
+ */
+export type Redactor = (text: string, max?: number) => string;
+
+/** What {@link createSecretMatcher} builds. */
+export interface SecretMatcher {
+  /** Redact, then cut (see {@link Redactor}). */
+  redact: Redactor;
+  /**
+   * Whether a whole secret occurs in `text`: as is, hex or base64 (any case, any
+   * alignment), URL-encoded, JSON-escaped, or both, in JSON strings nested up to three
+   * deep (a serialised body whose field holds JSON-escaped text). Fragments are not
+   * looked for, nor, for a secret that itself holds `\` or `%`, a mixture of escaped and
+   * plain characters. Cheap on short texts: one regular-expression test of the literal
+   * forms and, only when the text holds `%` or `\`, one or two more per level of escapes
+   * decoded.
+   */
+  contains(text: string): boolean;
+}
+
+const NO_SECRETS: SecretMatcher = { redact: (text, max = Infinity) => cutText(text, max), contains: () => false };
+
+/**
+ * Compile, once, what finds the given secrets in free text. `redact` replaces with
+ * `[redacted]`:
+ *
+ * - each whole secret written as is, URL-encoded or JSON-escaped, in any mixture of these
+ *   character by character (`%XX` and `\uXXXX` in either letter case);
+ * - its hex encoding in any letter case;
+ * - its base64 and base64url encodings, also where the secret sits inside a larger
+ *   base64 text at any byte alignment (the characters holding only the secret's bits;
+ *   the one character at each end that mixes the secret's bits with its neighbours'
+ *   stays, holding at most 4 bits of the secret);
+ * - any fragment of a secret written as is that is at least half of it and at least 8
+ *   characters long (12 are always enough), widened to as much of the secret as
+ *   continues around it: a secret cut in two (across two fields, or with a separator
+ *   inserted) is removed half by half.
+ *
+ * It does not find shorter pieces, fragments in an encoded form, or a secret transformed
+ * otherwise (reversed, encoded twice, encrypted). A call is two regular-expression passes,
+ * linear in the text, over its first 64 KiB at most.
+ */
+export function createSecretMatcher(secrets: readonly unknown[]): SecretMatcher {
+  const list = [...new Set(secrets.filter((s): s is string => typeof s === 'string' && s.length > 0))];
+  if (list.length === 0) return NO_SECRETS;
+
+  const all: { source: string; length: number }[] = [];
+  const literal: string[] = [];
+  for (const secret of list) {
+    all.push({ source: mixedSource(secret), length: secret.length });
+    literal.push(escapeRegExp(secret));
+    // decoded `%XX` text has U+FFFD where the secret has a lone surrogate
+    if (wellFormed(secret) !== secret) literal.push(escapeRegExp(wellFormed(secret)));
+    for (const form of encodedForms(secret)) {
+      // the mixed source already covers the plain, URL-encoded and JSON-escaped forms
+      let source: string | undefined;
+      if (/^[0-9a-f]+$/i.test(form)) source = anyCase(form);
+      else if (/^[A-Za-z0-9+/_=-]+$/.test(form) && form !== secret) source = escapeRegExp(form);
+      if (source === undefined) continue;
+      all.push({ source, length: form.length });
+      literal.push(source);
+    }
+  }
+  // where several alternatives match at one position the first wins: longest first
+  all.sort((a, b) => b.length - a.length);
+  const whole = new RegExp(all.map((a) => a.source).join('|'), 'g');
+  const quick = new RegExp([...new Set(literal)].join('|'));
+  // every secret's match is at most 12 characters per character (`\uXXXX\uXXXX`, four `%XX`)
+  const longest = Math.max(...list.map((s) => s.length)) * 12;
+
+  // fragments: every window of a secret's fragment length, and where it sits in the secret
+  const windows = new Map<string, { secret: string; at: number }>();
+  for (const secret of list) {
+    const size = Math.min(secret.length, Math.max(MIN_FRAGMENT, Math.min(MAX_FRAGMENT, Math.ceil(secret.length / 2))));
+    for (let at = 0; at + size <= secret.length; at++) {
+      const window = secret.slice(at, at + size);
+      if (!windows.has(window)) windows.set(window, { secret, at });
+    }
+  }
+  const fragment = new RegExp([...windows.keys()].map(escapeRegExp).join('|'), 'g');
+
+  const removeFragments = (text: string): string => {
+    let out = '';
+    let done = 0;
+    fragment.lastIndex = 0;
+    for (let m = fragment.exec(text); m !== null; m = fragment.exec(text)) {
+      const { secret, at } = windows.get(m[0])!;
+      // widen to as much of the secret as continues on either side
+      let start = m.index;
+      let end = m.index + m[0].length;
+      for (let i = at - 1; i >= 0 && start > done && text[start - 1] === secret[i]; i--) start--;
+      for (let i = at + m[0].length; i < secret.length && end < text.length && text[end] === secret[i]; i++) end++;
+      out += text.slice(done, start) + REDACTED;
+      done = end;
+      fragment.lastIndex = end;
+    }
+    return done === 0 ? text : out + text.slice(done);
+  };
+
+  return {
+    redact(text, max = Infinity) {
+      const long = text.length > MAX_REDACTED_TEXT;
+      const redacted = removeFragments((long ? text.slice(0, MAX_REDACTED_TEXT) : text).replace(whole, REDACTED));
+      // a text cut before redaction may end in the start of a secret: that end goes too
+      return cutText(redacted, long ? Math.min(max, redacted.length - longest) : max);
+    },
+    contains(text) {
+      if (quick.test(text)) return true;
+      // an escaped form needs `\` or `%`: without them, the literal forms are all there is
+      let json = text;
+      for (let level = 0; level <= MAX_ESCAPE_LEVELS; level++) {
+        if (level > 0) {
+          if (!json.includes('\\')) break;
+          json = unescapeJson(json);
+          if (quick.test(json)) return true;
+        }
+        if (json.includes('%') && quick.test(decodePercent(json))) return true;
+      }
+      return false;
+    },
   };
 }
 
-/** Describe an unexpected error for the log: its name and a redacted, shortened message. */
-export function describeUnexpected(err: unknown, redact: (text: string) => string): { name: string; message: string } {
-  // a name is as free-form as a message (custom classes, `Object.assign(err, { name })`)
-  const name = err instanceof Error ? redact(String(err.name)).slice(0, 100) : typeof err;
-  const raw = err instanceof Error ? err.message : '';
-  return { name, message: redact(raw).slice(0, 300) };
+/** The redactor of {@link createSecretMatcher}. */
+export function createRedactor(secrets: readonly unknown[]): Redactor {
+  return createSecretMatcher(secrets).redact;
+}
+
+// ---------------------------------------------------------------------------
+// Unexpected errors
+
+/** Read a property without letting a getter, a Proxy trap or a revoked Proxy throw. */
+function readSafely(value: object, key: string): unknown {
+  try {
+    return (value as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Text of a value that is not an object, without running any code of the value's own. */
+function primitiveText(value: unknown): string {
+  // String() of a symbol is its description, and calls no overridable method
+  return value === null ? 'null' : String(value as string | number | boolean | bigint | symbol | undefined);
+}
+
+/**
+ * Describe whatever was thrown, for the log: a name and a redacted message, cut to 100
+ * and 300 characters. Never throws and never runs code of the value's own beyond reading
+ * its `name` and `message` (a getter or Proxy trap that throws reads as missing):
+ * `toString`, `Symbol.toPrimitive` and the like are not called. A thrown primitive is
+ * described by its type and value; a `message` that is not a string by its type.
+ */
+export function describeUnexpected(err: unknown, redactor: Redactor): { name: string; message: string } {
+  // a plain `(text) => string` redactor ignores `max`: cut here as well
+  const redact = (text: string, max: number) => cutText(redactor(text, max), max);
+  try {
+    if (err === null || (typeof err !== 'object' && typeof err !== 'function')) {
+      const kind = err === null ? 'null' : typeof err;
+      return { name: kind, message: redact(primitiveText(err), 300) };
+    }
+    const name = readSafely(err, 'name');
+    const message = readSafely(err, 'message');
+    let text: string;
+    if (typeof message === 'string') text = message;
+    else if (message === undefined) text = '';
+    else if (message === null || (typeof message !== 'object' && typeof message !== 'function')) text = `(a ${message === null ? 'null' : typeof message} message: ${primitiveText(message)})`;
+    else text = `(a message that is not text: ${typeof message})`;
+    return { name: typeof name === 'string' && name !== '' ? redact(name, 100) : typeof err, message: redact(text, 300) };
+  } catch {
+    return { name: 'unknown', message: '' };
+  }
 }
 
 /**

@@ -3,9 +3,9 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import { rateLimit as createRateLimit, ipKeyGenerator, type Store } from 'express-rate-limit';
 import { z } from 'zod';
 import { milliseconds } from './config';
-import type { VendorContract } from './contract';
+import { isSafeCorrelationId, type VendorContract } from './contract';
 import { WidgetAuthError } from './errors';
-import { createRedactor, describeUnexpected, logRequest, loggerSchema, type RequestLogEvent, type WidgetAuthLogger } from './logger';
+import { createSecretMatcher, describeUnexpected, logRequest, loggerSchema, type Redactor, type RequestLogEvent, type SecretMatcher, type WidgetAuthLogger } from './logger';
 import { allowedOriginsSchema, checkOriginOptions, createOriginGate, type AllowedOrigins } from './origin';
 import { createReporter } from './report';
 import type { ResolveUser, WidgetUser } from './types';
@@ -157,8 +157,18 @@ export interface RouteSpec {
 
 /** Everything a vendor module hands to {@link createWidgetRouter}. */
 export interface RouterSpec {
-  /** Values that must never be logged (secrets, keys); redacted from any logged message. */
+  /**
+   * The router's secrets and keys: redacted, in every form the redactor knows, from
+   * everything logged and from a vendor's correlation id, and never sent in an answer (a
+   * success body holding one answers an error instead; see `relaysVendor`).
+   */
   secrets: readonly string[];
+  /**
+   * The success bodies carry what a vendor sent (a session, a token): a secret found in
+   * one is the vendor's doing, answered 502 `UPSTREAM_INVALID_RESPONSE`. Otherwise such a
+   * body came from the host's data or hooks: 500 `INTERNAL_ERROR`. Defaults to `false`.
+   */
+  relaysVendor?: boolean;
   routes: readonly RouteSpec[];
 }
 
@@ -357,7 +367,10 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
   const resolveUser = common.resolveUser;
   const vendor = contract.vendor;
   const logger = common.logger;
-  const redact = createRedactor(spec.secrets);
+  const own = createSecretMatcher(spec.secrets);
+  // widgetAuth adds the secrets of the routers mounted beside this one (see shareSecrets)
+  let secrets = own;
+  const redact: Redactor = (text, max) => secrets.redact(text, max);
   const originGate = createOriginGate(common);
   const varyOrigin = common.allowedOrigins !== undefined || common.cors;
   const limitBytes = bodyLimitBytes(common.bodyLimit);
@@ -495,9 +508,16 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
       );
       if (isPromiseLike(result)) result = await result;
       if (res.headersSent) return;
+      const json: string | undefined = JSON.stringify(result);
+      // the last check before the wire: no answer carries a configured secret, whoever put it there
+      if (json !== undefined && secrets.contains(json)) {
+        const error = secretInAnswer(own, json, spec.relaysVendor === true);
+        state.err = { name: error.name, message: error.message };
+        throw error;
+      }
       res.statusCode = 200;
       res.setHeader('Content-Type', 'application/json; charset=utf-8');
-      res.end(JSON.stringify(result));
+      res.end(json);
     };
 
     router.all(route.path, (req: StatefulRequest, res: Response, next: NextFunction) => {
@@ -519,7 +539,34 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
   }
 
   router.use(widgetAuthErrorHandler(contract, redact));
+  Object.defineProperty(router, SHARE_SECRETS, {
+    value: (more: readonly string[]) => {
+      secrets = createSecretMatcher([...spec.secrets, ...more]);
+    },
+  });
   return router;
+}
+
+const SHARE_SECRETS = Symbol('express-widget-auth.shareSecrets');
+
+/**
+ * Make a router built by {@link createWidgetRouter} treat `secrets` as its own too:
+ * redacted from its logs and kept out of its answers. `widgetAuth` gives each router it
+ * mounts the secrets of all of them, so that a hook's error quoting another vendor's
+ * secret is redacted wherever it is logged. Called once, at start-up.
+ */
+export function shareSecrets(router: Router, secrets: readonly string[]): void {
+  const share = (router as unknown as Record<symbol, unknown>)[SHARE_SECRETS];
+  if (typeof share !== 'function') throw new TypeError('shareSecrets: the router was not built by createWidgetRouter');
+  (share as (secrets: readonly string[]) => void)(secrets);
+}
+
+/** The error answered instead of a success body that holds a configured secret (named by whose it is, never by value). */
+function secretInAnswer(own: SecretMatcher, json: string, relaysVendor: boolean): WidgetAuthError {
+  const whose = own.contains(json) ? "this router's own secret" : 'the secret of another router mounted with it';
+  return relaysVendor
+    ? new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `The vendor's answer held ${whose} (in some encoding); nothing of it was sent to the browser.`)
+    : new WidgetAuthError('INTERNAL_ERROR', `The answer held ${whose} (in some encoding), from the user record or a hook; nothing of it was sent to the browser.`);
 }
 
 function eventOf(req: Request, res: Response, state: RequestState): RequestLogEvent {
@@ -542,17 +589,17 @@ function eventOf(req: Request, res: Response, state: RequestState): RequestLogEv
 }
 
 /**
- * The error as the browser may see it: a vendor's correlation id is its own free text
- * and goes to the browser, so a secret the vendor echoed into it is redacted first.
+ * The error as the browser may see it. A vendor's correlation id is its own free text:
+ * it goes to the browser only when it looks like an id ({@link isSafeCorrelationId}) and
+ * holds no configured secret, not even a fragment of one; otherwise it is left out of the
+ * answer (the log keeps a redacted copy).
  */
-function withSafeCorrelationId(error: WidgetAuthError, redact: (text: string) => string): WidgetAuthError {
-  if (error.correlationId === undefined) return error;
-  const correlationId = redact(error.correlationId);
-  if (correlationId === error.correlationId) return error;
+function withSafeCorrelationId(error: WidgetAuthError, redact: Redactor): WidgetAuthError {
+  const id = error.correlationId;
+  if (id === undefined || (isSafeCorrelationId(id) && redact(id) === id)) return error;
   return new WidgetAuthError(error.code, error.message, {
     status: error.status,
     cause: error.cause,
-    correlationId,
     ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
     ...(error.vendorCode !== undefined ? { vendorCode: error.vendorCode } : {}),
     ...(error.upstreamStatus !== undefined ? { upstreamStatus: error.upstreamStatus } : {}),
@@ -560,34 +607,66 @@ function withSafeCorrelationId(error: WidgetAuthError, redact: (text: string) =>
   });
 }
 
+/** `instanceof`, which throws for a revoked Proxy or a throwing `getPrototypeOf` trap, made safe. */
+function isWidgetAuthError(value: unknown): value is WidgetAuthError {
+  try {
+    return value instanceof WidgetAuthError;
+  } catch {
+    return false;
+  }
+}
+
+const LAST_RESORT = new WidgetAuthError('INTERNAL_ERROR', 'Internal error.');
+
+/** Shape `err`, fill the log event's fields and write the answer. */
+function answerError(contract: VendorContract, redact: Redactor, err: unknown, state: RequestState, res: Response): void {
+  const known = isWidgetAuthError(err);
+  const error = known ? err : new WidgetAuthError('INTERNAL_ERROR', 'Internal error.', { cause: err });
+  if (error.code === 'INTERNAL_ERROR') state.err = describeUnexpected((known ? err.cause : err) ?? err, redact);
+  // why a vendor's answer was refused (a wrong shape, a secret echoed in it) is the library's own sentence
+  else if (error.code === 'UPSTREAM_INVALID_RESPONSE') state.err ??= { name: error.name, message: redact(error.message, 300) };
+  const { status, body } = contract.shape(withSafeCorrelationId(error, redact));
+  const wireCode = (body as { error?: { code?: unknown } })?.error?.code;
+  state.code = typeof wireCode === 'string' ? wireCode : error.code;
+  if (error.vendorCode !== undefined) state.vendorCode = redact(error.vendorCode, 100);
+  if (error.correlationId !== undefined) state.correlationId = redact(error.correlationId, 200);
+  if (error.upstreamStatus !== undefined) state.upstreamStatus = error.upstreamStatus;
+  const upstreamMs = known ? (err as { upstreamMs?: unknown }).upstreamMs : undefined;
+  if (typeof upstreamMs === 'number' && state.upstreamMs === undefined) state.upstreamMs = upstreamMs;
+  const text = JSON.stringify(body);
+  if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.end(text);
+}
+
 /**
  * The error-shaping middleware. Shapes errors raised inside this library's routes by
  * the vendor's contract; passes anything else (the host app's errors) on untouched.
+ *
+ * It never throws, whatever was thrown: `null`, a number, a Symbol, an object whose
+ * `message`, `name` or `toString` throws, a Proxy, a revoked Proxy. Such a value answers
+ * 500 `INTERNAL_ERROR` in the vendor's shape and is described in the log event's `err`.
  */
-export function widgetAuthErrorHandler(contract: VendorContract, redact: (text: string) => string = (t) => t): ErrorRequestHandler {
+export function widgetAuthErrorHandler(contract: VendorContract, redact: Redactor = (t) => t): ErrorRequestHandler {
   return (err: unknown, req: StatefulRequest, res: Response, next: NextFunction) => {
     const state = req[STATE];
     if (!state || res.headersSent) {
       next(err);
       return;
     }
-    const error =
-      err instanceof WidgetAuthError ? err : new WidgetAuthError('INTERNAL_ERROR', 'Internal error.', { cause: err });
-    if (error.code === 'INTERNAL_ERROR') {
-      const cause = err instanceof WidgetAuthError ? err.cause : err;
-      state.err = describeUnexpected(cause ?? err, redact);
+    try {
+      answerError(contract, redact, err, state, res);
+    } catch {
+      // shaping itself failed (a contract that throws): the plainest answer of the vendor's shape
+      state.err ??= { name: 'unknown', message: '' };
+      try {
+        answerError(contract, redact, LAST_RESORT, state, res);
+      } catch {
+        state.code = 'INTERNAL_ERROR';
+        if (!res.headersSent) res.statusCode = 500;
+        res.end();
+      }
     }
-    const { status, body } = contract.shape(withSafeCorrelationId(error, redact));
-    const wireCode = (body as { error?: { code?: unknown } })?.error?.code;
-    state.code = typeof wireCode === 'string' ? wireCode : error.code;
-    if (error.vendorCode !== undefined) state.vendorCode = redact(error.vendorCode);
-    if (error.correlationId !== undefined) state.correlationId = redact(error.correlationId);
-    if (error.upstreamStatus !== undefined) state.upstreamStatus = error.upstreamStatus;
-    const upstreamMs = (err as { upstreamMs?: unknown }).upstreamMs;
-    if (typeof upstreamMs === 'number' && state.upstreamMs === undefined) state.upstreamMs = upstreamMs;
-    if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
-    res.statusCode = status;
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.end(JSON.stringify(body));
   };
 }

@@ -3,6 +3,7 @@ import https from 'node:https';
 import { urlToHttpOptions } from 'node:url';
 import { z } from 'zod';
 import { WidgetAuthError } from './errors';
+import { cutText, type Redactor } from './logger';
 import type { WidgetUser } from './types';
 
 /** Options shared by every client that calls a vendor. */
@@ -51,6 +52,12 @@ export interface VendorRequest<T> {
    * user. Held in memory only while the key has calls in progress; never logged.
    */
   userKey?: string | undefined;
+  /**
+   * Redacts the secrets of this call from the vendor's error code and correlation id,
+   * which are then cut to 100 and 200 characters (redacted first, so a cut never keeps
+   * the start of a secret). Without it they are kept whole, for the caller to redact.
+   */
+  redact?: Redactor | undefined;
 }
 
 /**
@@ -106,6 +113,10 @@ export const perUserUpstreamOptionsShape = {
 const MAX_ERROR_BODY = 16 * 1024;
 const MAX_OK_BODY = 1024 * 1024;
 const MAX_RETRY_AFTER_MS = 2000;
+/** Longest vendor error code and correlation id kept (after redaction). */
+const MAX_VENDOR_CODE = 100;
+const MAX_CORRELATION_ID = 200;
+
 /**
  * The key that bounds a signed-in user's vendor calls: the user's `id` (a number is
  * taken as its decimal text), or `undefined` when it has none, which leaves the call
@@ -376,7 +387,10 @@ export function createUpstreamClient(
       return { ok: false, retry: true, error: new WidgetAuthError('UPSTREAM_UNAVAILABLE', `${vendor} could not be reached.`, { cause: connectionCause(err) }) };
     }
     const { status, text } = res;
-    const correlationHeader = res.header('x-correlation-id') ?? res.header('x-request-id');
+    // a vendor's code and correlation id are its own free text, and may echo what we sent
+    const vendorText = (text: string, max: number) => (req.redact ? cutText(req.redact(text, max), max) : text);
+    const idHeader = res.header('x-correlation-id') ?? res.header('x-request-id');
+    const correlationHeader = idHeader === undefined ? undefined : vendorText(idHeader, MAX_CORRELATION_ID);
     if (status >= 200 && status < 300) {
       let json: unknown;
       try {
@@ -398,8 +412,9 @@ export function createUpstreamClient(
       if (body.success) {
         const nested = typeof body.data.error === 'object' ? body.data.error.code : undefined;
         const code = body.data.code ?? nested;
-        if (code !== undefined) vendorCode = String(code).slice(0, 100);
-        correlationId = (body.data.correlationId ?? body.data.correlation_id ?? correlationId)?.slice(0, 200);
+        if (code !== undefined) vendorCode = vendorText(String(code), MAX_VENDOR_CODE);
+        const id = body.data.correlationId ?? body.data.correlation_id;
+        if (id !== undefined) correlationId = vendorText(id, MAX_CORRELATION_ID);
       }
     } catch {
       // a non-JSON error body carries nothing we keep

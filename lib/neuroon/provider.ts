@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseOptions, requiredString, secretString, vendorBaseUrl, type WeakSecretOption } from '../core/config';
 import { WidgetAuthError } from '../core/errors';
-import { createRedactor, describeUnexpected, loggerSchema, type WidgetAuthLogger } from '../core/logger';
+import { createSecretMatcher, describeUnexpected, loggerSchema, type SecretMatcher, type WidgetAuthLogger } from '../core/logger';
 import { createUpstreamClient, upstreamOptionsShape, type UpstreamClient } from '../core/upstream';
 import { MemoryTokenStore, isCachedToken, neuroonCacheKey, type NeuroonCachedToken, type NeuroonLockRelease, type NeuroonTokenStore } from './stores';
 
@@ -104,6 +104,15 @@ const providerSchema = z
 
 const tokenBodySchema = z.object({ token: z.string().min(1) }).strict();
 
+/** Each provider's API key, for the routers serving its tokens (they redact it and keep it out of answers). */
+const PROVIDER_KEYS = new WeakMap<object, string>();
+
+/** The secrets a router serving `provider`'s tokens must redact and never answer with: its API key. */
+export function neuroonProviderSecrets(provider: NeuroonTokenProvider): string[] {
+  const key = PROVIDER_KEYS.get(provider);
+  return key === undefined ? [] : [key];
+}
+
 type LockOutcome = { kind: 'acquired'; release: NeuroonLockRelease } | { kind: 'lost' } | { kind: 'none' };
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -146,6 +155,7 @@ export class NeuroonTokenProvider {
   private readonly clock: () => number;
   private readonly logger: WidgetAuthLogger | undefined;
   private readonly client: UpstreamClient;
+  private readonly secrets: SecretMatcher;
   private readonly redact: (text: string) => string;
 
   private entry: NeuroonCachedToken | undefined;
@@ -175,7 +185,9 @@ export class NeuroonTokenProvider {
     this.store = config.store ?? new MemoryTokenStore({ clock: this.clock });
     this.logger = config.logger;
     this.client = createUpstreamClient('Neuroon', { timeoutMs, retries, fetch: config.fetch });
-    this.redact = createRedactor([config.apiKey]);
+    this.secrets = createSecretMatcher([config.apiKey]);
+    this.redact = this.secrets.redact;
+    PROVIDER_KEYS.set(this, config.apiKey);
   }
 
   /**
@@ -269,7 +281,9 @@ export class NeuroonTokenProvider {
     try {
       // one call serves every waiting request (single flight): no user key, and no request's
       // close signal, since one browser hanging up must not cancel the others' token
-      const { data } = await this.client.call({ url: this.url, method: 'POST', headers: { 'X-Shop-API-Key': this.apiKey }, schema: tokenBodySchema });
+      const { data } = await this.client.call({ url: this.url, method: 'POST', headers: { 'X-Shop-API-Key': this.apiKey }, schema: tokenBodySchema, redact: this.secrets.redact });
+      // the token goes to browsers and into pages: one holding the key is never used
+      if (this.secrets.contains(data.token)) throw new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', 'Neuroon answered with a token that holds the Shop API key; it was not used.');
       const entry: NeuroonCachedToken = { token: data.token, issuedAt: started };
       this.entry = entry;
       this.nextAttemptAt = 0;

@@ -6,7 +6,7 @@ import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUser
 import type { ResolveUser } from '../core/types';
 import { neuroonContract } from './contract';
 import { isNeuroonTokenProvider } from './middleware';
-import { NEUROON_API_URL, NEUROON_ISSUE_ROUTE, NeuroonTokenProvider, checkRotation, neuroonProviderFields, type NeuroonTokenProviderOptions } from './provider';
+import { NEUROON_API_URL, NEUROON_ISSUE_ROUTE, NeuroonTokenProvider, checkRotation, neuroonProviderFields, neuroonProviderSecrets, type NeuroonTokenProviderOptions } from './provider';
 
 /** Default route of {@link neuroonTokenRouter}. */
 export const NEUROON_TOKEN_PATH = '/api/neuroon-widget-token';
@@ -72,7 +72,9 @@ export function neuroonTokenRouter(options: NeuroonTokenRouterOptions): Router {
   }
   const source = provider;
   return createWidgetRouter(neuroonContract, config, {
-    secrets: config.apiKey !== undefined ? [config.apiKey] : [],
+    // the provider's key, also when the provider was passed in
+    secrets: neuroonProviderSecrets(source),
+    relaysVendor: true,
     routes: [
       {
         path: config.path ?? NEUROON_TOKEN_PATH,

@@ -52,10 +52,12 @@ const optionsSchema = z
 
 /**
  * Router answering `GET` and `POST /api/widget-session` with a fresh Nevermined
- * `WidgetSession` for the signed-in user, forwarded verbatim. The user's `email`
- * is required: without a user or an email the answer is 401 `UNAUTHORIZED`. Vendor
+ * `WidgetSession` for the signed-in user, as Nevermined sent it (a session holding the
+ * widget key secret answers 502 `UPSTREAM_INVALID_RESPONSE` instead). The user's
+ * `email` is required: without a user or an email the answer is 401 `UNAUTHORIZED`. Vendor
  * failures answer 502 `UPSTREAM_REJECTED` / `UPSTREAM_UNAVAILABLE` /
- * `UPSTREAM_INVALID_RESPONSE` or 504 `UPSTREAM_TIMEOUT`, with the vendor's correlation id.
+ * `UPSTREAM_INVALID_RESPONSE` or 504 `UPSTREAM_TIMEOUT`, with the vendor's correlation id
+ * when it has the form of an id.
  *
  * Options are validated once, here; one vendor client is built and its keep-alive
  * connections are shared by every request, at most `maxInFlightPerUser` (4) calls of one
@@ -73,6 +75,7 @@ export function neverminedSessionRouter(options: NeverminedSessionRouterOptions)
   const client = createUpstreamClient('nevermined', { timeoutMs: config.timeoutMs, retries: config.retries, fetch: config.fetch, maxInFlightPerUser: config.maxInFlightPerUser });
   return createWidgetRouter(neverminedContract, config, {
     secrets: [config.rawSecret],
+    relaysVendor: true,
     routes: [
       {
         path: config.path ?? NEVERMINED_SESSION_PATH,

@@ -1,12 +1,15 @@
 import { z } from 'zod';
 import { parseOptions, requiredString, secretString, vendorBaseUrl, type WeakSecretOption } from '../core/config';
 import { WidgetAuthError } from '../core/errors';
+import { createSecretMatcher, type SecretMatcher } from '../core/logger';
 import { createUpstreamClient, upstreamOptionsShape, type CallContext, type UpstreamClient } from '../core/upstream';
 
 /**
  * The session the Nevermined API mints for one end user. Forward it to the browser
  * unchanged: `NeverminedWidgets.initialize({ session, … })` consumes it as is. Fields
- * the API adds beyond these are kept verbatim.
+ * the API adds beyond these are kept as sent, once the whole session was searched for
+ * the widget key secret: a session holding it in any form (an API echoing the request)
+ * is refused with `UPSTREAM_INVALID_RESPONSE`, never returned.
  */
 export interface WidgetSession {
   /** Bearer credential of the widget session (treat as a secret; never log it). */
@@ -60,7 +63,8 @@ const coreSchema = z.looseObject({
 
 /**
  * Validates a 2xx body against {@link WidgetSession} and hands back the very object the
- * vendor sent, so that key order and extra fields reach the browser untouched.
+ * vendor sent, so that key order and extra fields reach the browser untouched (once
+ * searched for the secret).
  */
 export const widgetSessionSchema = z.unknown().superRefine((value, ctx) => {
   const result = coreSchema.safeParse(value);
@@ -93,11 +97,29 @@ export interface SessionTarget {
   url: string;
   orgId: string;
   rawSecret: string;
+  /** Finds `rawSecret` in the vendor's answers: redacts error codes and ids, refuses sessions holding it. */
+  secrets: SecretMatcher;
 }
 
 /** Build the {@link SessionTarget} of validated options. */
 export function sessionTarget(config: { apiBaseUrl: string; orgId: string; rawSecret: string }): SessionTarget {
-  return { url: `${config.apiBaseUrl}${NEVERMINED_SESSION_API_PATH}`, orgId: config.orgId, rawSecret: config.rawSecret };
+  return { url: `${config.apiBaseUrl}${NEVERMINED_SESSION_API_PATH}`, orgId: config.orgId, rawSecret: config.rawSecret, secrets: createSecretMatcher([config.rawSecret]) };
+}
+
+/**
+ * The session as it is passed on: the vendor's object, its documented fields validated
+ * and any extra field kept as sent (key order included), once the whole of it was
+ * searched for the widget key secret. Throws `UPSTREAM_INVALID_RESPONSE` when it holds
+ * the secret in any form the redactor knows: an API that echoes the request must not
+ * hand the secret on.
+ */
+function relaySession(data: WidgetSession, target: SessionTarget, status: number, upstreamMs: number): WidgetSession {
+  if (target.secrets.contains(JSON.stringify(data))) {
+    const err = new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `nevermined answered ${status} with a session that holds the widget key secret; it was not passed on.`, { upstreamStatus: status });
+    Object.defineProperty(err, 'upstreamMs', { value: upstreamMs, enumerable: false });
+    throw err;
+  }
+  return data;
 }
 
 /**
@@ -106,15 +128,16 @@ export function sessionTarget(config: { apiBaseUrl: string; orgId: string; rawSe
  * user's key (see {@link CallContext}).
  */
 export async function mintWidgetSession(client: UpstreamClient, target: SessionTarget, email: string, context?: CallContext): Promise<{ session: WidgetSession; upstreamMs: number }> {
-  const { data, upstreamMs } = await client.call({
+  const { data, status, upstreamMs } = await client.call({
     url: target.url,
     method: 'POST',
     body: { orgId: target.orgId, email, rawSecret: target.rawSecret },
     schema: widgetSessionSchema,
+    redact: target.secrets.redact,
     signal: context?.signal,
     userKey: context?.userKey,
   });
-  return { session: data, upstreamMs };
+  return { session: relaySession(data, target, status, upstreamMs), upstreamMs };
 }
 
 const optionsSchema = z
@@ -172,12 +195,15 @@ function resolveOptions(options: CreateWidgetSessionOptions): ResolvedSessionOpt
 /**
  * Mint a Nevermined widget session for one end user: `POST {apiBaseUrl}/api/v1/widgets/session`
  * with `{ orgId, email, rawSecret }` (email trimmed and lower-cased), one retry on
- * connection errors and 502/503/504, and the validated session returned verbatim.
+ * connection errors and 502/503/504, and the validated session returned as sent, extra
+ * fields included. A session holding the widget key secret (in any encoding) is never
+ * returned: that rejects with `UPSTREAM_INVALID_RESPONSE`.
  *
  * Rejects with `WidgetAuthConfigError` for bad options, {@link WidgetAuthError}
  * `INVALID_REQUEST` (field `email`) for a missing or invalid email, and `UPSTREAM_*`
  * errors when the vendor refuses, fails, times out or answers the wrong shape; those
- * keep the vendor's `vendorCode` and `correlationId`.
+ * keep the vendor's `vendorCode` and `correlationId`, with the widget key secret
+ * redacted from them.
  *
  * For an Express app, `neverminedSessionRouter` validates its options once and is
  * the cheaper path; this function remembers its last configuration so repeated calls

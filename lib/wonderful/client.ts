@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { closestName, parseOptions, secretString, vendorBaseUrl, type WeakSecretOption } from '../core/config';
 import { WidgetAuthError, type WidgetAuthErrorCode } from '../core/errors';
+import { createSecretMatcher } from '../core/logger';
 import { createUpstreamClient, upstreamOptionsShape, type CallContext, type UpstreamOptions } from '../core/upstream';
 import { isUuid } from './entity';
 
@@ -219,6 +220,7 @@ export function createWonderfulSigner(config: WonderfulClientConfig & { maxInFli
   const upstream = createUpstreamClient('Wonderful', config);
   const url = `${config.baseUrl}${WONDERFUL_SIGN_PATH}`;
   const apiKey = config.apiKey;
+  const secrets = createSecretMatcher([apiKey]);
 
   return async (request, context) => {
     const tenantId = request.tenantId ?? config.tenantId;
@@ -228,7 +230,10 @@ export function createWonderfulSigner(config: WonderfulClientConfig & { maxInFli
     if (request.metadata !== undefined) body['metadata'] = request.metadata;
 
     const sentAt = Math.floor(Date.now() / 1000);
-    const { data, status, upstreamMs } = await upstream.call({ url, method: 'POST', headers, body, schema: signAnswerSchema, signal: context?.signal, userKey: context?.userKey });
+    const { data, status, upstreamMs } = await upstream.call({ url, method: 'POST', headers, body, schema: signAnswerSchema, signal: context?.signal, userKey: context?.userKey, redact: secrets.redact });
+
+    // only the token (checked here) and the ids (checked to be the entity's) are passed on
+    if (secrets.contains(data.jwt)) throw answerError(`Wonderful answered ${status} with a token that holds the API key; it was not passed on.`, status, upstreamMs);
 
     const claims = unverifiedClaims(data.jwt);
     if (claims === undefined) throw answerError(`Wonderful answered ${status} with a jwt that does not decode.`, status, upstreamMs);

@@ -140,6 +140,7 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Rout
 
   return createWidgetRouter(wonderfulContract, config, {
     secrets: [config.apiKey],
+    relaysVendor: true,
     routes: [
       {
         path: config.path ?? WONDERFUL_TOKEN_PATH,
