@@ -90,18 +90,27 @@ describe('reports of what the host must fix (stderr of a child process, no logge
       'hook-throws',
       'vendor-refuses-nevermined',
       'vendor-refuses-neuroon',
+      'vendor-echoes-secret',
       'visitor-mistakes',
     ]);
   }, 90_000);
 
   it('runs every scenario to the end', () => {
     expect(run.code).toBe(0);
-    expect(Object.keys(run.statuses)).toHaveLength(10);
+    expect(Object.keys(run.statuses)).toHaveLength(11);
   });
 
   it('never writes a secret to stderr or to the logger, in any encoding', () => {
     expectNoSecrets(run.stderr, Object.values(SECRETS));
     expectNoSecrets(run.stdout, Object.values(SECRETS));
+  });
+
+  it('never writes part of a secret a vendor echoed where a report is cut short', () => {
+    expect(run.statuses['vendor-echoes-secret']!.every((s) => s === 502)).toBe(true);
+    const [line] = reports(run.byScenario['vendor-echoes-secret']);
+    expect(line).toContain(': UPSTREAM_REJECTED: The Nevermined API refused this server');
+    // the secret starts where the report cuts the vendor code (64) and the correlation id (128)
+    for (const piece of [SECRETS.REPORT_NVM_SECRET.slice(0, 6), SECRETS.REPORT_NVM_SECRET.slice(0, 12)]) expect(run.stderr).not.toContain(piece);
   });
 
   it.each([
@@ -127,7 +136,7 @@ describe('reports of what the host must fix (stderr of a child process, no logge
   it('reports each cause once however many requests fail for it', () => {
     expect(run.statuses['numeric-id']!.length).toBeGreaterThanOrEqual(20);
     expect(reports(run.stderr).filter((l) => l.includes('`id` is a number'))).toHaveLength(1);
-    expect(reports(run.stderr).filter((l) => l.includes('UPSTREAM_REJECTED') && l.includes('nevermined'))).toHaveLength(1);
+    expect(reports(run.stderr).filter((l) => l.includes('UPSTREAM_REJECTED') && l.includes('nevermined') && l.includes('HTTP 401'))).toHaveLength(1);
   });
 
   it("never reports a visitor's own mistakes (401, 403, 400, 415, 429)", () => {

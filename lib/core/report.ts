@@ -163,8 +163,9 @@ function diagnose(err: unknown, vendor: string, redact: (text: string) => string
       const status = err.upstreamStatus;
       const facts = [
         status !== undefined ? `HTTP ${status}` : undefined,
-        err.vendorCode !== undefined ? `vendor code ${err.vendorCode.slice(0, 64)}` : undefined,
-        err.correlationId !== undefined ? `correlation id ${err.correlationId.slice(0, 128)}` : undefined,
+        // redacted before cutting: a cut could leave part of a secret the redactor no longer recognises
+        err.vendorCode !== undefined ? `vendor code ${redact(err.vendorCode).slice(0, 64)}` : undefined,
+        err.correlationId !== undefined ? `correlation id ${redact(err.correlationId).slice(0, 128)}` : undefined,
       ].filter((f) => f !== undefined);
       return {
         key: `UPSTREAM_REJECTED|${status ?? ''}`,

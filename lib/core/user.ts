@@ -17,9 +17,9 @@ function refuse(what: string): never {
   throw new WidgetAuthError('INTERNAL_ERROR', `resolveUser returned ${what}`);
 }
 
-/** A metadata key for a message: host-chosen, so kept short and plain. */
+/** A metadata key for a message: quoted only when it is a plain name (never cut: a cut could hide part of a secret from the redactor). */
 function keyName(key: string): string {
-  return /^[\w$-]{1,64}$/.test(key) ? key : `[${JSON.stringify(key.slice(0, 32))}]`;
+  return /^[\w$-]{1,64}$/.test(key) ? key : '[a key that is not a plain name]';
 }
 
 /**
