@@ -12,6 +12,7 @@ import {
   detectWidgetAuthVendors,
   verifyNeutBootstrap,
   widgetAuth,
+  wonderfulEntityIdFor,
   type WidgetAuthOptions,
 } from '../lib';
 import { verifyHissunoToken } from '../lib/testing';
@@ -91,7 +92,8 @@ describe(`widgetAuth (Express ${EXPRESS_MAJOR})`, () => {
 
       const sdk = await request(app).post('/api/sdk-token').set('x-test-user', 'bob');
       expect(sdk.status).toBe(200);
-      expect(sandbox.wonderful.verify(sdk.body.token).sub).toBe(USERS['bob']!.id);
+      expect(sandbox.wonderful.verify(sdk.body.token).sub).toBe(wonderfulEntityIdFor(USERS['bob']!));
+      expect(sdk.body.id).not.toBe(USERS['bob']!.id);
       const refreshed = await request(app).post('/api/refresh-sdk-token').set('x-test-user', 'bob').send({ entityId: sdk.body.id });
       expect(refreshed.status).toBe(200);
       expect(refreshed.body.id).toBe(sdk.body.id);
