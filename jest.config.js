@@ -8,6 +8,8 @@ const base = {
   roots: ['<rootDir>/__tests__'],
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   testMatch: ['**/*.test.ts'],
+  // every answer, log event and console line of every file searched for every configured secret
+  setupFilesAfterEnv: ['<rootDir>/__tests__/setup/leak-watch.ts'],
 };
 
 module.exports = {

@@ -29,7 +29,9 @@ export function buildApp(router: RequestHandler, setup?: (app: express.Express) 
 export function captureLogger(): WidgetAuthLogger & { events: { level: string; obj: object; msg?: string }[]; text(): string } {
   const events: { level: string; obj: object; msg?: string }[] = [];
   const push = (level: string) => (obj: object, msg?: string) => {
-    events.push({ level, obj, ...(msg !== undefined ? { msg } : {}) });
+    const event = { level, obj, ...(msg !== undefined ? { msg } : {}) };
+    events.push(event);
+    leakWatch()?.inspect('a log event', JSON.stringify(event));
   };
   return {
     events,
@@ -38,6 +40,11 @@ export function captureLogger(): WidgetAuthLogger & { events: { level: string; o
     error: push('error'),
     text: () => events.map((e) => JSON.stringify(e)).join('\n'),
   };
+}
+
+/** The suite-wide leak watch (`__tests__/setup/leak-watch.ts`), when it runs. */
+function leakWatch(): { inspect(where: string, text: string): void } | undefined {
+  return (globalThis as Record<symbol, { inspect(where: string, text: string): void } | undefined>)[Symbol.for('express-widget-auth.leak-watch')];
 }
 
 /** Fail if any of `secrets`, or any encoded form of one, occurs in `text`. */

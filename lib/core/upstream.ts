@@ -388,7 +388,7 @@ export function createUpstreamClient(
     }
     const { status, text } = res;
     // a vendor's code and correlation id are its own free text, and may echo what we sent
-    const vendorText = (text: string, max: number) => (req.redact ? cutText(req.redact(text, max), max) : text);
+    const vendorText = (text: string, max: number) => cutText(req.redact ? req.redact(text, max) : text, max);
     const idHeader = res.header('x-correlation-id') ?? res.header('x-request-id');
     const correlationHeader = idHeader === undefined ? undefined : vendorText(idHeader, MAX_CORRELATION_ID);
     if (status >= 200 && status < 300) {
