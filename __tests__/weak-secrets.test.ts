@@ -165,6 +165,19 @@ describe(`weak secrets are refused at start-up (Express ${EXPRESS_MAJOR})`, () =
     expectWeak(error as WidgetAuthConfigError, 'rawSecret', secret);
   });
 
+  it('makes createWidgetSession refuse a weak rawSecret it took earlier with allowWeakSecrets, once the opt-out is gone', async () => {
+    const secret = 'wk_test_0123456789abcdef';
+    const options = { email: 'ada@example.com', orgId: 'org-1', rawSecret: secret, apiBaseUrl: 'http://127.0.0.1:9', timeoutMs: 200 };
+    // taken with the opt-out: the call goes on to the (closed) port
+    await expect(createWidgetSession({ ...options, allowWeakSecrets: true })).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+    let error: unknown;
+    await createWidgetSession(options).catch((err: unknown) => {
+      error = err;
+    });
+    expect(error).toBeInstanceOf(WidgetAuthConfigError);
+    expectWeak(error as WidgetAuthConfigError, 'rawSecret', secret);
+  });
+
   it('leaves a KeyObject secret to its owner: it cannot be read to be judged', () => {
     const token = signHissunoToken({ userId: 'u-1' }, { secretKey: createSecretKey(Buffer.alloc(32, 1)) });
     expect(verifyHissunoToken(token, Buffer.alloc(32, 1).toString('latin1')).userId).toBe('u-1');

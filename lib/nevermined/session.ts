@@ -178,17 +178,20 @@ function clientFor(fetchFn: typeof fetch | undefined, timeoutMs: number): Upstre
 }
 
 function sameInput(a: Omit<CreateWidgetSessionOptions, 'email'>, b: CreateWidgetSessionOptions): boolean {
-  return a.orgId === b.orgId && a.rawSecret === b.rawSecret && a.apiBaseUrl === b.apiBaseUrl && a.fetch === b.fetch && a.timeoutMs === b.timeoutMs;
+  // allowWeakSecrets too: a weak secret taken once with the opt-out must not be taken again without it
+  return (
+    a.orgId === b.orgId && a.rawSecret === b.rawSecret && a.apiBaseUrl === b.apiBaseUrl && a.fetch === b.fetch && a.timeoutMs === b.timeoutMs && a.allowWeakSecrets === b.allowWeakSecrets
+  );
 }
 
 function resolveOptions(options: CreateWidgetSessionOptions): ResolvedSessionOptions {
-  if (last && options !== null && typeof options === 'object' && sameInput(last.input, options) && Object.keys(options).every((k) => k in optionsSchema.shape)) {
+  if (last && options !== null && typeof options === 'object' && sameInput(last.input, options) && Object.keys(options).every((k) => k in optionsSchema.shape || k === 'allowWeakSecrets')) {
     return last.resolved;
   }
   const config = parseOptions('createWidgetSession', optionsSchema, options);
   const resolved = { target: sessionTarget(config), client: clientFor(config.fetch, config.timeoutMs) };
-  const { orgId, rawSecret, apiBaseUrl, fetch: fetchFn, timeoutMs } = options;
-  last = { input: { orgId, rawSecret, apiBaseUrl, fetch: fetchFn, timeoutMs }, resolved };
+  const { orgId, rawSecret, apiBaseUrl, fetch: fetchFn, timeoutMs, allowWeakSecrets } = options;
+  last = { input: { orgId, rawSecret, apiBaseUrl, fetch: fetchFn, timeoutMs, allowWeakSecrets }, resolved };
   return resolved;
 }
 
