@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from './helpers/redis';
 
 /**
  * `npm run demo` opens its port before the app is built (the app needs its own origin,
@@ -12,17 +13,6 @@ const ROOT = join(__dirname, '..');
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 /** How long a request sent during start-up may wait for its answer. */
 const ANSWER_WITHIN_MS = 20_000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** A connection to `port` made as soon as it opens: a new attempt 2 ms after each refusal. */
 function connectWhenOpen(port: number, child: ChildProcess, timeoutMs: number): Promise<Socket> {
