@@ -6,55 +6,28 @@ import { WidgetAuthConfigError } from './core/errors';
 import { guardFactory, rejectMisuse } from './core/misuse';
 import { checkCommonOptions, commonOptionsShape, resolveUserSchema, shareSecrets, type CommonRouterOptions } from './core/pipeline';
 import type { ResolveUser } from './core/types';
-import { HISSUNO_ENV, HISSUNO_TOKEN_PATH, hissunoConfigFromEnv, hissunoTokenRouter, type HissunoTokenRouterOptions } from './hissuno/index';
-import { NEUROON_ENV, NEUROON_TOKEN_PATH, neuroonConfigFromEnv, neuroonTokenRouter, type NeuroonTokenRouterOptions } from './neuroon/index';
-import { NEUT_EMBED_PARAMS_PATH, NEUT_ENV, neutConfigFromEnv, neutEmbedParamsRouter, type NeutEmbedParamsRouterOptions } from './neut/index';
-import {
-  NEVERMINED_ENV,
-  NEVERMINED_SESSION_PATH,
-  neverminedConfigFromEnv,
-  neverminedSessionRouter,
-  type NeverminedSessionRouterOptions,
-} from './nevermined/index';
-import {
-  WONDERFUL_ENV,
-  WONDERFUL_REFRESH_PATH,
-  WONDERFUL_TOKEN_PATH,
-  wonderfulConfigFromEnv,
-  wonderfulTokenRouter,
-  type WonderfulTokenRouterOptions,
-} from './wonderful/index';
+import type { VendorRoute } from './core/vendor';
+import { VENDOR_REGISTRY, VENDORS_BY_NAME, type RegisteredVendor } from './vendors';
 
 export type { EnvVariable } from './core/config';
 
 /** The vendors {@link widgetAuth} can mount, in the order it mounts them. */
-export const WIDGET_AUTH_VENDORS = ['nevermined', 'neuroon', 'hissuno', 'neut', 'wonderful'] as const;
+export const WIDGET_AUTH_VENDORS: readonly WidgetAuthVendor[] = Object.freeze(VENDOR_REGISTRY.map((d) => d.name));
 
 /** A vendor {@link widgetAuth} can mount: `"nevermined"`, `"neuroon"`, `"hissuno"`, `"neut"` or `"wonderful"`. */
-export type WidgetAuthVendor = (typeof WIDGET_AUTH_VENDORS)[number];
+export type WidgetAuthVendor = RegisteredVendor['name'];
 
 /**
  * The options {@link widgetAuth} passes to one vendor's router on top of what the
- * environment provides. Options that come from environment variables (secrets, ids, base
- * URLs) cannot be given here; a common option given here replaces the top-level one for
- * that vendor only (e.g. its own `rateLimit` or `path`).
+ * environment provides, by vendor: the options of that vendor's router factory
+ * (`neverminedSessionRouter`, `neuroonTokenRouter`, `hissunoTokenRouter`,
+ * `neutEmbedParamsRouter`, `wonderfulTokenRouter`) without those that come from
+ * environment variables (secrets, ids, base URLs). A common option given here replaces
+ * the top-level one for that vendor only (e.g. its own `rateLimit` or `path`). Neuroon's
+ * `provider` is not accepted: to share a provider with `neuroonWidgetToken`, mount
+ * `neuroonTokenRouter({ provider })` yourself.
  */
-export interface WidgetAuthVendorOptions {
-  /** Extra options of {@link neverminedSessionRouter} (`timeoutMs`, `retries`, `path`, …). */
-  nevermined: Partial<Omit<NeverminedSessionRouterOptions, 'orgId' | 'rawSecret' | 'apiBaseUrl'>>;
-  /**
-   * Extra options of {@link neuroonTokenRouter} (`rotateAfterMs`, `store`, `resolveUser`, …).
-   * `provider` is not accepted: to share a provider with `neuroonWidgetToken`, mount
-   * `neuroonTokenRouter({ provider })` yourself.
-   */
-  neuroon: Omit<NeuroonTokenRouterOptions, 'shopId' | 'apiKey' | 'apiBaseUrl' | 'provider'>;
-  /** Extra options of {@link hissunoTokenRouter} (`expiresIn`, `userMetadata`, …). */
-  hissuno: Partial<Omit<HissunoTokenRouterOptions, 'secretKey'>>;
-  /** Extra options of {@link neutEmbedParamsRouter} (`widgets`, `resolveUser`, …). */
-  neut: Omit<NeutEmbedParamsRouterOptions, 'tenantId' | 'hostOrigin' | 'mintSecret' | 'mintKeyId' | 'widgetOrigin'>;
-  /** Extra options of {@link wonderfulTokenRouter} (`entityIdFor`, `expiresIn`, `metadataFor`, …). */
-  wonderful: Partial<Omit<WonderfulTokenRouterOptions, 'baseUrl' | 'apiKey' | 'tenantId'>>;
-}
+export type WidgetAuthVendorOptions = { [D in RegisteredVendor as D['name']]: NonNullable<D['extraOptions']> };
 
 /**
  * The `vendors` option of {@link widgetAuth}: the vendors to mount, each `true` or an
@@ -109,13 +82,9 @@ export interface WidgetAuthOptions extends Omit<CommonRouterOptions, 'path' | 'r
 }
 
 /** One route served by the router {@link widgetAuth} returns. */
-export interface WidgetAuthRoute {
+export interface WidgetAuthRoute extends VendorRoute {
   /** The vendor whose router serves the route. */
   vendor: WidgetAuthVendor;
-  /** The route path, e.g. `/api/hissuno-token`. */
-  path: string;
-  /** The methods it serves; any other method answers 405. */
-  methods: readonly ('GET' | 'POST')[];
 }
 
 /** The router {@link widgetAuth} returns, with what it mounted. */
@@ -143,87 +112,14 @@ export interface WidgetAuthVendorStatus {
 
 type AnyOptions = Record<string, unknown>;
 
-interface VendorPlan {
-  label: string;
-  factory: string;
-  variables: readonly EnvVariable[];
-  fromEnv(env: Record<string, string | undefined>, options: WeakSecretOption): AnyOptions;
-  build(options: AnyOptions): Router;
-  /** Whether the top-level `resolveUser` is passed on (the route serves signed-in users only). */
-  signedInOnly: boolean;
-  /** Options the caller may not pass in `vendors`, with the reason. */
-  reserved: Record<string, string>;
-  /** Options holding a secret: every router mounted together redacts all of them. */
-  secretOptions: readonly string[];
-  routes(options: AnyOptions): Omit<WidgetAuthRoute, 'vendor'>[];
+/** Options `vendors` may not give for `vendor`, with the reason: those its variables set, and the vendor's own. */
+function reservedOptions(vendor: WidgetAuthVendor): Record<string, string> {
+  const descriptor = VENDORS_BY_NAME[vendor];
+  return {
+    ...Object.fromEntries(descriptor.variables.map((v) => [v.option, `comes from ${v.name}; set it in the environment instead`])),
+    ...descriptor.reserved,
+  };
 }
-
-const fromVariables = (variables: readonly EnvVariable[]): Record<string, string> =>
-  Object.fromEntries(variables.map((v) => [v.option, `comes from ${v.name}; set it in the environment instead`]));
-
-const pathOr = (options: AnyOptions, key: string, fallback: string): string => (typeof options[key] === 'string' ? (options[key] as string) : fallback);
-
-// the casts are safe: every router validates its own options and throws WidgetAuthConfigError otherwise
-const PLANS: Record<WidgetAuthVendor, VendorPlan> = {
-  nevermined: {
-    label: 'Nevermined',
-    factory: 'neverminedSessionRouter',
-    variables: NEVERMINED_ENV,
-    fromEnv: (env, o) => ({ ...neverminedConfigFromEnv(env, o) }),
-    build: (o) => neverminedSessionRouter(o as unknown as NeverminedSessionRouterOptions),
-    signedInOnly: true,
-    reserved: fromVariables(NEVERMINED_ENV),
-    secretOptions: ['rawSecret'],
-    routes: (o) => [{ path: pathOr(o, 'path', NEVERMINED_SESSION_PATH), methods: ['GET', 'POST'] }],
-  },
-  neuroon: {
-    label: 'Neuroon',
-    factory: 'neuroonTokenRouter',
-    variables: NEUROON_ENV,
-    fromEnv: (env, o) => ({ ...neuroonConfigFromEnv(env, o) }),
-    build: (o) => neuroonTokenRouter(o as unknown as NeuroonTokenRouterOptions),
-    signedInOnly: false,
-    reserved: { ...fromVariables(NEUROON_ENV), provider: 'is not taken by widgetAuth; to share a provider, mount neuroonTokenRouter({ provider }) yourself' },
-    secretOptions: ['apiKey'],
-    routes: (o) => [{ path: pathOr(o, 'path', NEUROON_TOKEN_PATH), methods: ['GET'] }],
-  },
-  hissuno: {
-    label: 'Hissuno',
-    factory: 'hissunoTokenRouter',
-    variables: HISSUNO_ENV,
-    fromEnv: (env, o) => ({ ...hissunoConfigFromEnv(env, o) }),
-    build: (o) => hissunoTokenRouter(o as unknown as HissunoTokenRouterOptions),
-    signedInOnly: true,
-    reserved: fromVariables(HISSUNO_ENV),
-    secretOptions: ['secretKey'],
-    routes: (o) => [{ path: pathOr(o, 'path', HISSUNO_TOKEN_PATH), methods: ['GET', 'POST'] }],
-  },
-  neut: {
-    label: 'Neut',
-    factory: 'neutEmbedParamsRouter',
-    variables: NEUT_ENV,
-    fromEnv: (env, o) => ({ ...neutConfigFromEnv(env, o) }),
-    build: (o) => neutEmbedParamsRouter(o as unknown as NeutEmbedParamsRouterOptions),
-    signedInOnly: false,
-    reserved: fromVariables(NEUT_ENV),
-    secretOptions: ['mintSecret'],
-    routes: (o) => [{ path: pathOr(o, 'path', NEUT_EMBED_PARAMS_PATH), methods: ['POST'] }],
-  },
-  wonderful: {
-    label: 'Wonderful',
-    factory: 'wonderfulTokenRouter',
-    variables: WONDERFUL_ENV,
-    fromEnv: (env, o) => ({ ...wonderfulConfigFromEnv(env, o) }),
-    build: (o) => wonderfulTokenRouter(o as unknown as WonderfulTokenRouterOptions),
-    signedInOnly: true,
-    reserved: fromVariables(WONDERFUL_ENV),
-    secretOptions: ['apiKey'],
-    routes: (o) => [
-      { path: pathOr(o, 'path', WONDERFUL_TOKEN_PATH), methods: ['POST'] },
-      { path: pathOr(o, 'refreshPath', WONDERFUL_REFRESH_PATH), methods: ['POST'] },
-    ],
-  },
-};
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -249,7 +145,7 @@ const isSet = (value: string | undefined): boolean => value !== undefined && val
  */
 export function detectWidgetAuthVendors(env: Record<string, string | undefined> = process.env): WidgetAuthVendorStatus[] {
   return WIDGET_AUTH_VENDORS.map((vendor) => {
-    const plan = PLANS[vendor];
+    const plan = VENDORS_BY_NAME[vendor];
     const set = plan.variables.filter((v) => isSet(env[v.name])).map((v) => v.name);
     const missing = plan.variables.filter((v) => v.required && !isSet(env[v.name])).map((v) => v.name);
     const state = set.length === 0 ? 'absent' : missing.length === 0 ? 'configured' : 'partial';
@@ -266,7 +162,7 @@ const optionsSchema = z
     resolveUser: resolveUserSchema,
     env: z.custom<Record<string, string | undefined>>(isRecord, { message: 'must be an object of variables, such as process.env' }).optional(),
     vendors: z
-      .object({ nevermined: vendorEntry, neuroon: vendorEntry, hissuno: vendorEntry, neut: vendorEntry, wonderful: vendorEntry })
+      .object(Object.fromEntries(WIDGET_AUTH_VENDORS.map((name) => [name, vendorEntry])))
       .strict()
       // only when the keys are known: `{ nevermind: true }` is a typo, not an empty selection
       .refine((v) => Object.values(v).some((entry) => entry !== undefined), { message: 'must name at least one vendor', when: (payload) => payload.issues.length === 0 })
@@ -362,7 +258,7 @@ export function widgetAuth(options: WidgetAuthOptions): WidgetAuthRouter {
     for (const name of s.missing) problems.push(`${name}: is not set (${why})`);
     try {
       // the opt-out travels with each vendor's options from the environment to its router
-      fromEnv.set(s.vendor, PLANS[s.vendor].fromEnv(env, { allowWeakSecrets: raw['allowWeakSecrets'] === true }));
+      fromEnv.set(s.vendor, VENDORS_BY_NAME[s.vendor].fromEnv(env, { allowWeakSecrets: raw['allowWeakSecrets'] === true }));
     } catch (err) {
       if (!(err instanceof WidgetAuthConfigError)) throw err;
       // missing variables are already reported above, with their context
@@ -379,12 +275,13 @@ export function widgetAuth(options: WidgetAuthOptions): WidgetAuthRouter {
   const secrets: string[] = [];
   const stores = new Map<Store, WidgetAuthVendor>();
   for (const s of chosen) {
-    const plan = PLANS[s.vendor];
+    const plan = VENDORS_BY_NAME[s.vendor];
+    const reserved = reservedOptions(s.vendor);
     const entry = named?.[s.vendor];
     const extra: AnyOptions = isRecord(entry) ? Object.fromEntries(Object.entries(entry).filter(([, v]) => v !== undefined)) : {};
     let usable = true;
     for (const key of Object.keys(extra)) {
-      const reason = plan.reserved[key] ?? (key === 'allowWeakSecrets' ? 'give it to widgetAuth itself: it applies to the secrets read from the environment' : undefined);
+      const reason = reserved[key] ?? (key === 'allowWeakSecrets' ? 'give it to widgetAuth itself: it applies to the secrets read from the environment' : undefined);
       if (reason !== undefined) {
         problems.push(`vendors.${s.vendor}.${key}: ${reason}`);
         usable = false;

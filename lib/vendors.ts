@@ -1,0 +1,19 @@
+import type { VendorDescriptor } from './core/vendor';
+import { hissunoVendor } from './hissuno/vendor';
+import { neuroonVendor } from './neuroon/vendor';
+import { neutVendor } from './neut/vendor';
+import { neverminedVendor } from './nevermined/vendor';
+import { wonderfulVendor } from './wonderful/vendor';
+
+/**
+ * Every vendor `widgetAuth` can mount, in mounting order: one line per vendor. The
+ * `vendors` option, `detectWidgetAuthVendors`, `.env.example`, the OpenAPI document and
+ * the README's list of vendor pages are driven from this list or checked against it.
+ */
+export const VENDOR_REGISTRY = [neverminedVendor, neuroonVendor, hissunoVendor, neutVendor, wonderfulVendor] as const;
+
+/** A descriptor of the registry. */
+export type RegisteredVendor = (typeof VENDOR_REGISTRY)[number];
+
+/** The registry by vendor name. */
+export const VENDORS_BY_NAME = Object.fromEntries(VENDOR_REGISTRY.map((d) => [d.name, d])) as { [D in RegisteredVendor as D['name']]: VendorDescriptor<D['name']> };
