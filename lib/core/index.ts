@@ -6,3 +6,22 @@ export type { CommonRouterOptions } from './pipeline';
 export type { AllowedOrigins, AllowedOriginEntry, AllowedOriginFunction } from './origin';
 export type { VendorContract, ErrorAnswer } from './contract';
 export type { UpstreamOptions } from './upstream';
+export {
+  widgetCredentialRouter,
+  hmacCredential,
+  jwtCredential,
+  CREDENTIAL_MIN_SECRET_LENGTH,
+  JWT_CREDENTIAL_DEFAULT_EXPIRES_IN,
+  JWT_CREDENTIAL_MAX_EXPIRES_IN,
+  type WidgetCredential,
+  type WidgetCredentialRouterOptions,
+  type CredentialRequest,
+  type CredentialKeyOptions,
+  type HmacCredentialOptions,
+  type HmacEncoding,
+  type JwtCredentialOptions,
+  type JwtClaims,
+  type AnswerSpec,
+  type AnswerValue,
+} from './credential';
+export type { HmacJwtAlgorithm } from './jwt';
