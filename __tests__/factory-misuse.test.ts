@@ -11,6 +11,7 @@ import {
   serveNeutEmbedScript,
   WidgetAuthConfigError,
   widgetAuth,
+  widgetCredentialRouter,
   wonderfulTokenRouter,
 } from '../lib';
 import { EXPRESS_MAJOR } from './helpers/app';
@@ -32,6 +33,7 @@ const FACTORIES: [string, Factory, string][] = [
   ['neutEmbedParamsRouter', neutEmbedParamsRouter, 'app.use(neutEmbedParamsRouter({ … }))'],
   ['wonderfulTokenRouter', wonderfulTokenRouter, 'app.use(wonderfulTokenRouter({ … }))'],
   ['widgetAuth', widgetAuth, 'app.use(widgetAuth({ resolveUser }))'],
+  ['widgetCredentialRouter', widgetCredentialRouter, 'app.use(widgetCredentialRouter({ … }))'],
   ['neuroonWidgetToken', neuroonWidgetToken, 'app.get(path, neuroonWidgetToken(provider), handler)'],
   ['serveNeutEmbedScript', serveNeutEmbedScript, "app.get('/neut-embed.js', serveNeutEmbedScript())"],
 ];

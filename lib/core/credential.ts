@@ -288,7 +288,7 @@ export interface JwtCredentialOptions extends CredentialKeyOptions {
   algorithm?: HmacJwtAlgorithm;
   /**
    * Header fields besides `alg` and `typ` (`{ kid: 'key-id' }` for Zendesk): strings,
-   * numbers or booleans. `typ` may be changed (default `'JWT'`); `alg` may only repeat
+   * finite numbers or booleans. `typ` may be changed (default `'JWT'`); `alg` may only repeat
    * `algorithm`; `crit` and `b64` are refused. Defaults to none.
    */
   header?: Readonly<Record<string, string | number | boolean>>;
@@ -316,7 +316,9 @@ export const JWT_CREDENTIAL_DEFAULT_EXPIRES_IN = 3600;
 /** Longest lifetime of a {@link jwtCredential} token, in seconds. */
 export const JWT_CREDENTIAL_MAX_EXPIRES_IN = 86400;
 
-const headerValue = z.union([z.string(), z.number(), z.boolean()], { error: 'must be a string, a number or a boolean' });
+const headerValue = z.custom<string | number | boolean>((v) => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)), {
+  message: 'must be a string, a finite number or a boolean',
+});
 
 const jwtSchema = z
   .object({
