@@ -51,7 +51,6 @@ function runExample(code: string, given: { app: express.Express; resolveUser: (r
     if (specifier === 'express-widget-auth') return lib;
     throw new Error(`the example imports ${specifier}`);
   };
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
   new Function('require', 'exports', 'app', 'resolveUser', 'logger', 'process', js)(load, {}, given.app, given.resolveUser, given.logger, { env: given.env });
 }
 
