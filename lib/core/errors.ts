@@ -110,3 +110,12 @@ export class WidgetAuthConfigError extends Error {
     this.problems = Object.freeze([...problems]);
   }
 }
+
+/** `value instanceof WidgetAuthError`, made safe: `instanceof` throws for a revoked Proxy or a throwing `getPrototypeOf` trap. */
+export function isWidgetAuthError(value: unknown): value is WidgetAuthError {
+  try {
+    return value instanceof WidgetAuthError;
+  } catch {
+    return false;
+  }
+}

@@ -4,7 +4,7 @@ import { rateLimit as createRateLimit, ipKeyGenerator, type Store } from 'expres
 import { z } from 'zod';
 import { milliseconds } from './config';
 import { isSafeCorrelationId, type VendorContract } from './contract';
-import { WidgetAuthError } from './errors';
+import { WidgetAuthError, isWidgetAuthError } from './errors';
 import { createSecretMatcher, describeUnexpected, logRequest, loggerSchema, type Redactor, type RequestLogEvent, type SecretMatcher, type WidgetAuthLogger } from './logger';
 import { allowedOriginsSchema, checkOriginOptions, createOriginGate, type AllowedOrigins } from './origin';
 import { createReporter } from './report';
@@ -527,7 +527,10 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
       res.setHeader('X-Content-Type-Options', 'nosniff');
       if (varyOrigin) res.vary('Origin');
       if (logger) res.once('finish', () => logRequest(logger, eventOf(req, res, state)));
-      handleRoute(req, res).catch((err: unknown) => {
+      handleRoute(req, res).catch((thrown: unknown) => {
+        // whatever was thrown (null, a revoked Proxy) goes on as an error: `next(null)`
+        // would tell Express nothing failed
+        const err = thrown === null || thrown === undefined ? new WidgetAuthError('INTERNAL_ERROR', `${String(thrown)} was thrown`) : thrown;
         const report = reporter.failure(err, route.path);
         if (report) {
           state.hint = report.message;
@@ -605,15 +608,6 @@ function withSafeCorrelationId(error: WidgetAuthError, redact: Redactor): Widget
     ...(error.upstreamStatus !== undefined ? { upstreamStatus: error.upstreamStatus } : {}),
     ...(error.field !== undefined ? { field: error.field } : {}),
   });
-}
-
-/** `instanceof`, which throws for a revoked Proxy or a throwing `getPrototypeOf` trap, made safe. */
-function isWidgetAuthError(value: unknown): value is WidgetAuthError {
-  try {
-    return value instanceof WidgetAuthError;
-  } catch {
-    return false;
-  }
 }
 
 const LAST_RESORT = new WidgetAuthError('INTERNAL_ERROR', 'Internal error.');

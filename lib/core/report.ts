@@ -1,4 +1,4 @@
-import { WidgetAuthError } from './errors';
+import { isWidgetAuthError } from './errors';
 import { describeUnexpected, type WidgetAuthLogger } from './logger';
 
 /**
@@ -122,7 +122,7 @@ function rejectedHint(status: number | undefined): string {
  * per-request log event records.
  */
 function diagnose(err: unknown, vendor: string, redact: (text: string) => string): Diagnosis | undefined {
-  if (!(err instanceof WidgetAuthError)) {
+  if (!isWidgetAuthError(err)) {
     const { name, text } = unexpected(err, redact);
     return {
       key: `INTERNAL_ERROR|unexpected|${name}`,

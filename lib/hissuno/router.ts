@@ -57,17 +57,22 @@ export function hissunoTokenRouter(options: HissunoTokenRouterOptions): Router {
   const lifetime = config.expiresIn;
   const metadataFor = config.userMetadata ?? defaultMetadata;
   const issue = ({ user }: RouteContext) => {
-  const u = user!;
-  if (typeof u.id !== 'string' || u.id.length === 0) {
-    throw new WidgetAuthError('INTERNAL_ERROR', 'resolveUser returned a user without a string id');
-  }
-  const userMetadata = metadataFor(u);
-  try {
-    return { token: signWithKey(userMetadata ? { userId: u.id, userMetadata } : { userId: u.id }, key, lifetime) };
-  } catch (err) {
-    // bad metadata comes from the host's user record, not from the browser
-    throw new WidgetAuthError('INTERNAL_ERROR', 'user metadata is not a record of strings', { cause: err });
-  }
+    const u = user!;
+    if (typeof u.id !== 'string' || u.id.length === 0) {
+      throw new WidgetAuthError('INTERNAL_ERROR', 'resolveUser returned a user without a string id');
+    }
+    let userMetadata: ReturnType<typeof metadataFor>;
+    try {
+      userMetadata = metadataFor(u);
+    } catch (err) {
+      throw new WidgetAuthError('INTERNAL_ERROR', 'userMetadata threw', { cause: err });
+    }
+    try {
+      return { token: signWithKey(userMetadata ? { userId: u.id, userMetadata } : { userId: u.id }, key, lifetime) };
+    } catch (err) {
+      // bad metadata comes from the host's user record, not from the browser
+      throw new WidgetAuthError('INTERNAL_ERROR', 'user metadata is not a record of strings', { cause: err });
+    }
   };
   return createWidgetRouter(hissunoContract, config, {
     secrets: [config.secretKey],
