@@ -7,8 +7,12 @@
  * rule. Every answer is checked against the vendor's wire shape, and every answer and
  * log event against the configured secrets and the tokens minted so far.
  */
+import { createHmac } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import express from 'express';
 import fc from 'fast-check';
+import jwt from 'jsonwebtoken';
+import { hmacCredential, jwtCredential, widgetCredentialRouter } from '../lib/core/credential';
 import { WidgetAuthError } from '../lib/core/errors';
 import type { WidgetUser } from '../lib/core/types';
 import { hissunoTokenRouter } from '../lib/hissuno/index';
@@ -73,7 +77,9 @@ const NEVERMINED_SECRET = 'wk_fuzz_5f2c9a1e7b3d4c6f8a0b';
 const WONDERFUL_KEY = 'wk_fuzz_api_key_9b7d4c3e0a6f5f2c';
 const NEUROON_SHOP = 'shop_fuzz';
 const NEUROON_KEY = 'nk_fuzz_812c021d1c05f472a6b30d51';
-const SECRETS = { HISSUNO_SECRET, NEUT_MINT_SECRET: NEUT.mintSecret, NEVERMINED_SECRET, WONDERFUL_KEY, NEUROON_KEY };
+const CUSTOM_JWT_SECRET = 'cj_fuzz_Wq7Lz3Xv9Kp2Nt5Rb8Hc4Md6';
+const CUSTOM_HMAC_SECRET = 'ch_fuzz_Yd3Pn8Vk2Qs6Lw9Tx4Jb7Gf5';
+const SECRETS = { HISSUNO_SECRET, NEUT_MINT_SECRET: NEUT.mintSecret, NEVERMINED_SECRET, WONDERFUL_KEY, NEUROON_KEY, CUSTOM_JWT_SECRET, CUSTOM_HMAC_SECRET };
 
 const BODY_LIMIT = 8192;
 const GOOD_USER: WidgetUser = { id: 'user-ada', email: ' Ada@Example.COM ', name: 'Ada Lovelace', metadata: { plan: 'pro' } };
@@ -450,6 +456,79 @@ describe(`Property tests of every router (Express ${EXPRESS_MAJOR}, seed ${FUZZ_
         RUNS.own,
         // a "__proto__" metadata key was once dropped from the token
         [[{ id: 'user-proto', metadata: [['__proto__', 'kept']] }, 'GET']],
+      );
+    });
+
+    it('survives a Content-Length that lies', async () => {
+      await checkProperty(lyingLengthProperty(() => app, { ...route, post: route.path }), RUNS.lyingLength);
+    });
+  });
+
+  describe('A vendor of its own (widgetCredentialRouter)', () => {
+    // the default {"error":{"code","message"}} contract, and no vendor call: no upstream codes
+    const contract: WireContract = {
+      vendor: 'acme',
+      flat: false,
+      codes: Object.fromEntries(Object.entries(WIRE.nevermined.codes).filter(([code]) => !code.startsWith('UPSTREAM_'))),
+    };
+    let app: ServedApp;
+    beforeAll(async () => {
+      const jwtRouter = widgetCredentialRouter({
+        vendor: 'acme',
+        path: '/api/acme-token',
+        resolveUser: registry.resolveUser,
+        credential: jwtCredential({ secret: CUSTOM_JWT_SECRET, header: { kid: 'fuzz-key' }, claims: (user) => ({ sub: user.id, email: user.email }), expiresIn: 600 }),
+        ...common,
+      });
+      const hmacRouter = widgetCredentialRouter({
+        vendor: 'acme',
+        path: '/api/acme-identity',
+        resolveUser: registry.resolveUser,
+        credential: hmacCredential({ secret: CUSTOM_HMAC_SECRET, message: (user) => user.id, answer: { identifier: (user) => user.id, identifier_hash: 'hash' } }),
+        ...common,
+      });
+      app = await serve(buildApp(express.Router().use(jwtRouter, hmacRouter)));
+    });
+    afterAll(() => app.close());
+
+    const route: FuzzRoute = {
+      contract,
+      path: '/api/acme-token',
+      methods: ['GET', 'POST'],
+      requireUser: true,
+      handled(answer, _body, user) {
+        if (answer.status !== 200) throw new Error(`expected 200, got ${answer.status} ${answer.text}`);
+        const { token } = JSON.parse(answer.text) as { token: string };
+        minted('a custom vendor token', token);
+        const claims = jwt.verify(token, CUSTOM_JWT_SECRET, { algorithms: ['HS256'] }) as jwt.JwtPayload;
+        expect(claims.sub).toBe(user!.id);
+        expect(claims.exp! - claims.iat!).toBe(600);
+      },
+    };
+
+    it('answers any request in its shape, with a token only for the signed-in user', async () => {
+      await checkProperty(genericProperty(() => app, route, registry), RUNS.generic);
+    });
+
+    it('signs exactly the id of whatever user the host resolves, whatever the body or query names', async () => {
+      await checkProperty(
+        fc.asyncProperty(hostileString().filter((s) => s.length > 0), fc.constantFrom('GET', 'POST'), jsonObjectText.filter((t) => Buffer.byteLength(t) <= BODY_LIMIT), queryArb, async (id, method, body, query) => {
+          const key = registry.add({ id });
+          const bytes = Buffer.from(body, 'utf8');
+          const answer = await app.send({
+            method,
+            path: `/api/acme-identity${query}`,
+            headers: { 'x-fuzz-user': key, ...(method === 'POST' ? { 'content-type': 'application/json', 'content-length': String(bytes.length) } : {}) },
+            ...(method === 'POST' ? { body: bytes } : {}),
+          });
+          expectShaped(contract, answer, method);
+          if (answer.status !== 200) throw new Error(`expected 200, got ${answer.status} ${answer.text.slice(0, 200)}`);
+          const got = JSON.parse(answer.text) as { identifier: string; identifier_hash: string };
+          expect(got).toEqual({ identifier: id, identifier_hash: createHmac('sha256', CUSTOM_HMAC_SECRET).update(id, 'utf8').digest('hex') });
+          minted('a custom vendor digest', got.identifier_hash);
+          afterRun(answer);
+        }),
+        RUNS.own,
       );
     });
 
