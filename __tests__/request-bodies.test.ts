@@ -192,6 +192,13 @@ describe(`request bodies (Express ${EXPRESS_MAJOR})`, () => {
       }
     });
 
+    it.each([[''], [' '], ['identity'], ['IDENTITY']])('answers 413 for a Content-Encoding of %p, which the host parser reads as no coding', async (coding) => {
+      const before = served.calls();
+      const answer = await post(served.app, { 'content-type': 'application/json', 'content-encoding': coding }, padded(4096));
+      expect(errorOf(answer).status).toBe(413);
+      expect(served.calls()).toBe(before);
+    });
+
     it('takes a body at the limit', async () => {
       const body = padded(1024);
       expect(body.length).toBe(1024);

@@ -299,7 +299,8 @@ function bodyLimitBytes(limit: number | string): number {
 function declaredLength(req: Request): number | undefined {
   const length = req.headers['content-length'];
   const coding = req.headers['content-encoding'];
-  if (length === undefined || (coding !== undefined && coding.trim().toLowerCase() !== 'identity')) return undefined;
+  // body-parser reads an empty coding as identity: so must the size check
+  if (length === undefined || (coding !== undefined && !['', 'identity'].includes(coding.trim().toLowerCase()))) return undefined;
   const bytes = Number(length);
   return Number.isSafeInteger(bytes) ? bytes : undefined;
 }
