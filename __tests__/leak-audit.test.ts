@@ -21,6 +21,7 @@
  */
 import type { Express } from 'express';
 import jwt from 'jsonwebtoken';
+import { hmacCredential, jwtCredential, widgetCredentialRouter } from '../lib/core/credential';
 import { WidgetAuthConfigError } from '../lib/core/errors';
 import type { WidgetUser } from '../lib/core/types';
 import { hissunoConfigFromEnv, hissunoTokenRouter } from '../lib/hissuno/index';
@@ -56,13 +57,19 @@ const HISSUNO_SECRET = 'sk_live_audit_ODYAEYE4ZbWEXMNYf2V1ZqQsXS';
 const NEVERMINED_SECRET = 'wk_audit_5f2c9a1e7b3d4c6f8a0b';
 const WONDERFUL_KEY = 'wk_audit_api_key_9b7d4c3e0a6f5f2c';
 const NEUROON_KEY = 'nk_audit_c95cecc43bb4ce3df5b8ae9d';
+const CUSTOM_JWT_SECRET = 'cj_audit_Tq4Xw8Lm2Zv6Kp9Rn3Hb7Yd5';
+const CUSTOM_HMAC_SECRET = 'ch_audit_Fz5Nq2Vx8Jk4Wt7Lp3Gm9Rc6';
 const SECRETS: Record<string, string> = {
   'the Hissuno secret key': HISSUNO_SECRET,
   'the Neut mint secret': NEUT.mintSecret,
   'the Nevermined widget key secret': NEVERMINED_SECRET,
   'the Wonderful API key': WONDERFUL_KEY,
   'the Neuroon API key': NEUROON_KEY,
+  'a custom vendor JWT secret': CUSTOM_JWT_SECRET,
+  'a custom vendor HMAC secret': CUSTOM_HMAC_SECRET,
 };
+/** The default contract of widgetCredentialRouter: {"error":{"code","message"}}, no vendor call. */
+const ACME_WIRE: WireContract = { vendor: 'acme', flat: false, codes: Object.fromEntries(Object.entries(WIRE.nevermined.codes).filter(([code]) => !code.startsWith('UPSTREAM_'))) };
 const STRANGER = '0b7e8a52-3c1d-4f6e-9a2b-7c8d9e0f1a2b';
 const ORIGIN = 'https://app.example.com';
 const RATE_LIMIT = 40;
@@ -263,6 +270,46 @@ describe(`Secret-leak audit (Express ${EXPRESS_MAJOR})`, () => {
     await hit(app, WIRE.hissuno, 'hissuno user without an id', { method: 'GET', path, headers: { 'x-audit-user': 'noId' } }, { status: 500 });
   });
 
+  it('A vendor of its own (widgetCredentialRouter): every error path, and host hooks that fail', async () => {
+    const jwtApp = await served(
+      buildApp(
+        widgetCredentialRouter({
+          vendor: 'acme',
+          path: '/api/acme-token',
+          credential: jwtCredential({ secret: CUSTOM_JWT_SECRET, header: { kid: 'audit' }, claims: (user) => ({ sub: user.id, plan: user.metadata?.['plan'] }) }),
+          ...common(CUSTOM_JWT_SECRET),
+        }),
+      ),
+    );
+    const tokens = (b: Record<string, unknown>) => [b['token'] as string];
+    await pipelinePaths(jwtApp, ACME_WIRE, { path: '/api/acme-token', method: 'GET', other: 'DELETE', tokens });
+    await pipelinePaths(jwtApp, ACME_WIRE, { path: '/api/acme-token', method: 'POST', other: 'PUT', limitedUser: 'limited2', tokens });
+    const hmacApp = await served(
+      buildApp(
+        widgetCredentialRouter({
+          vendor: 'acme',
+          path: '/api/acme-identity',
+          methods: ['GET'],
+          credential: hmacCredential({
+            secret: CUSTOM_HMAC_SECRET,
+            // a hook that fails quoting the secret, and one that returns no text
+            message: (user) => {
+              if (user.id === USERS['hookFails']!.id) throw secretError(CUSTOM_HMAC_SECRET);
+              return user.id === USERS['noEmail']!.id ? (42 as unknown as string) : user.id;
+            },
+            answer: { identifier: (user) => user.id, identifier_hash: 'hash', leak: (user) => (user.id === USERS['badMetadata']!.id ? `key=${CUSTOM_HMAC_SECRET}` : undefined) },
+          }),
+          ...common(CUSTOM_HMAC_SECRET),
+        }),
+      ),
+    );
+    const path = '/api/acme-identity';
+    await pipelinePaths(hmacApp, ACME_WIRE, { path, method: 'GET', other: 'POST', tokens: (b) => [b['identifier_hash'] as string] });
+    await hit(hmacApp, ACME_WIRE, 'acme message(user) throws quoting the secret', { method: 'GET', path, headers: { 'x-audit-user': 'hookFails' } }, { status: 500, code: 'INTERNAL_ERROR' });
+    await hit(hmacApp, ACME_WIRE, 'acme message(user) returns a number', { method: 'GET', path, headers: { 'x-audit-user': 'noEmail' } }, { status: 500, code: 'INTERNAL_ERROR' });
+    await hit(hmacApp, ACME_WIRE, 'acme answer field holding the secret', { method: 'GET', path, headers: { 'x-audit-user': 'badMetadata' } }, { status: 500, code: 'INTERNAL_ERROR' });
+  });
+
   it('Neut: every error path', async () => {
     const app = await served(buildApp(neutEmbedParamsRouter({ ...NEUT, ...common(NEUT.mintSecret) })));
     const path = '/api/widget-embed-params';
@@ -414,6 +461,9 @@ describe(`Secret-leak audit (Express ${EXPRESS_MAJOR})`, () => {
       ['neuroonTokenRouter', () => neuroonTokenRouter({ shopId: 's', apiKey: ` ${NEUROON_KEY}`, apiBaseUrl: `https://api.example#${NEUROON_KEY}` })],
       ['neuroonConfigFromEnv', () => neuroonConfigFromEnv({ NEUROON_SHOP_ID: 's', NEUROON_API_KEY: `${NEUROON_KEY} ` })],
       ['NeuroonTokenProvider', () => new NeuroonTokenProvider({ shopId: 's', apiKey: NEUROON_KEY, ttlMs: -1 })],
+      ['hmacCredential', () => hmacCredential({ secret: `${CUSTOM_HMAC_SECRET} `, message: CUSTOM_HMAC_SECRET as never, answer: { [CUSTOM_HMAC_SECRET]: 'hash' } as never })],
+      ['jwtCredential', () => jwtCredential({ secret: CUSTOM_JWT_SECRET, key: Buffer.from(CUSTOM_JWT_SECRET), header: { alg: CUSTOM_JWT_SECRET }, claims: () => ({}) })],
+      ['widgetCredentialRouter', () => widgetCredentialRouter({ vendor: CUSTOM_JWT_SECRET, path: `/${CUSTOM_JWT_SECRET}?`, resolveUser: () => null, credential: CUSTOM_JWT_SECRET as never })],
     ];
     for (const [name, attempt] of attempts) {
       let thrown: unknown;
