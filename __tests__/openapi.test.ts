@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import {
   hissunoConfigFromEnv,
   hissunoTokenRouter,
+  intercomIdentityRouter,
   neuroonConfigFromEnv,
   neuroonTokenRouter,
   neutConfigFromEnv,
@@ -128,6 +129,10 @@ const common = (extra: Partial<CommonRouterOptions> = {}) => ({ allowedOrigins: 
 const limited = { rateLimit: { windowMs: 60_000, limit: 1 } };
 const upstream = { retries: 0, timeoutMs: 150 };
 const BIG = { padding: 'x'.repeat(400) };
+/** Secrets of the vendor presets, which sign locally. */
+const PRESET_SECRETS = {
+  intercom: 'ic_V5nQ8tL2wR7kZ3xM9pB4cJ6hD1fG0sY',
+};
 
 describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
   let sandbox: SandboxFakes;
@@ -160,7 +165,7 @@ describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
 
   it('documents exactly the routes the routers serve', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/api/hissuno-token', '/api/neuroon-widget-token', '/api/refresh-sdk-token', '/api/sdk-token', '/api/widget-embed-params', '/api/widget-session'].sort(),
+      ['/api/hissuno-token', '/api/intercom-identity', '/api/neuroon-widget-token', '/api/refresh-sdk-token', '/api/sdk-token', '/api/widget-embed-params', '/api/widget-session'].sort(),
     );
   });
 
@@ -342,6 +347,27 @@ describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
       }
     });
   });
+
+  /** A vendor preset on widgetCredentialRouter: GET and POST, the library's error shape. */
+  function presetRoute(label: string, path: string, app: (extra?: object) => Parameters<typeof request>[0]) {
+    describe(`${path} (${label})`, () => {
+      it('answers GET and POST with the credential, and every error, as documented', async () => {
+        const a = app();
+        await expectAnswer(request(a).get(path).set('x-test-user', 'ada'), 'get', path, 200);
+        await expectAnswer(request(a).post(path).set('x-test-user', 'ada').send({}), 'post', path, 200);
+        for (const method of ['get', 'post'] as const) await expectAnswer(request(a)[method](path), method, path, 401, 'UNAUTHORIZED');
+        await expectAnswer(request(a).post(path).set('x-test-user', 'ada').set('Content-Type', 'application/json').send('{"bad'), 'post', path, 400, 'INVALID_REQUEST');
+        await sharedCases(a, app(limited), path, ['get', 'post'], false);
+      });
+    });
+  }
+
+  presetRoute('Intercom, JWT', '/api/intercom-identity', (extra = {}) =>
+    buildApp(intercomIdentityRouter({ messengerSecret: PRESET_SECRETS.intercom, resolveUser, ...common(), ...extra })),
+  );
+  presetRoute('Intercom, HMAC', '/api/intercom-identity', (extra = {}) =>
+    buildApp(intercomIdentityRouter({ identitySecret: PRESET_SECRETS.intercom, resolveUser, ...common(), ...extra })),
+  );
 
   it('lists no status that the routers never produced in these tests', () => {
     // runs last: every case above has recorded what it exercised

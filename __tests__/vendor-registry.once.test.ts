@@ -40,7 +40,8 @@ describe('the vendor registry', () => {
     expect(status.variables).toEqual(descriptor.variables);
     // every variable a vendor reads goes to an option the vendor's router takes from the environment
     expect(descriptor.variables.length).toBeGreaterThan(0);
-    expect(descriptor.variables.some((v) => v.required)).toBe(true);
+    // a vendor with no required variable takes one of several (Intercom: one secret per mode), which its …ConfigFromEnv checks
+    expect(descriptor.variables.some((v) => v.required) || descriptor.variables.length > 1).toBe(true);
   });
 
   it('widgetAuth takes exactly the registry’s names in vendors', () => {

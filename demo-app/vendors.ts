@@ -29,8 +29,8 @@ import {
   type FakeWonderful,
 } from '../lib/testing';
 
-/** A vendor of the demo, in the order its cards appear. */
-export type DemoVendor = WidgetAuthVendor;
+/** A vendor of the demo, in the order its cards appear: the vendors it has cards and fakes for. */
+export type DemoVendor = Extract<WidgetAuthVendor, 'nevermined' | 'neuroon' | 'hissuno' | 'neut' | 'wonderful'>;
 
 /** Whether a vendor runs against its in-process fake or the real service. */
 export type DemoMode = 'sandbox' | 'live';

@@ -1,5 +1,6 @@
 import type { VendorDescriptor } from './core/vendor';
 import { hissunoVendor } from './hissuno/vendor';
+import { intercomVendor } from './intercom/vendor';
 import { neuroonVendor } from './neuroon/vendor';
 import { neutVendor } from './neut/vendor';
 import { neverminedVendor } from './nevermined/vendor';
@@ -10,7 +11,7 @@ import { wonderfulVendor } from './wonderful/vendor';
  * `vendors` option, `detectWidgetAuthVendors`, `.env.example`, the OpenAPI document and
  * the README's list of vendor pages are driven from this list or checked against it.
  */
-export const VENDOR_REGISTRY = [neverminedVendor, neuroonVendor, hissunoVendor, neutVendor, wonderfulVendor] as const;
+export const VENDOR_REGISTRY = [neverminedVendor, neuroonVendor, hissunoVendor, neutVendor, wonderfulVendor, intercomVendor] as const;
 
 /** A descriptor of the registry. */
 export type RegisteredVendor = (typeof VENDOR_REGISTRY)[number];

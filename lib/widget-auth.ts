@@ -248,7 +248,9 @@ export function widgetAuth(options: WidgetAuthOptions): WidgetAuthRouter {
     for (const s of statuses) {
       const required = s.variables.filter((v) => v.required).map((v) => v.name);
       const optional = s.variables.filter((v) => !v.required).map((v) => v.name);
-      problems.push(`no vendor is configured: for ${s.label} set ${required.join(', ')}${optional.length ? ` (optionally ${optional.join(', ')})` : ''}`);
+      // a vendor without a required variable takes one of its variables (Intercom: one secret per mode)
+      const what = required.length > 0 ? `${required.join(', ')}${optional.length ? ` (optionally ${optional.join(', ')})` : ''}` : `one of ${optional.join(', ')}`;
+      problems.push(`no vendor is configured: for ${s.label} set ${what}`);
     }
   }
 
