@@ -260,6 +260,33 @@ describe(`Secrets in vendor text, success bodies and thrown values (Express ${EX
       expect(failure?.code).toBe('UPSTREAM_ERROR');
     });
 
+    // JSON may write any character as `\u00XX` (and `/` as `\/`): inside a JWT that changes the
+    // base64 a search of the plain text looks for, and the browser still decodes the key
+    const escapeFirst = (secret: string) => `\\u${secret.charCodeAt(0).toString(16).padStart(4, '0')}${secret.slice(1).replace(/\//g, '\\/')}`;
+    const jwtWithRawClaims = (claimsJson: string) => `${Buffer.from('{"alg":"RS256","typ":"JWT"}').toString('base64url')}.${Buffer.from(claimsJson).toString('base64url')}.c2lnbmF0dXJl`;
+
+    it('Wonderful: a token whose claims hold the API key JSON-escaped answers 502', async () => {
+      const app = await served(wonderfulTokenRouter({ baseUrl: wonderful.url, apiKey: WONDERFUL_KEY, resolveUser: resolveAda, logger, retries: 0 }));
+      const entity = wonderfulEntityIdFor(ADA);
+      const exp = Math.floor(Date.now() / 1000) + 600;
+      const token = jwtWithRawClaims(`{"sub":"${entity}","exp":${exp},"apiKey":"${escapeFirst(WONDERFUL_KEY)}"}`);
+      // what a browser would read back from that token
+      expect((JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { apiKey: string }).apiKey).toBe(WONDERFUL_KEY);
+      wonderful.fault({ kind: 'status', status: 200, body: { jwt: token, expiresAt: exp, id: entity } }, { times: 1 });
+      const from = logger.events.length;
+      const answer = await app.send({ method: 'POST', path: '/api/sdk-token', headers: { 'x-user': 'ada' } });
+      const events = await eventsOf('/api/sdk-token', from);
+      expect({ status: answer.status, code: expectShaped(WIRE.wonderful, answer, 'POST')?.code }).toEqual({ status: 502, code: 'UPSTREAM_INVALID_RESPONSE' });
+      expectNoTrace(answer, events);
+    });
+
+    it('Nevermined: a session token whose JWT claims hold the secret JSON-escaped answers 502', async () => {
+      const body = { ...session(), sessionToken: jwtWithRawClaims(`{"org":"${ORG}","k":"${escapeFirst(NVM_SECRET)}"}`) };
+      const { answer, error, events } = await nvmFailure(200, body);
+      expect({ status: answer.status, code: error?.code }).toEqual({ status: 502, code: 'UPSTREAM_INVALID_RESPONSE' });
+      expectNoTrace(answer, events);
+    });
+
     it('Neuroon: a widget token that holds the Shop API key answers 502 and is never cached or served', async () => {
       const app = await served(neuroonTokenRouter({ shopId: SHOP, apiKey: NEUROON_KEY, apiBaseUrl: neuroon.url, logger, retries: 0 }));
       neuroon.fault({ kind: 'status', status: 200, body: { token: `ntk.${Buffer.from(`{"shop":"${SHOP}","key":"${NEUROON_KEY}"}`).toString('base64url')}` } }, { times: 1 });

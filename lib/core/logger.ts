@@ -285,21 +285,35 @@ export function createSecretMatcher(secrets: readonly unknown[]): SecretMatcher 
       return cutText(redacted, long ? Math.min(max, redacted.length - longest) : max);
     },
     contains(text) {
-      if (quick.test(text)) return true;
-      // an escaped form needs `\` or `%`: without them, the literal forms are all there is
-      let json = text;
-      for (let level = 0; level <= MAX_ESCAPE_LEVELS; level++) {
-        if (level > 0) {
-          if (!json.includes('\\')) break;
-          json = unescapeJson(json);
-          if (quick.test(json)) return true;
-        }
-        if (json.includes('%') && quick.test(decodePercent(json))) return true;
+      if (containsText(text)) return true;
+      // the JSON inside a token (a JWT's header and claims, base64url-encoded): its escapes
+      // (`\/`, `\u00XX`) change the base64 that the search of the plain text looks for
+      JWT_SHAPED.lastIndex = 0;
+      for (let m = JWT_SHAPED.exec(text); m !== null; m = JWT_SHAPED.exec(text)) {
+        for (const part of [m[1]!, m[2]!]) if (containsText(Buffer.from(part, 'base64url').toString('utf8'))) return true;
       }
       return false;
     },
   };
+
+  function containsText(text: string): boolean {
+    if (quick.test(text)) return true;
+    // an escaped form needs `\` or `%`: without them, the literal forms are all there is
+    let json = text;
+    for (let level = 0; level <= MAX_ESCAPE_LEVELS; level++) {
+      if (level > 0) {
+        if (!json.includes('\\')) break;
+        json = unescapeJson(json);
+        if (quick.test(json)) return true;
+      }
+      if (json.includes('%') && quick.test(decodePercent(json))) return true;
+    }
+    return false;
+  }
 }
+
+/** A JWT's first two segments (base64url JSON: `{"` encodes as `eyJ`), wherever they appear in a text. */
+const JWT_SHAPED = /(eyJ[A-Za-z0-9_-]+)\.(eyJ[A-Za-z0-9_-]+)\./g;
 
 /** The redactor of {@link createSecretMatcher}. */
 export function createRedactor(secrets: readonly unknown[]): Redactor {
