@@ -353,6 +353,20 @@ describe(`Wonderful router (Express ${EXPRESS_MAJOR})`, () => {
       expect(res.body.error.code).toBe('UPSTREAM_INVALID_RESPONSE');
       expect(res.text).not.toContain(foreign);
     });
+
+    const unsigned = (claims: string) => `${Buffer.from('{"alg":"RS256","typ":"JWT"}').toString('base64url')}.${Buffer.from(claims).toString('base64url')}.c2ln`;
+    it.each([
+      // JSON.parse keeps the last name; a reader that keeps the first sees the stranger
+      ['names sub twice, another entity first', () => `{"sub":"${STRANGER_ENTITY}","sub":"${ADA_ENTITY}"}`],
+      ['names sub twice, once escaped', () => `{"sub":"${STRANGER_ENTITY}","\\u0073ub":"${ADA_ENTITY}"}`],
+      ['gives sub as an array', () => `{"sub":["${STRANGER_ENTITY}"]}`],
+      ['gives sub as a number', () => '{"sub":42}'],
+    ])('answers 502 UPSTREAM_INVALID_RESPONSE for a token that %s (and no id)', async (_what, claims) => {
+      fake.fault({ kind: 'status', status: 200, body: { jwt: unsigned(claims()) } });
+      const res = await post('/api/sdk-token', 'ada');
+      expect(res.status).toBe(502);
+      expect(res.body.error.code).toBe('UPSTREAM_INVALID_RESPONSE');
+    });
   });
 
   describe('host hooks and pipeline', () => {

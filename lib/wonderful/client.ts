@@ -192,11 +192,23 @@ export interface SignOutcome extends SignResponse {
  */
 export type WonderfulSigner = (request: CheckedSignRequest, context?: CallContext) => Promise<SignOutcome>;
 
-/** The claims of a JWT, read without verifying it; `undefined` unless they are a JSON object. */
+/** A JSON member name and its colon, the name's escapes included. */
+const MEMBER_NAME = /"((?:[^"\\]|\\.)*)"\s*:/g;
+
+/**
+ * The claims of a JWT, read without verifying it; `undefined` unless they are a JSON
+ * object that names `sub` at most once. `JSON.parse` keeps the last of repeated names
+ * and another reader may keep the first: a token that says two things about its owner
+ * is refused rather than read one way here and the other way by the widget.
+ */
 function unverifiedClaims(token: string): Record<string, unknown> | undefined {
   try {
-    const claims: unknown = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
-    return isPlainObject(claims) ? claims : undefined;
+    const text = Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8');
+    const claims: unknown = JSON.parse(text);
+    if (!isPlainObject(claims)) return undefined;
+    let subs = 0;
+    for (const [, name] of text.matchAll(MEMBER_NAME)) if ((JSON.parse(`"${name}"`) as string) === 'sub') subs++;
+    return subs > 1 ? undefined : claims;
   } catch {
     return undefined;
   }
@@ -237,7 +249,8 @@ export function createWonderfulSigner(config: WonderfulClientConfig & { maxInFli
 
     const claims = unverifiedClaims(data.jwt);
     if (claims === undefined) throw answerError(`Wonderful answered ${status} with a jwt that does not decode.`, status, upstreamMs);
-    const sub = typeof claims.sub === 'string' ? claims.sub : undefined;
+    if (claims.sub !== undefined && typeof claims.sub !== 'string') throw answerError(`Wonderful answered ${status} with a jwt whose sub is not a string.`, status, upstreamMs);
+    const sub = claims.sub;
     // a token for anyone but the requested entity must never reach a browser
     for (const [name, value] of [['id', data.id], ['jwt sub', sub]] as const) {
       if (value !== undefined && value.toLowerCase() !== request.entityId) {
