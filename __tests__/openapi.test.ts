@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import {
   hissunoConfigFromEnv,
   hissunoTokenRouter,
+  zendeskMessagingRouter,
   intercomIdentityRouter,
   neuroonConfigFromEnv,
   neuroonTokenRouter,
@@ -132,6 +133,7 @@ const BIG = { padding: 'x'.repeat(400) };
 /** Secrets of the vendor presets, which sign locally. */
 const PRESET_SECRETS = {
   intercom: 'ic_V5nQ8tL2wR7kZ3xM9pB4cJ6hD1fG0sY',
+  zendesk: 'zd_Q2wN7kR4tV9xL3mB8cP5jH1fD6gS0aY',
 };
 
 describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
@@ -165,7 +167,7 @@ describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
 
   it('documents exactly the routes the routers serve', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/api/hissuno-token', '/api/intercom-identity', '/api/neuroon-widget-token', '/api/refresh-sdk-token', '/api/sdk-token', '/api/widget-embed-params', '/api/widget-session'].sort(),
+      ['/api/hissuno-token', '/api/intercom-identity', '/api/neuroon-widget-token', '/api/refresh-sdk-token', '/api/sdk-token', '/api/widget-embed-params', '/api/widget-session', '/api/zendesk-token'].sort(),
     );
   });
 
@@ -367,6 +369,9 @@ describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
   );
   presetRoute('Intercom, HMAC', '/api/intercom-identity', (extra = {}) =>
     buildApp(intercomIdentityRouter({ identitySecret: PRESET_SECRETS.intercom, resolveUser, ...common(), ...extra })),
+  );
+  presetRoute('Zendesk messaging', '/api/zendesk-token', (extra = {}) =>
+    buildApp(zendeskMessagingRouter({ keyId: 'app_64f1c2d3e4b5a697', secret: PRESET_SECRETS.zendesk, resolveUser, ...common(), ...extra })),
   );
 
   it('lists no status that the routers never produced in these tests', () => {

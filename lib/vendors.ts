@@ -5,13 +5,14 @@ import { neuroonVendor } from './neuroon/vendor';
 import { neutVendor } from './neut/vendor';
 import { neverminedVendor } from './nevermined/vendor';
 import { wonderfulVendor } from './wonderful/vendor';
+import { zendeskVendor } from './zendesk/vendor';
 
 /**
  * Every vendor `widgetAuth` can mount, in mounting order: one line per vendor. The
  * `vendors` option, `detectWidgetAuthVendors`, `.env.example`, the OpenAPI document and
  * the README's list of vendor pages are driven from this list or checked against it.
  */
-export const VENDOR_REGISTRY = [neverminedVendor, neuroonVendor, hissunoVendor, neutVendor, wonderfulVendor, intercomVendor] as const;
+export const VENDOR_REGISTRY = [neverminedVendor, neuroonVendor, hissunoVendor, neutVendor, wonderfulVendor, intercomVendor, zendeskVendor] as const;
 
 /** A descriptor of the registry. */
 export type RegisteredVendor = (typeof VENDOR_REGISTRY)[number];
