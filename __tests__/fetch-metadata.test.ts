@@ -301,6 +301,28 @@ describe(`Fetch Metadata and Origin (Express ${EXPRESS_MAJOR})`, () => {
       }
     });
 
+    it('refuses, with no CORS headers, a site a wildcard covers only because a public suffix lies below its domain (*.amazonaws.com and a bucket at s3.amazonaws.com)', async () => {
+      const logger = captureLogger();
+      const served = await countingApp({ allowedOrigins: ['https://*.amazonaws.com'], cors: true, logger });
+      try {
+        const bucket = 'https://attacker-bucket.s3.amazonaws.com';
+        const headers = { origin: bucket, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty' };
+        const res = await request(served.server).post(TEST_PATH).set(headers).send({});
+        expect(res.status).toBe(403);
+        expect(res.body.error.code).toBe('FORBIDDEN_ORIGIN');
+        expect(res.headers['access-control-allow-origin']).toBeUndefined();
+        expect(served.resolved).toBe(0);
+        const preflight = await request(served.server).options(TEST_PATH).set({ origin: bucket, 'access-control-request-method': 'POST' });
+        expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+        expect(logger.text()).toContain('s3.amazonaws.com, a public suffix below amazonaws.com');
+        // a host of Amazon's own registrable domain is still taken
+        const own = await request(served.server).post(TEST_PATH).set({ ...headers, origin: 'https://console.amazonaws.com' }).send({});
+        expect(own.status).toBe(200);
+      } finally {
+        await served.close();
+      }
+    });
+
     it('asks the function once per request that needs it, never caching its answer, and never for same-origin calls', async () => {
       const asked: string[] = [];
       let partnerActive = true;

@@ -244,8 +244,20 @@ describe('allowedOriginsSchema with RegExp entries and a function', () => {
     [/^https:\/\/[a-z-]+\.vercel\.app$/, 'https://attacker.vercel.app'],
     [/^https:\/\/[a-z]+\.co\.uk$/, 'https://attacker.co.uk'],
     [/^(?:null|https:\/\/app\.example\.com)$/, 'null'],
+    // strangers found from the pattern's own literal end: a public suffix anyone can register under
+    [/^https:\/\/[a-z0-9-]+\.netlify\.app$/, 'https://attacker.netlify.app'],
+    [/^https:\/\/[a-z0-9-]+\.pages\.dev$/, 'https://attacker.pages.dev'],
+    [/^https:\/\/.+\.herokuapp\.com$/, 'https://attacker.herokuapp.com'],
+    [/^https:\/\/[^.]+\.s3\.amazonaws\.com$/, 'https://attacker.s3.amazonaws.com'],
+    // …and from its literal start: `.*` before `$` takes any longer host
+    [/^https:\/\/app\.example\.com.*$/, 'https://app.example.com.attacker.invalid'],
+    [/^https:\/\/app\.example\.com.+$/, 'https://app.example.com.attacker.invalid'],
   ])('refuses %p, which matches %p', (pattern, stranger) => {
     expect(problemsFor([pattern])).toEqual([`allowedOrigins[0]: ${String(pattern)} matches ${stranger}: it would allow sites you do not control (see docs/security.md#origins-and-cors)`]);
+  });
+
+  it.each([/^https:\/\/(?:app|shop)\.example\.com$/, /^https:\/\/[a-z]+\.example\.com$/, /^https:\/\/app\.example\.com(?::\d+)?$/, /^https:\/\/[a-z0-9-]+\.yours\.github\.io$/])('takes %p, which covers one owner’s sites only', (pattern) => {
+    expect(parseOptions('router', schema, { allowedOrigins: [pattern] }).allowedOrigins).toEqual([pattern]);
   });
 
   it('takes a function, sync or async', () => {

@@ -154,9 +154,52 @@ function checkPattern(pattern: RegExp): string | undefined {
   if (!topLevelBranches(pattern.source, pattern.flags.includes('v')).every(isAnchored)) {
     return `must be anchored: start with ^ and end with $ (every alternative too), or it also matches origins that merely contain it, such as https://app.example.com.evil.net (${DOCS})`;
   }
-  const stranger = STRANGERS.find((origin) => new RegExp(pattern.source, pattern.flags).test(origin));
+  const test = new RegExp(pattern.source, pattern.flags);
+  const stranger = [...STRANGERS, ...probesOf(pattern.source)].find((origin) => test.test(origin));
   if (stranger !== undefined) return `matches ${stranger}: it would allow sites you do not control (${DOCS})`;
   return undefined;
+}
+
+/** The literal text of a run of RegExp source made of plain host characters and escapes (`\.`, `\/`, `\-`, `\:`). */
+function literalOf(run: string): string {
+  return run.replace(/\\(.)/g, '$1');
+}
+
+/**
+ * Origins a pattern should not match, built from its own literal parts: its literal start
+ * (`https://app.example.com`) followed by another host's labels, which a pattern ending
+ * in `.*$` or `.+$` allows; and a stranger's host under the public suffix its literal end
+ * names (`\.netlify\.app$`, `\.s3\.amazonaws\.com$`), where anyone can register a site.
+ */
+function probesOf(source: string): string[] {
+  const probes: string[] = [];
+  for (const branch of topLevelBranches(source, false)) {
+    const head = /^\^((?:[A-Za-z0-9:]|\\[./:-])+)/.exec(branch);
+    if (head) {
+      const start = literalOf(head[1]!);
+      if (/^https?:\/\/./.test(start)) probes.push(`${start}.attacker.invalid`, `${start}-attacker.invalid`);
+    }
+    const tail = /((?:[A-Za-z0-9-]|\\[.-])+)\$$/.exec(branch);
+    if (tail) {
+      const labels = literalOf(tail[1]!).split('.').filter((l) => l !== '');
+      // every public suffix the end names: s3.amazonaws.com, then amazonaws.com, …
+      for (let i = 0; i < labels.length - 1; i++) {
+        const suffix = labels.slice(i).join('.');
+        if (isPublicSuffix(suffix)) probes.push(`https://attacker.${suffix}`, `http://attacker.${suffix}`, `https://attacker-1.${suffix}`);
+      }
+    }
+  }
+  return probes;
+}
+
+/**
+ * The public suffix under `domain` that `host` sits below, if any: a wildcard over
+ * `amazonaws.com` must not take `attacker.s3.amazonaws.com`, whose owner is whoever
+ * created that bucket. `undefined` when the host's public suffix is above the domain.
+ */
+export function strangerSuffixBelow(host: string, domain: string): string | undefined {
+  const suffix = parseDomain(host, { allowPrivateDomains: true, extractHostname: false }).publicSuffix;
+  return suffix !== null && (suffix === domain || suffix.endsWith(`.${domain}`)) ? suffix : undefined;
 }
 
 function describeEntry(entry: AllowedOriginEntry): string {
@@ -324,7 +367,11 @@ export function compileOrigins(allowed: AllowedOrigins, options: CompileOriginsO
     return wildcards.some((w) => {
       if (url.protocol !== w.scheme || url.port !== w.port || !host.endsWith(w.suffix)) return false;
       const sub = host.slice(0, -w.suffix.length);
-      return sub.length > 0 && sub.split('.').every((l) => HOST_LABEL.test(l));
+      if (sub.length === 0 || !sub.split('.').every((l) => HOST_LABEL.test(l))) return false;
+      const stranger = strangerSuffixBelow(host, w.suffix.slice(1));
+      if (stranger === undefined) return true;
+      options.onRefused?.(origin, `is under ${stranger}, a public suffix below ${w.suffix.slice(1)}: another owner's site`);
+      return false;
     });
   }
 }
