@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import {
   hissunoConfigFromEnv,
   hissunoTokenRouter,
+  streamChatTokenRouter,
   zendeskMessagingRouter,
   intercomIdentityRouter,
   neuroonConfigFromEnv,
@@ -134,6 +135,7 @@ const BIG = { padding: 'x'.repeat(400) };
 const PRESET_SECRETS = {
   intercom: 'ic_V5nQ8tL2wR7kZ3xM9pB4cJ6hD1fG0sY',
   zendesk: 'zd_Q2wN7kR4tV9xL3mB8cP5jH1fD6gS0aY',
+  stream: 'st_M4xQ9vK2pL7wR3nB8tC5jH1yD6fG0sZ',
 };
 
 describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
@@ -167,7 +169,7 @@ describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
 
   it('documents exactly the routes the routers serve', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/api/hissuno-token', '/api/intercom-identity', '/api/neuroon-widget-token', '/api/refresh-sdk-token', '/api/sdk-token', '/api/widget-embed-params', '/api/widget-session', '/api/zendesk-token'].sort(),
+      ['/api/hissuno-token', '/api/intercom-identity', '/api/neuroon-widget-token', '/api/refresh-sdk-token', '/api/sdk-token', '/api/widget-embed-params', '/api/widget-session', '/api/zendesk-token', '/api/stream-token'].sort(),
     );
   });
 
@@ -372,6 +374,9 @@ describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
   );
   presetRoute('Zendesk messaging', '/api/zendesk-token', (extra = {}) =>
     buildApp(zendeskMessagingRouter({ keyId: 'app_64f1c2d3e4b5a697', secret: PRESET_SECRETS.zendesk, resolveUser, ...common(), ...extra })),
+  );
+  presetRoute('Stream Chat', '/api/stream-token', (extra = {}) =>
+    buildApp(streamChatTokenRouter({ apiSecret: PRESET_SECRETS.stream, apiKey: 'k7q2m9x4z8wd', resolveUser, ...common(), ...extra })),
   );
 
   it('lists no status that the routers never produced in these tests', () => {

@@ -403,6 +403,7 @@ describe(`widgetAuth (Express ${EXPRESS_MAJOR})`, () => {
         ['wonderful', 'partial', ['WONDERFUL_API_KEY']],
         ['intercom', 'absent', []],
         ['zendesk', 'absent', ['ZENDESK_MESSAGING_KEY_ID', 'ZENDESK_MESSAGING_SECRET']],
+        ['stream', 'absent', ['STREAM_API_SECRET']],
       ]);
       expect(statuses[4]!.set).toEqual(['WONDERFUL_API_URL']);
       expect(statuses[0]!.variables).toBe(NEVERMINED_ENV);

@@ -6,5 +6,6 @@ export * from './neut/index';
 export * from './neuroon/index';
 export * from './intercom/index';
 export * from './zendesk/index';
+export * from './stream/index';
 export * from './widget-auth';
 export { NEUT_EMBED_SCRIPT, NEUT_EMBED_SCRIPT_INTEGRITY, serveNeutEmbedScript } from './browser/neut-embed';

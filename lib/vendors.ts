@@ -4,6 +4,7 @@ import { intercomVendor } from './intercom/vendor';
 import { neuroonVendor } from './neuroon/vendor';
 import { neutVendor } from './neut/vendor';
 import { neverminedVendor } from './nevermined/vendor';
+import { streamVendor } from './stream/vendor';
 import { wonderfulVendor } from './wonderful/vendor';
 import { zendeskVendor } from './zendesk/vendor';
 
@@ -12,7 +13,7 @@ import { zendeskVendor } from './zendesk/vendor';
  * `vendors` option, `detectWidgetAuthVendors`, `.env.example`, the OpenAPI document and
  * the README's list of vendor pages are driven from this list or checked against it.
  */
-export const VENDOR_REGISTRY = [neverminedVendor, neuroonVendor, hissunoVendor, neutVendor, wonderfulVendor, intercomVendor, zendeskVendor] as const;
+export const VENDOR_REGISTRY = [neverminedVendor, neuroonVendor, hissunoVendor, neutVendor, wonderfulVendor, intercomVendor, zendeskVendor, streamVendor] as const;
 
 /** A descriptor of the registry. */
 export type RegisteredVendor = (typeof VENDOR_REGISTRY)[number];
