@@ -159,6 +159,32 @@ describe(`Secrets in vendor text, success bodies and thrown values (Express ${EX
     });
   });
 
+  describe('pieces of a secret as a correlation id', () => {
+    const half = Math.ceil(NVM_SECRET.length / 2);
+    const hexOf = (text: string) => Buffer.from(text).toString('hex');
+    it.each([
+      ['the hex of its first half', () => hexOf(NVM_SECRET.slice(0, half))],
+      ['the hex of its second half', () => hexOf(NVM_SECRET.slice(half))],
+      ['the base64url of its first half', () => Buffer.from(NVM_SECRET.slice(0, half)).toString('base64url')],
+      ['the base64url of its second half', () => Buffer.from(NVM_SECRET.slice(half)).toString('base64url')],
+      ['8 of its characters after a prefix', () => `req-${NVM_SECRET.slice(3, 11)}`],
+    ])('never sends the browser, nor logs, %s (two answers would give the whole)', async (_what, make) => {
+      const id = make();
+      const { answer, error, events, event } = await nvmFailure(500, 'down', { 'x-correlation-id': id });
+      expect(answer.status).toBe(502);
+      // (asserted as flags: a failure must not print the value)
+      expect({ forwarded: error?.correlationId !== undefined, logged: event['correlationId'] === id }).toEqual({ forwarded: false, logged: false });
+      expect(event['correlationId']).toBe('[redacted]');
+      expectNoTrace(answer, events);
+    });
+
+    it('still sends an id that shares nothing with a secret', async () => {
+      const { error, event } = await nvmFailure(500, 'down', { 'x-correlation-id': 'req-7f3a9c21-0b4d' });
+      expect(error?.correlationId).toBe('req-7f3a9c21-0b4d');
+      expect(event['correlationId']).toBe('req-7f3a9c21-0b4d');
+    });
+  });
+
   describe('every encoding of a secret is redacted', () => {
     const cases: [string, SecretDisguise, { before?: Uint8Array; after?: Uint8Array; pick?: boolean[] }][] = [
       ['upper-case hex', 'HEX', {}],

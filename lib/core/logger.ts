@@ -196,9 +196,41 @@ export interface SecretMatcher {
    * decoded.
    */
   contains(text: string): boolean;
+  /**
+   * Whether `text` holds a piece of a secret: 8 or more consecutive characters of it as
+   * is, of its hex (any case), or of its base64 or base64url at any of the three byte
+   * alignments. For short texts that are passed on whole (a vendor's correlation id), where
+   * pieces of a secret in two answers could be joined again. The pieces are listed on the
+   * first call; each call then looks up every 8 characters of the text.
+   */
+  sharesPiece(text: string): boolean;
 }
 
-const NO_SECRETS: SecretMatcher = { redact: (text, max = Infinity) => cutText(text, max), contains: () => false };
+const NO_SECRETS: SecretMatcher = { redact: (text, max = Infinity) => cutText(text, max), contains: () => false, sharesPiece: () => false };
+
+/** The length of a piece of a secret that {@link SecretMatcher.sharesPiece} looks for. */
+const PIECE = 8;
+
+/** Every {@link PIECE}-character window of each written form of each secret (hex lower-cased). */
+function secretPieces(list: readonly string[]): Set<string> {
+  const pieces = new Set<string>();
+  const add = (form: string) => {
+    for (let at = 0; at + PIECE <= form.length; at++) pieces.add(form.slice(at, at + PIECE));
+  };
+  for (const secret of list) {
+    const bytes = Buffer.from(secret, 'utf8');
+    add(secret);
+    add(bytes.toString('hex'));
+    for (let pad = 0; pad < 3; pad++) {
+      // the secret's bytes after 0, 1 or 2 others: the three ways base64 can split them
+      const shifted = Buffer.concat([Buffer.alloc(pad), bytes]);
+      const skip = Math.ceil((pad * 4) / 3);
+      add(shifted.toString('base64').slice(skip));
+      add(shifted.toString('base64url').slice(skip));
+    }
+  }
+  return pieces;
+}
 
 /**
  * Compile, once, what finds the given secrets in free text. `redact` replaces with
@@ -277,12 +309,21 @@ export function createSecretMatcher(secrets: readonly unknown[]): SecretMatcher 
     return done === 0 ? text : out + text.slice(done);
   };
 
+  let pieces: Set<string> | undefined;
   return {
     redact(text, max = Infinity) {
       const long = text.length > MAX_REDACTED_TEXT;
       const redacted = removeFragments((long ? text.slice(0, MAX_REDACTED_TEXT) : text).replace(whole, REDACTED));
       // a text cut before redaction may end in the start of a secret: that end goes too
       return cutText(redacted, long ? Math.min(max, redacted.length - longest) : max);
+    },
+    sharesPiece(text) {
+      pieces ??= secretPieces(list);
+      const lower = text.toLowerCase();
+      for (let at = 0; at + PIECE <= text.length; at++) {
+        if (pieces.has(text.slice(at, at + PIECE)) || pieces.has(lower.slice(at, at + PIECE))) return true;
+      }
+      return false;
     },
     contains(text) {
       if (containsText(text)) return true;

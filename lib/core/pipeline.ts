@@ -542,7 +542,8 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
     });
   }
 
-  router.use(widgetAuthErrorHandler(contract, redact));
+  // the router's secrets as they are when an error is answered (widgetAuth adds others' after)
+  router.use(widgetAuthErrorHandler(contract, { redact, contains: (text) => secrets.contains(text), sharesPiece: (text) => secrets.sharesPiece(text) }));
   Object.defineProperty(router, SHARE_SECRETS, {
     value: (more: readonly string[]) => {
       secrets = createSecretMatcher([...spec.secrets, ...more]);
@@ -598,9 +599,9 @@ function eventOf(req: Request, res: Response, state: RequestState): RequestLogEv
  * holds no configured secret, not even a fragment of one; otherwise it is left out of the
  * answer (the log keeps a redacted copy).
  */
-function withSafeCorrelationId(error: WidgetAuthError, redact: Redactor): WidgetAuthError {
+function withSafeCorrelationId(error: WidgetAuthError, secrets: SecretMatcher): WidgetAuthError {
   const id = error.correlationId;
-  if (id === undefined || (isSafeCorrelationId(id) && redact(id) === id)) return error;
+  if (id === undefined || (isSafeCorrelationId(id) && secrets.redact(id) === id && !secrets.sharesPiece(id))) return error;
   return new WidgetAuthError(error.code, error.message, {
     status: error.status,
     cause: error.cause,
@@ -613,18 +614,23 @@ function withSafeCorrelationId(error: WidgetAuthError, redact: Redactor): Widget
 
 const LAST_RESORT = new WidgetAuthError('INTERNAL_ERROR', 'Internal error.');
 
+/** What the log shows for a vendor code or correlation id that holds a piece of a secret. */
+const REDACTED_FIELD = '[redacted]';
+
 /** Shape `err`, fill the log event's fields and write the answer. */
-function answerError(contract: VendorContract, redact: Redactor, err: unknown, state: RequestState, res: Response): void {
+function answerError(contract: VendorContract, secrets: SecretMatcher, err: unknown, state: RequestState, res: Response): void {
+  const redact = secrets.redact;
   const known = isWidgetAuthError(err);
   const error = known ? err : new WidgetAuthError('INTERNAL_ERROR', 'Internal error.', { cause: err });
   if (error.code === 'INTERNAL_ERROR') state.err = describeUnexpected((known ? err.cause : err) ?? err, redact);
   // why a vendor's answer was refused (a wrong shape, a secret echoed in it) is the library's own sentence
   else if (error.code === 'UPSTREAM_INVALID_RESPONSE') state.err ??= { name: error.name, message: redact(error.message, 300) };
-  const { status, body } = contract.shape(withSafeCorrelationId(error, redact));
+  const { status, body } = contract.shape(withSafeCorrelationId(error, secrets));
   const wireCode = (body as { error?: { code?: unknown } })?.error?.code;
   state.code = typeof wireCode === 'string' ? wireCode : error.code;
-  if (error.vendorCode !== undefined) state.vendorCode = redact(error.vendorCode, 100);
-  if (error.correlationId !== undefined) state.correlationId = redact(error.correlationId, 200);
+  // a piece of a secret in an encoded form is not redacted in free text: in these short fields, the whole goes
+  if (error.vendorCode !== undefined) state.vendorCode = secrets.sharesPiece(error.vendorCode) ? REDACTED_FIELD : redact(error.vendorCode, 100);
+  if (error.correlationId !== undefined) state.correlationId = secrets.sharesPiece(error.correlationId) ? REDACTED_FIELD : redact(error.correlationId, 200);
   if (error.upstreamStatus !== undefined) state.upstreamStatus = error.upstreamStatus;
   const upstreamMs = known ? (err as { upstreamMs?: unknown }).upstreamMs : undefined;
   if (typeof upstreamMs === 'number' && state.upstreamMs === undefined) state.upstreamMs = upstreamMs;
@@ -643,7 +649,7 @@ function answerError(contract: VendorContract, redact: Redactor, err: unknown, s
  * `message`, `name` or `toString` throws, a Proxy, a revoked Proxy. Such a value answers
  * 500 `INTERNAL_ERROR` in the vendor's shape and is described in the log event's `err`.
  */
-export function widgetAuthErrorHandler(contract: VendorContract, redact: Redactor = (t) => t): ErrorRequestHandler {
+export function widgetAuthErrorHandler(contract: VendorContract, secrets: SecretMatcher = createSecretMatcher([])): ErrorRequestHandler {
   return (err: unknown, req: StatefulRequest, res: Response, next: NextFunction) => {
     const state = req[STATE];
     if (!state || res.headersSent) {
@@ -651,12 +657,12 @@ export function widgetAuthErrorHandler(contract: VendorContract, redact: Redacto
       return;
     }
     try {
-      answerError(contract, redact, err, state, res);
+      answerError(contract, secrets, err, state, res);
     } catch {
       // shaping itself failed (a contract that throws): the plainest answer of the vendor's shape
       state.err ??= { name: 'unknown', message: '' };
       try {
-        answerError(contract, redact, LAST_RESORT, state, res);
+        answerError(contract, secrets, LAST_RESORT, state, res);
       } catch {
         state.code = 'INTERNAL_ERROR';
         if (!res.headersSent) res.statusCode = 500;
