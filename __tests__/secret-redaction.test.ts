@@ -170,10 +170,16 @@ describe(`Secrets in vendor text, success bodies and thrown values (Express ${EX
       ['8 of its characters after a prefix', () => `req-${NVM_SECRET.slice(3, 11)}`],
     ])('never sends the browser, nor logs, %s (two answers would give the whole)', async (_what, make) => {
       const id = make();
-      const { answer, error, events, event } = await nvmFailure(500, 'down', { 'x-correlation-id': id });
+      // a refusal (401) is also reported: the report quotes the vendor's correlation id
+      const { answer, error, events, event } = await nvmFailure(401, 'refused', { 'x-correlation-id': id });
       expect(answer.status).toBe(502);
       // (asserted as flags: a failure must not print the value)
-      expect({ forwarded: error?.correlationId !== undefined, logged: event['correlationId'] === id }).toEqual({ forwarded: false, logged: false });
+      expect({ forwarded: error?.correlationId !== undefined, logged: event['correlationId'] === id, reported: String(event['hint']).includes(id) }).toEqual({
+        forwarded: false,
+        logged: false,
+        reported: false,
+      });
+      expect(String(event['hint'])).toContain('correlation id [redacted]');
       expect(event['correlationId']).toBe('[redacted]');
       expectNoTrace(answer, events);
     });

@@ -377,7 +377,7 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
   const limitBytes = bodyLimitBytes(common.bodyLimit);
   // bytes only: the JSON is decoded here, as UTF-8, whatever charset the request names
   const bodyReader = express.raw({ limit: limitBytes, type: () => true });
-  const reporter = createReporter({ vendor, logger, enabled: common.report !== false, redact });
+  const reporter = createReporter({ vendor, logger, enabled: common.report !== false, redact, sharesPiece: (text) => secrets.sharesPiece(text) });
   const limiter = common.rateLimit
     ? createRateLimit({
         windowMs: common.rateLimit.windowMs,

@@ -121,7 +121,7 @@ function rejectedHint(status: number | undefined): string {
  * mistakes (4xx) and for passing vendor trouble (unreachable, timed out), which the
  * per-request log event records.
  */
-function diagnose(err: unknown, vendor: string, redact: (text: string) => string): Diagnosis | undefined {
+function diagnose(err: unknown, vendor: string, redact: (text: string) => string, sharesPiece: (text: string) => boolean): Diagnosis | undefined {
   if (!isWidgetAuthError(err)) {
     const { name, text } = unexpected(err, redact);
     return {
@@ -164,8 +164,8 @@ function diagnose(err: unknown, vendor: string, redact: (text: string) => string
       const facts = [
         status !== undefined ? `HTTP ${status}` : undefined,
         // redacted before cutting: a cut could leave part of a secret the redactor no longer recognises
-        err.vendorCode !== undefined ? `vendor code ${redact(err.vendorCode).slice(0, 64)}` : undefined,
-        err.correlationId !== undefined ? `correlation id ${redact(err.correlationId).slice(0, 128)}` : undefined,
+        err.vendorCode !== undefined ? `vendor code ${sharesPiece(err.vendorCode) ? '[redacted]' : redact(err.vendorCode).slice(0, 64)}` : undefined,
+        err.correlationId !== undefined ? `correlation id ${sharesPiece(err.correlationId) ? '[redacted]' : redact(err.correlationId).slice(0, 128)}` : undefined,
       ].filter((f) => f !== undefined);
       return {
         key: `UPSTREAM_REJECTED|${status ?? ''}`,
@@ -222,9 +222,17 @@ const SILENT: RouterReporter = {
  * The reporter of one router. `enabled: false` (the `report: false` option) reports
  * nothing; `redact` is the router's redactor, applied to every text of every report.
  */
-export function createReporter(options: { vendor: string; logger: WidgetAuthLogger | undefined; enabled: boolean; redact: (text: string) => string }): RouterReporter {
+export function createReporter(options: {
+  vendor: string;
+  logger: WidgetAuthLogger | undefined;
+  enabled: boolean;
+  redact: (text: string) => string;
+  /** Whether a short vendor text (a code, a correlation id) holds a piece of a secret in any written form: it is then left out whole. */
+  sharesPiece?: (text: string) => boolean;
+}): RouterReporter {
   if (!options.enabled) return SILENT;
   const { vendor, logger, redact } = options;
+  const sharesPiece = options.sharesPiece ?? (() => false);
   const label = `${vendor.charAt(0).toUpperCase()}${vendor.slice(1)}`;
 
   const rateLimit = (level: Level, args: unknown[]): void => {
@@ -244,7 +252,7 @@ export function createReporter(options: { vendor: string; logger: WidgetAuthLogg
 
   return {
     failure(err, route) {
-      const found = diagnose(err, label, redact);
+      const found = diagnose(err, label, redact, sharesPiece);
       if (!found) return undefined;
       const report: WidgetAuthReport = { ...found.report, vendor, route, message: clean(found.report.message, redact) };
       if (!logger) emitReport(report, `${vendor}|${route}|${found.key}`, undefined, 'error');
