@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import {
   hissunoConfigFromEnv,
   hissunoTokenRouter,
+  cannySsoRouter,
   streamChatTokenRouter,
   zendeskMessagingRouter,
   intercomIdentityRouter,
@@ -136,6 +137,7 @@ const PRESET_SECRETS = {
   intercom: 'ic_V5nQ8tL2wR7kZ3xM9pB4cJ6hD1fG0sY',
   zendesk: 'zd_Q2wN7kR4tV9xL3mB8cP5jH1fD6gS0aY',
   stream: 'st_M4xQ9vK2pL7wR3nB8tC5jH1yD6fG0sZ',
+  canny: 'cn_4e8a2c6f-1b3d-47a9-8c5e-0f2d6b9a3c71',
 };
 
 describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
@@ -169,7 +171,7 @@ describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
 
   it('documents exactly the routes the routers serve', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/api/hissuno-token', '/api/intercom-identity', '/api/neuroon-widget-token', '/api/refresh-sdk-token', '/api/sdk-token', '/api/widget-embed-params', '/api/widget-session', '/api/zendesk-token', '/api/stream-token'].sort(),
+      ['/api/hissuno-token', '/api/intercom-identity', '/api/neuroon-widget-token', '/api/refresh-sdk-token', '/api/sdk-token', '/api/widget-embed-params', '/api/widget-session', '/api/zendesk-token', '/api/stream-token', '/api/canny-token'].sort(),
     );
   });
 
@@ -378,6 +380,7 @@ describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
   presetRoute('Stream Chat', '/api/stream-token', (extra = {}) =>
     buildApp(streamChatTokenRouter({ apiSecret: PRESET_SECRETS.stream, apiKey: 'k7q2m9x4z8wd', resolveUser, ...common(), ...extra })),
   );
+  presetRoute('Canny', '/api/canny-token', (extra = {}) => buildApp(cannySsoRouter({ privateKey: PRESET_SECRETS.canny, resolveUser, ...common(), ...extra })));
 
   it('lists no status that the routers never produced in these tests', () => {
     // runs last: every case above has recorded what it exercised

@@ -404,6 +404,7 @@ describe(`widgetAuth (Express ${EXPRESS_MAJOR})`, () => {
         ['intercom', 'absent', []],
         ['zendesk', 'absent', ['ZENDESK_MESSAGING_KEY_ID', 'ZENDESK_MESSAGING_SECRET']],
         ['stream', 'absent', ['STREAM_API_SECRET']],
+        ['canny', 'absent', ['CANNY_SSO_KEY']],
       ]);
       expect(statuses[4]!.set).toEqual(['WONDERFUL_API_URL']);
       expect(statuses[0]!.variables).toBe(NEVERMINED_ENV);

@@ -1,3 +1,4 @@
+import { cannyVendor } from './canny/vendor';
 import type { VendorDescriptor } from './core/vendor';
 import { hissunoVendor } from './hissuno/vendor';
 import { intercomVendor } from './intercom/vendor';
@@ -13,7 +14,7 @@ import { zendeskVendor } from './zendesk/vendor';
  * `vendors` option, `detectWidgetAuthVendors`, `.env.example`, the OpenAPI document and
  * the README's list of vendor pages are driven from this list or checked against it.
  */
-export const VENDOR_REGISTRY = [neverminedVendor, neuroonVendor, hissunoVendor, neutVendor, wonderfulVendor, intercomVendor, zendeskVendor, streamVendor] as const;
+export const VENDOR_REGISTRY = [neverminedVendor, neuroonVendor, hissunoVendor, neutVendor, wonderfulVendor, intercomVendor, zendeskVendor, streamVendor, cannyVendor] as const;
 
 /** A descriptor of the registry. */
 export type RegisteredVendor = (typeof VENDOR_REGISTRY)[number];

@@ -1,9 +1,10 @@
 import { KeyObject } from 'node:crypto';
 import type { Router } from 'express';
 import { z } from 'zod';
-import { secretString } from './config';
-import { CREDENTIAL_MIN_SECRET_LENGTH, JWT_CREDENTIAL_MAX_EXPIRES_IN, widgetCredentialRouter, type CredentialKeyOptions, type WidgetCredential } from './credential';
+import { optionsFromEnv, parseOptions, secretString, type EnvVariable, type WeakSecretOption } from './config';
+import { CREDENTIAL_MIN_SECRET_LENGTH, JWT_CREDENTIAL_MAX_EXPIRES_IN, jwtCredential, widgetCredentialRouter, type CredentialKeyOptions, type JwtClaims, type WidgetCredential } from './credential';
 import { WidgetAuthError } from './errors';
+import { guardFactory } from './misuse';
 import { checkCommonOptions, commonOptionsShape, resolveUserSchema, type CommonConfig } from './pipeline';
 import type { ResolveUser, WidgetUser } from './types';
 
@@ -102,4 +103,59 @@ export function presetRouter(vendor: string, defaultPath: string, config: Common
     ...(rateLimit !== undefined ? { rateLimit } : {}),
     ...(logger !== undefined ? { logger } : {}),
   });
+}
+
+/** What {@link jwtPresetFactory} needs to know of a preset whose route answers one JWT signed with one secret. */
+export interface JwtPresetSpec<Extra extends z.ZodRawShape> {
+  /** The factory's exported name, for messages. */
+  factory: string;
+  /** The vendor's name in log events. */
+  vendor: string;
+  /** The default route. */
+  path: string;
+  /** The option holding the secret. */
+  secretOption: string;
+  /** The answer's field holding the token, named as the vendor's browser snippet names it. */
+  answerField: string;
+  /** Default lifetime of a token, seconds. */
+  expiresIn: number;
+  /** The vendor's own options beside the secret and `expiresIn`. */
+  shape: Extra;
+  /** The claims for a user, given the parsed vendor options; `iat` and `exp` are added. */
+  claims: (user: WidgetUser, options: z.output<z.ZodObject<Extra>>) => JwtClaims;
+}
+
+/**
+ * A router factory for a vendor whose widget takes one HS256 JWT signed with one secret
+ * (Canny, Featurebase): options parsed once, the secret held to the length and
+ * weak-secret rules, every token expiring, and the misuse guard. `Options` is the
+ * factory's public option type.
+ */
+export function jwtPresetFactory<Options, Extra extends z.ZodRawShape>(spec: JwtPresetSpec<Extra>): (options: Options) => Router {
+  const schema = presetSchema({ ...spec.shape, [spec.secretOption]: presetSecret(), expiresIn: presetExpiresIn(spec.expiresIn) } as Extra, (options, ctx) =>
+    checkSecretLength((options as Record<string, PresetSecret | undefined>)[spec.secretOption], options.minSecretLength, spec.secretOption, ctx),
+  );
+  const factory = (options: Options): Router => {
+    const config = parseOptions(spec.factory, schema, options) as unknown as z.output<z.ZodObject<Extra>> & CommonConfig & { resolveUser: ResolveUser; minSecretLength: number; expiresIn: number };
+    const credential = jwtCredential({
+      ...credentialKey((config as unknown as Record<string, PresetSecret>)[spec.secretOption]!, config.minSecretLength),
+      claims: (user) => spec.claims(user, config),
+      expiresIn: config.expiresIn,
+      answer: { [spec.answerField]: 'token' },
+    });
+    return presetRouter(spec.vendor, spec.path, config, credential);
+  };
+  Object.defineProperty(factory, 'name', { value: spec.factory });
+  guardFactory(factory, spec.factory);
+  return factory;
+}
+
+/**
+ * A preset's options from the environment when every variable holds a secret (Canny,
+ * Featurebase): each at least {@link CREDENTIAL_MIN_SECRET_LENGTH} characters, not a
+ * placeholder, not weak unless `options.allowWeakSecrets`.
+ */
+export function presetSecretsFromEnv<T extends Record<string, string>>(subject: string, env: Record<string, string | undefined>, variables: readonly EnvVariable[], options?: WeakSecretOption): T & WeakSecretOption {
+  const shape = Object.fromEntries(variables.map((v) => [v.option, v.required ? secretString(CREDENTIAL_MIN_SECRET_LENGTH) : secretString(CREDENTIAL_MIN_SECRET_LENGTH).optional()]));
+  return optionsFromEnv(subject, env, variables, z.object(shape), options) as unknown as T & WeakSecretOption;
 }
