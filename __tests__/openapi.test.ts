@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import {
   hissunoConfigFromEnv,
   hissunoTokenRouter,
+  featurebaseJwtRouter,
   cannySsoRouter,
   streamChatTokenRouter,
   zendeskMessagingRouter,
@@ -138,6 +139,7 @@ const PRESET_SECRETS = {
   zendesk: 'zd_Q2wN7kR4tV9xL3mB8cP5jH1fD6gS0aY',
   stream: 'st_M4xQ9vK2pL7wR3nB8tC5jH1yD6fG0sZ',
   canny: 'cn_4e8a2c6f-1b3d-47a9-8c5e-0f2d6b9a3c71',
+  featurebase: 'fb_T6yK1qN8wR3vL9mB4xC7jH2pD5fG0sZ',
 };
 
 describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
@@ -171,7 +173,7 @@ describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
 
   it('documents exactly the routes the routers serve', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/api/hissuno-token', '/api/intercom-identity', '/api/neuroon-widget-token', '/api/refresh-sdk-token', '/api/sdk-token', '/api/widget-embed-params', '/api/widget-session', '/api/zendesk-token', '/api/stream-token', '/api/canny-token'].sort(),
+      ['/api/hissuno-token', '/api/intercom-identity', '/api/neuroon-widget-token', '/api/refresh-sdk-token', '/api/sdk-token', '/api/widget-embed-params', '/api/widget-session', '/api/zendesk-token', '/api/stream-token', '/api/canny-token', '/api/featurebase-token'].sort(),
     );
   });
 
@@ -381,6 +383,7 @@ describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
     buildApp(streamChatTokenRouter({ apiSecret: PRESET_SECRETS.stream, apiKey: 'k7q2m9x4z8wd', resolveUser, ...common(), ...extra })),
   );
   presetRoute('Canny', '/api/canny-token', (extra = {}) => buildApp(cannySsoRouter({ privateKey: PRESET_SECRETS.canny, resolveUser, ...common(), ...extra })));
+  presetRoute('Featurebase', '/api/featurebase-token', (extra = {}) => buildApp(featurebaseJwtRouter({ jwtSecret: PRESET_SECRETS.featurebase, resolveUser, ...common(), ...extra })));
 
   it('lists no status that the routers never produced in these tests', () => {
     // runs last: every case above has recorded what it exercised

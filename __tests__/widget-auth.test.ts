@@ -405,6 +405,7 @@ describe(`widgetAuth (Express ${EXPRESS_MAJOR})`, () => {
         ['zendesk', 'absent', ['ZENDESK_MESSAGING_KEY_ID', 'ZENDESK_MESSAGING_SECRET']],
         ['stream', 'absent', ['STREAM_API_SECRET']],
         ['canny', 'absent', ['CANNY_SSO_KEY']],
+        ['featurebase', 'absent', ['FEATUREBASE_JWT_SECRET']],
       ]);
       expect(statuses[4]!.set).toEqual(['WONDERFUL_API_URL']);
       expect(statuses[0]!.variables).toBe(NEVERMINED_ENV);

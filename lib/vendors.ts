@@ -1,5 +1,6 @@
 import { cannyVendor } from './canny/vendor';
 import type { VendorDescriptor } from './core/vendor';
+import { featurebaseVendor } from './featurebase/vendor';
 import { hissunoVendor } from './hissuno/vendor';
 import { intercomVendor } from './intercom/vendor';
 import { neuroonVendor } from './neuroon/vendor';
@@ -14,7 +15,7 @@ import { zendeskVendor } from './zendesk/vendor';
  * `vendors` option, `detectWidgetAuthVendors`, `.env.example`, the OpenAPI document and
  * the README's list of vendor pages are driven from this list or checked against it.
  */
-export const VENDOR_REGISTRY = [neverminedVendor, neuroonVendor, hissunoVendor, neutVendor, wonderfulVendor, intercomVendor, zendeskVendor, streamVendor, cannyVendor] as const;
+export const VENDOR_REGISTRY = [neverminedVendor, neuroonVendor, hissunoVendor, neutVendor, wonderfulVendor, intercomVendor, zendeskVendor, streamVendor, cannyVendor, featurebaseVendor] as const;
 
 /** A descriptor of the registry. */
 export type RegisteredVendor = (typeof VENDOR_REGISTRY)[number];
