@@ -14,6 +14,8 @@ const EXPECTED = [
   'neut',
   'neut-plain',
   'neuroon',
+  'credential-hmac',
+  'credential-jwt',
   'nevermined',
   'nevermined-direct',
   'nevermined-hand',
@@ -24,7 +26,7 @@ const EXPECTED = [
   ...(redisInstalled ? ['neuroon-cold-redis-1', 'neuroon-cold-redis-3'] : []),
   'memory',
 ];
-const TARGET_ROWS = ['hissuno', 'neut', 'neuroon', 'nevermined', 'wonderful', 'neuroon-cold-1', 'memory'];
+const TARGET_ROWS = ['hissuno', 'neut', 'neuroon', 'credential-hmac', 'credential-jwt', 'nevermined', 'wonderful', 'neuroon-cold-1', 'memory'];
 
 describe('npm run bench (quick mode)', () => {
   let report: BenchReport;

@@ -7,6 +7,9 @@ import express, { type Express } from 'express';
 import Redis from 'ioredis';
 import {
   hissunoTokenRouter,
+  hmacCredential,
+  jwtCredential,
+  widgetCredentialRouter,
   neuroonTokenRouter,
   NeuroonTokenProvider,
   RedisTokenStore,
@@ -17,13 +20,15 @@ import {
   NEVERMINED_SESSION_API_PATH,
 } from '../lib';
 import { constantRoute, handWrittenVendorRoute, naiveHissunoRoute, plainNeutRoute } from './baselines';
-import { benchResolveUser, HISSUNO_SECRET, NEUROON_API_KEY, NEUT_ENV, NEVERMINED_ORG, PATHS, WONDERFUL_API_KEY } from './fixtures';
+import { benchResolveUser, CREDENTIAL_SECRET, HISSUNO_SECRET, NEUROON_API_KEY, NEUT_ENV, NEVERMINED_ORG, PATHS, WONDERFUL_API_KEY } from './fixtures';
 
 /** Which app a server process runs. */
 export type AppKind =
   | 'constant'
   | 'hissuno'
   | 'hissuno-naive'
+  | 'credential-hmac'
+  | 'credential-jwt'
   | 'neut'
   | 'neut-plain'
   | 'neuroon'
@@ -82,6 +87,28 @@ export function buildBenchApp(config: AppConfig): Express {
       break;
     case 'hissuno-naive':
       naiveHissunoRoute(app);
+      break;
+    case 'credential-hmac':
+      // the shape of the HMAC identity presets (Chatwoot, Intercom's user_hash, …)
+      app.use(
+        widgetCredentialRouter({
+          vendor: 'bench-hmac',
+          path: PATHS.credentialHmac,
+          resolveUser,
+          credential: hmacCredential({ secret: CREDENTIAL_SECRET, message: (user) => user.id, answer: { identifier: (user) => user.id, identifier_hash: 'hash' } }),
+        }),
+      );
+      break;
+    case 'credential-jwt':
+      // the shape of the JWT presets (Zendesk, Stream, …)
+      app.use(
+        widgetCredentialRouter({
+          vendor: 'bench-jwt',
+          path: PATHS.credentialJwt,
+          resolveUser,
+          credential: jwtCredential({ secret: CREDENTIAL_SECRET, header: { kid: 'bench' }, claims: (user) => ({ external_id: user.id, email: user.email, name: user.name }), expiresIn: 900 }),
+        }),
+      );
       break;
     case 'neut':
       app.use(neutEmbedParamsRouter({ ...neutOptions, resolveUser }));

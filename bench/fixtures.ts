@@ -57,7 +57,12 @@ export const PATHS = {
   neuroon: '/api/neuroon-widget-token',
   nevermined: '/api/widget-session',
   wonderful: '/api/sdk-token',
+  credentialHmac: '/api/custom-identity',
+  credentialJwt: '/api/custom-token',
 } as const;
+
+/** The signing secret of the custom vendor routes (widgetCredentialRouter). */
+export const CREDENTIAL_SECRET = 'cred_bench_Qm4vT8xKp2LrW9zYc5NdHs7JfB3gUe6A';
 
 /**
  * Neut request bodies, one per documented widget; the load cycles through them. They

@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { verifyHissunoToken } from '../lib/testing';
 import { wonderfulEntityIdFor } from '../lib';
 import type { AppConfig } from './apps';
-import { BENCH_USER, HISSUNO_SECRET, NEUROON_COLD_SHOPS, NEUROON_WARM_SHOP, NEUT_BODIES, NEUT_ENV, NEVERMINED_ORG, PATHS, WONDERFUL_API_KEY } from './fixtures';
+import { createHmac } from 'node:crypto';
+import { BENCH_USER, CREDENTIAL_SECRET, HISSUNO_SECRET, NEUROON_COLD_SHOPS, NEUROON_WARM_SHOP, NEUT_BODIES, NEUT_ENV, NEVERMINED_ORG, PATHS, WONDERFUL_API_KEY } from './fixtures';
 import { runLoad, type LoadRequest, type LoadResult } from './load';
 import { findRedisServer, cleanUp, prepareEntrypoints, REPO_ROOT, startFakes, startRedis, startServer, type BenchFakes, type BenchServer, type Entrypoints } from './processes';
 import type { ServerWindow } from './protocol';
@@ -85,6 +86,7 @@ export const TARGETS = {
   hissunoVsNaive: 1 / 3,
   neutVsPlain: 1.0,
   neuroonVsConstant: 1.15,
+  credentialVsConstant: 1.15,
   addedP99Ms: 2,
   memoryChange: 0.1,
 } as const;
@@ -243,7 +245,7 @@ interface Context {
 
 async function cpuPart(ctx: Context): Promise<BenchRow[]> {
   const { entry, fakes, plan, log } = ctx;
-  log('CPU per request: constant route, Hissuno, Neut, Neuroon (cached) and their baselines');
+  log('CPU per request: constant route, Hissuno, Neut, Neuroon (cached), a custom HMAC and JWT route, and their baselines');
   const specs: [string, string, AppConfig, LoadRequest[]][] = [
     ['constant', 'Constant JSON route (the floor)', { kind: 'constant' }, GET(PATHS.constant)],
     ['hissuno', 'Hissuno `GET /api/hissuno-token`', { kind: 'hissuno' }, GET(PATHS.hissuno)],
@@ -251,6 +253,8 @@ async function cpuPart(ctx: Context): Promise<BenchRow[]> {
     ['neut', 'Neut `POST /api/widget-embed-params`', { kind: 'neut' }, NEUT_LOAD],
     ['neut-plain', "Neut, the guide's example written plainly", { kind: 'neut-plain' }, NEUT_LOAD],
     ['neuroon', 'Neuroon `GET /api/neuroon-widget-token` (cached)', { kind: 'neuroon', shopId: NEUROON_WARM_SHOP, vendors: { neuroon: fakes.urls.neuroon } }, GET(PATHS.neuroon)],
+    ['credential-hmac', '`widgetCredentialRouter` + `hmacCredential` (the HMAC presets)', { kind: 'credential-hmac' }, GET(PATHS.credentialHmac)],
+    ['credential-jwt', '`widgetCredentialRouter` + `jwtCredential` (the JWT presets)', { kind: 'credential-jwt' }, GET(PATHS.credentialJwt)],
   ];
   const servers = await Promise.all(specs.map(([id, , config]) => startServer(entry, id, config)));
   log(`  server processes: ${servers.map((s) => `${s.label} ${s.pid}`).join(', ')}`);
@@ -268,12 +272,17 @@ async function cpuPart(ctx: Context): Promise<BenchRow[]> {
       await probe(by('neut-plain').url, request, embedUrl, 'the plain Neut handler');
     }
     await probe(by('neuroon').url, GET(PATHS.neuroon)[0]!, (b) => isString(b['token']) && Object.keys(b).length === 1, 'the Neuroon router');
+    const expectedHash = createHmac('sha256', CREDENTIAL_SECRET).update(BENCH_USER.id).digest('hex');
+    await probe(by('credential-hmac').url, GET(PATHS.credentialHmac)[0]!, (b) => b['identifier'] === BENCH_USER.id && b['identifier_hash'] === expectedHash, 'the custom HMAC route');
+    await probe(by('credential-jwt').url, GET(PATHS.credentialJwt)[0]!, (b) => isString(b['token']) && b['token'].split('.').length === 3, 'the custom JWT route');
 
     const pairs: Pair[] = [
       ['hissuno', 'constant'],
       ['hissuno', 'hissuno-naive'],
       ['neut', 'neut-plain'],
       ['neuroon', 'constant'],
+      ['credential-hmac', 'constant'],
+      ['credential-jwt', 'constant'],
     ].map(([a, b]) => ({ a: by(a!), b: by(b!), rounds: [] }));
     await warmUp(series, plan.cpu);
     await runPairs(pairs, plan.cpu, log);
@@ -303,6 +312,8 @@ async function cpuPart(ctx: Context): Promise<BenchRow[]> {
       compared('neut', "guide's example", [{ against: 'neut-plain', max: TARGETS.neutVsPlain, label: 'plain' }]),
       baselineRow('neut-plain'),
       compared('neuroon', 'constant route', [{ against: 'constant', max: TARGETS.neuroonVsConstant, label: 'constant' }]),
+      compared('credential-hmac', 'constant route', [{ against: 'constant', max: TARGETS.credentialVsConstant, label: 'constant' }]),
+      compared('credential-jwt', 'constant route', [{ against: 'constant', max: TARGETS.credentialVsConstant, label: 'constant' }]),
     ];
   } finally {
     await Promise.all(servers.map((s) => s.close()));
@@ -532,7 +543,7 @@ async function memoryPart(ctx: Context): Promise<BenchRow[]> {
 
 // ---- the run -------------------------------------------------------------------------
 
-const ORDER = ['constant', 'hissuno', 'hissuno-naive', 'neut', 'neut-plain', 'neuroon', 'nevermined', 'nevermined-direct', 'nevermined-hand', 'wonderful', 'wonderful-direct', 'wonderful-hand', 'neuroon-cold-1', 'neuroon-cold-redis-1', 'neuroon-cold-redis-3', 'memory'];
+const ORDER = ['constant', 'hissuno', 'hissuno-naive', 'neut', 'neut-plain', 'neuroon', 'credential-hmac', 'credential-jwt', 'nevermined', 'nevermined-direct', 'nevermined-hand', 'wonderful', 'wonderful-direct', 'wonderful-hand', 'neuroon-cold-1', 'neuroon-cold-redis-1', 'neuroon-cold-redis-3', 'memory'];
 
 /**
  * Run the benchmark and return its rows and markdown report (also written to
