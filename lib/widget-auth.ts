@@ -14,7 +14,10 @@ export type { EnvVariable } from './core/config';
 /** The vendors {@link widgetAuth} can mount, in the order it mounts them. */
 export const WIDGET_AUTH_VENDORS: readonly WidgetAuthVendor[] = Object.freeze(VENDOR_REGISTRY.map((d) => d.name));
 
-/** A vendor {@link widgetAuth} can mount: `"nevermined"`, `"neuroon"`, `"hissuno"`, `"neut"` or `"wonderful"`. */
+/**
+ * A vendor {@link widgetAuth} can mount: `"nevermined"`, `"neuroon"`, `"hissuno"`, `"neut"`,
+ * `"wonderful"`, `"intercom"`, `"zendesk"`, `"stream"`, `"canny"` or `"featurebase"`.
+ */
 export type WidgetAuthVendor = RegisteredVendor['name'];
 
 /**
@@ -64,7 +67,9 @@ export interface WidgetAuthRateLimit {
 export interface WidgetAuthOptions extends Omit<CommonRouterOptions, 'path' | 'rateLimit'>, WeakSecretOption {
   /**
    * Maps the request to the signed-in user; `null` means nobody (401). Used by the
-   * routers that serve signed-in users only: Nevermined, Hissuno and Wonderful. Neut's
+   * routers that serve signed-in users only: Nevermined, Hissuno, Wonderful and the
+   * presets that sign locally (Intercom, Zendesk messaging, Stream Chat, Canny,
+   * Featurebase). Neut's
    * and Neuroon's routers serve anonymous visitors as they do when mounted alone (their
    * widgets show public data and a shop-wide token); give them a `resolveUser` in
    * `vendors` to require a sign-in there too.
@@ -207,7 +212,7 @@ const COMMON_KEYS = ['allowedOrigins', 'requireOrigin', 'cors', 'logger', 'repor
  * the variables each vendor needs. No secret value is ever part of the message.
  *
  * `resolveUser` goes to the routes that serve signed-in users only (Nevermined, Hissuno,
- * Wonderful); Neut and Neuroon answer anonymous visitors unless `vendors` gives them a
+ * Wonderful, Intercom, Zendesk messaging, Stream Chat, Canny, Featurebase); Neut and Neuroon answer anonymous visitors unless `vendors` gives them a
  * `resolveUser`. The returned router lists what it mounted in `mounted` and `routes`.
  *
  * @example
