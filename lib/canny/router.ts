@@ -1,8 +1,7 @@
 import type { Router } from 'express';
 import type { EnvVariable, WeakSecretOption } from '../core/config';
-import type { CommonRouterOptions } from '../core/pipeline';
-import { jwtPresetFactory, presetHook, presetSecretsFromEnv, presetUserId, type PresetSecret } from '../core/preset';
-import type { ResolveUser, WidgetUser } from '../core/types';
+import { jwtPresetFactory, presetHook, presetSecretsFromEnv, presetUserId, type PresetRouterOptions, type PresetSecret } from '../core/preset';
+import type { WidgetUser } from '../core/types';
 
 /** Default route of {@link cannySsoRouter}. */
 export const CANNY_TOKEN_PATH = '/api/canny-token';
@@ -11,17 +10,13 @@ export const CANNY_TOKEN_PATH = '/api/canny-token';
 export const CANNY_TOKEN_EXPIRES_IN = 3600;
 
 /** Options of {@link cannySsoRouter}. */
-export interface CannySsoRouterOptions extends CommonRouterOptions, WeakSecretOption {
+export interface CannySsoRouterOptions extends PresetRouterOptions {
   /** The company's private SSO key (env `CANNY_SSO_KEY`): a string as Canny shows it, or its bytes. */
   privateKey: PresetSecret;
-  /** Maps the request to the signed-in user; `null` means 401. Its `id`, `email` and `name` are the token's claims. */
-  resolveUser: ResolveUser;
   /** The user's avatar URL, the optional `avatarURL` claim. Defaults to none. */
   avatarURL?: (user: WidgetUser) => string | undefined;
   /** Lifetime of each token, whole seconds, 1 to 86400 (Canny honours `exp`). Defaults to `3600`. */
   expiresIn?: number;
-  /** Shortest secret accepted, characters (or bytes of a binary secret). Defaults to `16`. */
-  minSecretLength?: number;
 }
 
 /**

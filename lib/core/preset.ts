@@ -2,10 +2,10 @@ import { KeyObject } from 'node:crypto';
 import type { Router } from 'express';
 import { z } from 'zod';
 import { optionsFromEnv, parseOptions, secretString, type EnvVariable, type WeakSecretOption } from './config';
-import { CREDENTIAL_MIN_SECRET_LENGTH, JWT_CREDENTIAL_MAX_EXPIRES_IN, jwtCredential, widgetCredentialRouter, type CredentialKeyOptions, type JwtClaims, type WidgetCredential } from './credential';
+import { CREDENTIAL_MIN_SECRET_LENGTH, JWT_CREDENTIAL_MAX_EXPIRES_IN, hmacCredential, jwtCredential, widgetCredentialRouter, type AnswerSpec, type CredentialKeyOptions, type JwtClaims, type WidgetCredential } from './credential';
 import { WidgetAuthError } from './errors';
 import { guardFactory } from './misuse';
-import { checkCommonOptions, commonOptionsShape, resolveUserSchema, type CommonConfig } from './pipeline';
+import { checkCommonOptions, commonOptionsShape, resolveUserSchema, type CommonConfig, type CommonRouterOptions } from './pipeline';
 import type { ResolveUser, WidgetUser } from './types';
 
 /**
@@ -151,6 +151,86 @@ export function jwtPresetFactory<Options, Extra extends z.ZodRawShape>(spec: Jwt
 }
 
 /**
+ * The user's email, the identity of an email-hashing preset (Crisp, Help Scout, Front,
+ * Plain), trimmed of surrounding spaces and otherwise as `resolveUser` gave it: the
+ * answer carries this very text beside its hash. A user without one (missing, `null`,
+ * blank) is not signed in for this vendor: 401 `UNAUTHORIZED`, as with Nevermined. A
+ * value that is not a string is the host's bug: 500 `INTERNAL_ERROR`.
+ */
+export function presetEmail(user: WidgetUser, vendor: string): string {
+  const raw: unknown = user.email;
+  if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) {
+    throw new WidgetAuthError('UNAUTHORIZED', 'Sign in with an account that has an email address to use this widget.');
+  }
+  if (typeof raw !== 'string') throw new WidgetAuthError('INTERNAL_ERROR', `resolveUser returned a user whose email is not a string (${vendor})`);
+  return raw.trim();
+}
+
+/** What {@link hmacPresetFactory} needs to know of a preset whose route answers an HMAC-SHA256 (hex) of one text per user. */
+export interface HmacPresetSpec<Extra extends z.ZodRawShape> {
+  /** The factory's exported name, for messages. */
+  factory: string;
+  /** The vendor's name in log events. */
+  vendor: string;
+  /** The default route. */
+  path: string;
+  /** The option holding the secret. */
+  secretOption: string;
+  /** The vendor's own options beside the secret. */
+  shape: Extra;
+  /**
+   * The signed text for a user, given the parsed vendor options (`presetUserId`,
+   * `presetEmail`). Called before the digest, so a `WidgetAuthError` it throws (401 for a
+   * user without an email) is answered as it is.
+   */
+  message: (user: WidgetUser, options: z.output<z.ZodObject<Extra>>) => string;
+  /**
+   * The answer's fields, named as the vendor's browser snippet names them: the digest
+   * `'hash'`, the signed text `'message'`, or a function of the user.
+   */
+  answer: (options: z.output<z.ZodObject<Extra>>) => Readonly<Record<string, 'hash' | 'message' | ((user: WidgetUser) => string | undefined)>>;
+}
+
+/**
+ * A router factory for a vendor whose widget takes an HMAC-SHA256, lower-case hex, of
+ * one text per user (Chatwoot, Crisp, Help Scout, Front, Plain): options parsed once,
+ * the secret held to the length and weak-secret rules, the signed text computed once per
+ * request and answered beside its digest, and the misuse guard. `Options` is the
+ * factory's public option type.
+ */
+export function hmacPresetFactory<Options, Extra extends z.ZodRawShape>(spec: HmacPresetSpec<Extra>): (options: Options) => Router {
+  const schema = presetSchema({ ...spec.shape, [spec.secretOption]: presetSecret() } as Extra, (options, ctx) =>
+    checkSecretLength((options as Record<string, PresetSecret | undefined>)[spec.secretOption], options.minSecretLength, spec.secretOption, ctx),
+  );
+  const factory = (options: Options): Router => {
+    const config = parseOptions(spec.factory, schema, options) as unknown as z.output<z.ZodObject<Extra>> & CommonConfig & { resolveUser: ResolveUser; minSecretLength: number };
+    // the signed text of the request being answered: computed (and checked) once, then signed and answered
+    const signed = new WeakMap<WidgetUser, string>();
+    const messageOf = (user: WidgetUser): string => signed.get(user) ?? spec.message(user, config);
+    const answer: AnswerSpec<'hash'> = Object.fromEntries(
+      Object.entries(spec.answer(config)).map(([field, value]) => [field, value === 'message' ? messageOf : value]),
+    );
+    const inner = hmacCredential({ ...credentialKey((config as unknown as Record<string, PresetSecret>)[spec.secretOption]!, config.minSecretLength), message: messageOf, answer });
+    const credential: WidgetCredential = {
+      kind: inner.kind,
+      secrets: inner.secrets,
+      issue(user, request) {
+        signed.set(user, spec.message(user, config));
+        try {
+          return inner.issue(user, request);
+        } finally {
+          signed.delete(user);
+        }
+      },
+    };
+    return presetRouter(spec.vendor, spec.path, config, credential);
+  };
+  Object.defineProperty(factory, 'name', { value: spec.factory });
+  guardFactory(factory, spec.factory);
+  return factory;
+}
+
+/**
  * A preset's options from the environment when every variable holds a secret (Canny,
  * Featurebase): each at least {@link CREDENTIAL_MIN_SECRET_LENGTH} characters, not a
  * placeholder, not weak unless `options.allowWeakSecrets`.
@@ -158,4 +238,12 @@ export function jwtPresetFactory<Options, Extra extends z.ZodRawShape>(spec: Jwt
 export function presetSecretsFromEnv<T extends Record<string, string>>(subject: string, env: Record<string, string | undefined>, variables: readonly EnvVariable[], options?: WeakSecretOption): T & WeakSecretOption {
   const shape = Object.fromEntries(variables.map((v) => [v.option, v.required ? secretString(CREDENTIAL_MIN_SECRET_LENGTH) : secretString(CREDENTIAL_MIN_SECRET_LENGTH).optional()]));
   return optionsFromEnv(subject, env, variables, z.object(shape), options) as unknown as T & WeakSecretOption;
+}
+
+/** Options every vendor preset takes besides its secret and its own: the user, the secret length rule, the common router options. */
+export interface PresetRouterOptions extends CommonRouterOptions, WeakSecretOption {
+  /** Maps the request to the signed-in user; `null` means 401. The only source of the user's identity. */
+  resolveUser: ResolveUser;
+  /** Shortest secret accepted, characters (or bytes of a binary secret), 1 to 1024. Defaults to `16`. */
+  minSecretLength?: number;
 }

@@ -1,8 +1,6 @@
 import type { Router } from 'express';
 import type { EnvVariable, WeakSecretOption } from '../core/config';
-import type { CommonRouterOptions } from '../core/pipeline';
-import { jwtPresetFactory, presetSecretsFromEnv, presetUserId, type PresetSecret } from '../core/preset';
-import type { ResolveUser } from '../core/types';
+import { jwtPresetFactory, presetSecretsFromEnv, presetUserId, type PresetRouterOptions, type PresetSecret } from '../core/preset';
 
 /** Default route of {@link featurebaseJwtRouter}. */
 export const FEATUREBASE_TOKEN_PATH = '/api/featurebase-token';
@@ -11,15 +9,11 @@ export const FEATUREBASE_TOKEN_PATH = '/api/featurebase-token';
 export const FEATUREBASE_TOKEN_EXPIRES_IN = 3600;
 
 /** Options of {@link featurebaseJwtRouter}. */
-export interface FeaturebaseJwtRouterOptions extends CommonRouterOptions, WeakSecretOption {
+export interface FeaturebaseJwtRouterOptions extends PresetRouterOptions {
   /** The organization's JWT secret from Featurebase's security settings (env `FEATUREBASE_JWT_SECRET`): a string, or its bytes. */
   jwtSecret: PresetSecret;
-  /** Maps the request to the signed-in user; `null` means 401. Its `id`, `email` and `name` are the token's `userId`, `email` and `name`. */
-  resolveUser: ResolveUser;
   /** Lifetime of each token, whole seconds, 1 to 86400. Defaults to `3600`. */
   expiresIn?: number;
-  /** Shortest secret accepted, characters (or bytes of a binary secret). Defaults to `16`. */
-  minSecretLength?: number;
 }
 
 /**

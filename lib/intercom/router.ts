@@ -3,9 +3,7 @@ import { z } from 'zod';
 import { optionsFromEnv, parseOptions, secretString, type EnvVariable, type WeakSecretOption } from '../core/config';
 import { CREDENTIAL_MIN_SECRET_LENGTH, hmacCredential, jwtCredential } from '../core/credential';
 import { guardFactory } from '../core/misuse';
-import type { CommonRouterOptions } from '../core/pipeline';
-import { checkSecretLength, credentialKey, presetExpiresIn, presetRouter, presetSchema, presetSecret, presetUserId, type PresetSecret } from '../core/preset';
-import type { ResolveUser } from '../core/types';
+import { checkSecretLength, credentialKey, presetExpiresIn, presetRouter, presetSchema, presetSecret, presetUserId, type PresetRouterOptions, type PresetSecret } from '../core/preset';
 
 /** Default route of {@link intercomIdentityRouter}. */
 export const INTERCOM_IDENTITY_PATH = '/api/intercom-identity';
@@ -14,7 +12,7 @@ export const INTERCOM_IDENTITY_PATH = '/api/intercom-identity';
 export const INTERCOM_JWT_EXPIRES_IN = 3600;
 
 /** Options of {@link intercomIdentityRouter}. Give exactly one of `messengerSecret` and `identitySecret`. */
-export interface IntercomIdentityRouterOptions extends CommonRouterOptions, WeakSecretOption {
+export interface IntercomIdentityRouterOptions extends PresetRouterOptions {
   /**
    * The Messenger API secret of Messenger security (env `INTERCOM_MESSENGER_SECRET`):
    * the route answers `{ intercom_user_jwt }`, an HS256 JWT of `user_id`, `email` and
@@ -27,12 +25,8 @@ export interface IntercomIdentityRouterOptions extends CommonRouterOptions, Weak
    * `user_hash` being the HMAC-SHA256 (hex) of `user_id`.
    */
   identitySecret?: PresetSecret;
-  /** Maps the request to the signed-in user; `null` means 401. The only source of the user's identity. */
-  resolveUser: ResolveUser;
   /** Lifetime of an `intercom_user_jwt` (JWT mode), whole seconds, 1 to 86400. Defaults to `3600`. */
   expiresIn?: number;
-  /** Shortest secret accepted, characters (or bytes of a binary secret). Defaults to `16`. */
-  minSecretLength?: number;
 }
 
 const optionsSchema = presetSchema(

@@ -3,9 +3,7 @@ import { z } from 'zod';
 import { optionsFromEnv, parseOptions, requiredString, secretString, type EnvVariable, type WeakSecretOption } from '../core/config';
 import { CREDENTIAL_MIN_SECRET_LENGTH, jwtCredential, type AnswerSpec } from '../core/credential';
 import { guardFactory } from '../core/misuse';
-import type { CommonRouterOptions } from '../core/pipeline';
-import { checkSecretLength, credentialKey, presetExpiresIn, presetRouter, presetSchema, presetSecret, presetUserId, type PresetSecret } from '../core/preset';
-import type { ResolveUser } from '../core/types';
+import { checkSecretLength, credentialKey, presetExpiresIn, presetRouter, presetSchema, presetSecret, presetUserId, type PresetRouterOptions, type PresetSecret } from '../core/preset';
 
 /** Default route of {@link streamChatTokenRouter}. */
 export const STREAM_TOKEN_PATH = '/api/stream-token';
@@ -17,19 +15,15 @@ export const STREAM_TOKEN_EXPIRES_IN = 3600;
 export const STREAM_CLOCK_SKEW = 60;
 
 /** Options of {@link streamChatTokenRouter}. */
-export interface StreamChatTokenRouterOptions extends CommonRouterOptions, WeakSecretOption {
+export interface StreamChatTokenRouterOptions extends PresetRouterOptions {
   /** The app's API secret (env `STREAM_API_SECRET`): a string as the dashboard shows it, or its bytes. */
   apiSecret: PresetSecret;
   /** The app's API key (env `STREAM_API_KEY`), public: when given, the answer carries it as `apiKey` for `StreamChat.getInstance`. Defaults to none. */
   apiKey?: string;
-  /** Maps the request to the signed-in user; `null` means 401. Its `id` is the token's `user_id`. */
-  resolveUser: ResolveUser;
   /** Lifetime of each token, whole seconds, 1 to 86400. Defaults to `3600` (the SDK's own tokens never expire). */
   expiresIn?: number;
   /** Seconds `iat` is set before the signing time, 0 to 300: Stream has no clock tolerance. Defaults to `60`. */
   clockSkew?: number;
-  /** Shortest secret accepted, characters (or bytes of a binary secret). Defaults to `16`. */
-  minSecretLength?: number;
 }
 
 const optionsSchema = presetSchema(

@@ -4,9 +4,8 @@ import { optionsFromEnv, parseOptions, requiredString, secretString, type EnvVar
 import { CREDENTIAL_MIN_SECRET_LENGTH, jwtCredential } from '../core/credential';
 import { WidgetAuthError } from '../core/errors';
 import { guardFactory } from '../core/misuse';
-import type { CommonRouterOptions } from '../core/pipeline';
-import { checkSecretLength, credentialKey, presetExpiresIn, presetRouter, presetSchema, presetSecret, presetUserId, type PresetSecret } from '../core/preset';
-import type { ResolveUser, WidgetUser } from '../core/types';
+import { checkSecretLength, credentialKey, presetExpiresIn, presetRouter, presetSchema, presetSecret, presetUserId, type PresetRouterOptions, type PresetSecret } from '../core/preset';
+import type { WidgetUser } from '../core/types';
 
 /** Default route of {@link zendeskMessagingRouter}. */
 export const ZENDESK_TOKEN_PATH = '/api/zendesk-token';
@@ -18,13 +17,11 @@ export const ZENDESK_JWT_EXPIRES_IN = 3600;
 export const ZENDESK_MAX_EXTERNAL_ID = 255;
 
 /** Options of {@link zendeskMessagingRouter}. */
-export interface ZendeskMessagingRouterOptions extends CommonRouterOptions, WeakSecretOption {
+export interface ZendeskMessagingRouterOptions extends PresetRouterOptions {
   /** The signing key's id from Admin Center → Account → Security → End users (env `ZENDESK_MESSAGING_KEY_ID`), sent as the `kid` header. */
   keyId: string;
   /** The signing key's shared secret (env `ZENDESK_MESSAGING_SECRET`): a string as Zendesk shows it, or its bytes. */
   secret: PresetSecret;
-  /** Maps the request to the signed-in user; `null` means 401. Its `id` is the `external_id` (at most 255 characters). */
-  resolveUser: ResolveUser;
   /** Lifetime of each token, whole seconds, 1 to 86400. Defaults to `3600`. */
   expiresIn?: number;
   /**
@@ -33,8 +30,6 @@ export interface ZendeskMessagingRouterOptions extends CommonRouterOptions, Weak
    * only when this says so and the user has an email. Defaults to never.
    */
   emailVerified?: boolean | ((user: WidgetUser) => boolean);
-  /** Shortest secret accepted, characters (or bytes of a binary secret). Defaults to `16`. */
-  minSecretLength?: number;
 }
 
 const optionsSchema = presetSchema(
