@@ -8,6 +8,7 @@ import request, { type Response, type Test } from 'supertest';
 import { parse } from 'yaml';
 import {
   hissunoConfigFromEnv,
+  chatwootIdentityRouter,
   hissunoTokenRouter,
   featurebaseJwtRouter,
   cannySsoRouter,
@@ -140,6 +141,7 @@ const PRESET_SECRETS = {
   stream: 'st_M4xQ9vK2pL7wR3nB8tC5jH1yD6fG0sZ',
   canny: 'cn_4e8a2c6f-1b3d-47a9-8c5e-0f2d6b9a3c71',
   featurebase: 'fb_T6yK1qN8wR3vL9mB4xC7jH2pD5fG0sZ',
+  chatwoot: 'cw_vQ3kT8mZ2xWc7nR4pL9sJ6',
 };
 
 describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
@@ -173,7 +175,7 @@ describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
 
   it('documents exactly the routes the routers serve', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/api/hissuno-token', '/api/intercom-identity', '/api/neuroon-widget-token', '/api/refresh-sdk-token', '/api/sdk-token', '/api/widget-embed-params', '/api/widget-session', '/api/zendesk-token', '/api/stream-token', '/api/canny-token', '/api/featurebase-token'].sort(),
+      ['/api/hissuno-token', '/api/intercom-identity', '/api/neuroon-widget-token', '/api/refresh-sdk-token', '/api/sdk-token', '/api/widget-embed-params', '/api/widget-session', '/api/zendesk-token', '/api/stream-token', '/api/canny-token', '/api/featurebase-token', '/api/chatwoot-identity'].sort(),
     );
   });
 
@@ -385,6 +387,7 @@ describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
   presetRoute('Canny', '/api/canny-token', (extra = {}) => buildApp(cannySsoRouter({ privateKey: PRESET_SECRETS.canny, resolveUser, ...common(), ...extra })));
   presetRoute('Featurebase', '/api/featurebase-token', (extra = {}) => buildApp(featurebaseJwtRouter({ jwtSecret: PRESET_SECRETS.featurebase, resolveUser, ...common(), ...extra })));
 
+  presetRoute('Chatwoot', '/api/chatwoot-identity', (extra = {}) => buildApp(chatwootIdentityRouter({ hmacToken: PRESET_SECRETS.chatwoot, resolveUser, ...common(), ...extra })));
   it('lists no status that the routers never produced in these tests', () => {
     // runs last: every case above has recorded what it exercised
     expect([...documented].filter((key) => !exercised.has(key)).sort()).toEqual([]);

@@ -406,6 +406,7 @@ describe(`widgetAuth (Express ${EXPRESS_MAJOR})`, () => {
         ['stream', 'absent', ['STREAM_API_SECRET']],
         ['canny', 'absent', ['CANNY_SSO_KEY']],
         ['featurebase', 'absent', ['FEATUREBASE_JWT_SECRET']],
+        ['chatwoot', 'absent', ['CHATWOOT_HMAC_TOKEN']],
       ]);
       expect(statuses[4]!.set).toEqual(['WONDERFUL_API_URL']);
       expect(statuses[0]!.variables).toBe(NEVERMINED_ENV);

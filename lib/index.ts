@@ -9,5 +9,6 @@ export * from './zendesk/index';
 export * from './stream/index';
 export * from './canny/index';
 export * from './featurebase/index';
+export * from './chatwoot/index';
 export * from './widget-auth';
 export { NEUT_EMBED_SCRIPT, NEUT_EMBED_SCRIPT_INTEGRITY, serveNeutEmbedScript } from './browser/neut-embed';

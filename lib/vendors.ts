@@ -1,4 +1,5 @@
 import { cannyVendor } from './canny/vendor';
+import { chatwootVendor } from './chatwoot/vendor';
 import type { VendorDescriptor } from './core/vendor';
 import { featurebaseVendor } from './featurebase/vendor';
 import { hissunoVendor } from './hissuno/vendor';
@@ -15,7 +16,7 @@ import { zendeskVendor } from './zendesk/vendor';
  * `vendors` option, `detectWidgetAuthVendors`, `.env.example`, the OpenAPI document and
  * the README's list of vendor pages are driven from this list or checked against it.
  */
-export const VENDOR_REGISTRY = [neverminedVendor, neuroonVendor, hissunoVendor, neutVendor, wonderfulVendor, intercomVendor, zendeskVendor, streamVendor, cannyVendor, featurebaseVendor] as const;
+export const VENDOR_REGISTRY = [neverminedVendor, neuroonVendor, hissunoVendor, neutVendor, wonderfulVendor, intercomVendor, zendeskVendor, streamVendor, cannyVendor, featurebaseVendor, chatwootVendor] as const;
 
 /** A descriptor of the registry. */
 export type RegisteredVendor = (typeof VENDOR_REGISTRY)[number];
