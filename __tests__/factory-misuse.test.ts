@@ -3,16 +3,21 @@ import express from 'express';
 import request from 'supertest';
 import * as lib from '../lib';
 import {
+  cannySsoRouter,
+  featurebaseJwtRouter,
   hissunoTokenRouter,
+  intercomIdentityRouter,
   neuroonTokenRouter,
   neuroonWidgetToken,
   neutEmbedParamsRouter,
   neverminedSessionRouter,
   serveNeutEmbedScript,
+  streamChatTokenRouter,
   WidgetAuthConfigError,
   widgetAuth,
   widgetCredentialRouter,
   wonderfulTokenRouter,
+  zendeskMessagingRouter,
 } from '../lib';
 import { EXPRESS_MAJOR } from './helpers/app';
 
@@ -36,6 +41,11 @@ const FACTORIES: [string, Factory, string][] = [
   ['widgetCredentialRouter', widgetCredentialRouter, 'app.use(widgetCredentialRouter({ … }))'],
   ['neuroonWidgetToken', neuroonWidgetToken, 'app.get(path, neuroonWidgetToken(provider), handler)'],
   ['serveNeutEmbedScript', serveNeutEmbedScript, "app.get('/neut-embed.js', serveNeutEmbedScript())"],
+  ['intercomIdentityRouter', intercomIdentityRouter, 'app.use(intercomIdentityRouter({ … }))'],
+  ['zendeskMessagingRouter', zendeskMessagingRouter, 'app.use(zendeskMessagingRouter({ … }))'],
+  ['streamChatTokenRouter', streamChatTokenRouter, 'app.use(streamChatTokenRouter({ … }))'],
+  ['cannySsoRouter', cannySsoRouter, 'app.use(cannySsoRouter({ … }))'],
+  ['featurebaseJwtRouter', featurebaseJwtRouter, 'app.use(featurebaseJwtRouter({ … }))'],
 ];
 
 const lineFor = (name: string, right: string) => `${name} was mounted without being called: write ${right}, not ${name} alone. See ${DOCS}`;
