@@ -5,6 +5,11 @@ import * as lib from '../lib';
 import {
   cannySsoRouter,
   featurebaseJwtRouter,
+  chatwootIdentityRouter,
+  crispIdentityRouter,
+  helpScoutBeaconRouter,
+  frontChatIdentityRouter,
+  plainChatIdentityRouter,
   hissunoTokenRouter,
   intercomIdentityRouter,
   neuroonTokenRouter,
@@ -46,6 +51,11 @@ const FACTORIES: [string, Factory, string][] = [
   ['streamChatTokenRouter', streamChatTokenRouter, 'app.use(streamChatTokenRouter({ … }))'],
   ['cannySsoRouter', cannySsoRouter, 'app.use(cannySsoRouter({ … }))'],
   ['featurebaseJwtRouter', featurebaseJwtRouter, 'app.use(featurebaseJwtRouter({ … }))'],
+  ['chatwootIdentityRouter', chatwootIdentityRouter, 'app.use(chatwootIdentityRouter({ … }))'],
+  ['crispIdentityRouter', crispIdentityRouter, 'app.use(crispIdentityRouter({ … }))'],
+  ['helpScoutBeaconRouter', helpScoutBeaconRouter, 'app.use(helpScoutBeaconRouter({ … }))'],
+  ['frontChatIdentityRouter', frontChatIdentityRouter, 'app.use(frontChatIdentityRouter({ … }))'],
+  ['plainChatIdentityRouter', plainChatIdentityRouter, 'app.use(plainChatIdentityRouter({ … }))'],
 ];
 
 const lineFor = (name: string, right: string) => `${name} was mounted without being called: write ${right}, not ${name} alone. See ${DOCS}`;

@@ -8,6 +8,10 @@ import request, { type Response, type Test } from 'supertest';
 import { parse } from 'yaml';
 import {
   hissunoConfigFromEnv,
+  plainChatIdentityRouter,
+  frontChatIdentityRouter,
+  helpScoutBeaconRouter,
+  crispIdentityRouter,
   chatwootIdentityRouter,
   hissunoTokenRouter,
   featurebaseJwtRouter,
@@ -142,6 +146,10 @@ const PRESET_SECRETS = {
   canny: 'cn_4e8a2c6f-1b3d-47a9-8c5e-0f2d6b9a3c71',
   featurebase: 'fb_T6yK1qN8wR3vL9mB4xC7jH2pD5fG0sZ',
   chatwoot: 'cw_vQ3kT8mZ2xWc7nR4pL9sJ6',
+  crisp: 'cr_7Fk2Wq9Lz4Xm1Rb8Tn5Vc3Hj6Pd0Ys',
+  helpscout: 'hs_2Gm8Vx4Qk7Zr1Nw5Tb9Lc3Jf6Pd0Ya',
+  front: 'fr_9Dq3Hw7Lk1Xv5Rm2Tz8Bc4Nj6Pf0Ys',
+  plain: 'pl_4Tn8Kq2Wx6Zm9Rb1Vc5Hj3Lf7Pd0Ys',
 };
 
 describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
@@ -175,7 +183,7 @@ describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
 
   it('documents exactly the routes the routers serve', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/api/hissuno-token', '/api/intercom-identity', '/api/neuroon-widget-token', '/api/refresh-sdk-token', '/api/sdk-token', '/api/widget-embed-params', '/api/widget-session', '/api/zendesk-token', '/api/stream-token', '/api/canny-token', '/api/featurebase-token', '/api/chatwoot-identity'].sort(),
+      ['/api/hissuno-token', '/api/intercom-identity', '/api/neuroon-widget-token', '/api/refresh-sdk-token', '/api/sdk-token', '/api/widget-embed-params', '/api/widget-session', '/api/zendesk-token', '/api/stream-token', '/api/canny-token', '/api/featurebase-token', '/api/chatwoot-identity', '/api/crisp-identity', '/api/helpscout-signature', '/api/front-identity', '/api/plain-identity'].sort(),
     );
   });
 
@@ -388,6 +396,10 @@ describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
   presetRoute('Featurebase', '/api/featurebase-token', (extra = {}) => buildApp(featurebaseJwtRouter({ jwtSecret: PRESET_SECRETS.featurebase, resolveUser, ...common(), ...extra })));
 
   presetRoute('Chatwoot', '/api/chatwoot-identity', (extra = {}) => buildApp(chatwootIdentityRouter({ hmacToken: PRESET_SECRETS.chatwoot, resolveUser, ...common(), ...extra })));
+  presetRoute('Crisp', '/api/crisp-identity', (extra = {}) => buildApp(crispIdentityRouter({ secret: PRESET_SECRETS.crisp, resolveUser, ...common(), ...extra })));
+  presetRoute('Help Scout Beacon', '/api/helpscout-signature', (extra = {}) => buildApp(helpScoutBeaconRouter({ secret: PRESET_SECRETS.helpscout, resolveUser, ...common(), ...extra })));
+  presetRoute('Front Chat', '/api/front-identity', (extra = {}) => buildApp(frontChatIdentityRouter({ secret: PRESET_SECRETS.front, resolveUser, ...common(), ...extra })));
+  presetRoute('Plain', '/api/plain-identity', (extra = {}) => buildApp(plainChatIdentityRouter({ secret: PRESET_SECRETS.plain, resolveUser, ...common(), ...extra })));
   it('lists no status that the routers never produced in these tests', () => {
     // runs last: every case above has recorded what it exercised
     expect([...documented].filter((key) => !exercised.has(key)).sort()).toEqual([]);

@@ -407,6 +407,10 @@ describe(`widgetAuth (Express ${EXPRESS_MAJOR})`, () => {
         ['canny', 'absent', ['CANNY_SSO_KEY']],
         ['featurebase', 'absent', ['FEATUREBASE_JWT_SECRET']],
         ['chatwoot', 'absent', ['CHATWOOT_HMAC_TOKEN']],
+        ['crisp', 'absent', ['CRISP_VERIFY_SECRET']],
+        ['helpscout', 'absent', ['HELPSCOUT_BEACON_SECRET']],
+        ['front', 'absent', ['FRONT_CHAT_SECRET']],
+        ['plain', 'absent', ['PLAIN_CHAT_SECRET']],
       ]);
       expect(statuses[4]!.set).toEqual(['WONDERFUL_API_URL']);
       expect(statuses[0]!.variables).toBe(NEVERMINED_ENV);

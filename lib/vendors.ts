@@ -1,12 +1,16 @@
 import { cannyVendor } from './canny/vendor';
 import { chatwootVendor } from './chatwoot/vendor';
 import type { VendorDescriptor } from './core/vendor';
+import { crispVendor } from './crisp/vendor';
 import { featurebaseVendor } from './featurebase/vendor';
+import { frontVendor } from './front/vendor';
+import { helpscoutVendor } from './helpscout/vendor';
 import { hissunoVendor } from './hissuno/vendor';
 import { intercomVendor } from './intercom/vendor';
 import { neuroonVendor } from './neuroon/vendor';
 import { neutVendor } from './neut/vendor';
 import { neverminedVendor } from './nevermined/vendor';
+import { plainVendor } from './plain/vendor';
 import { streamVendor } from './stream/vendor';
 import { wonderfulVendor } from './wonderful/vendor';
 import { zendeskVendor } from './zendesk/vendor';
@@ -16,7 +20,7 @@ import { zendeskVendor } from './zendesk/vendor';
  * `vendors` option, `detectWidgetAuthVendors`, `.env.example`, the OpenAPI document and
  * the README's list of vendor pages are driven from this list or checked against it.
  */
-export const VENDOR_REGISTRY = [neverminedVendor, neuroonVendor, hissunoVendor, neutVendor, wonderfulVendor, intercomVendor, zendeskVendor, streamVendor, cannyVendor, featurebaseVendor, chatwootVendor] as const;
+export const VENDOR_REGISTRY = [neverminedVendor, neuroonVendor, hissunoVendor, neutVendor, wonderfulVendor, intercomVendor, zendeskVendor, streamVendor, cannyVendor, featurebaseVendor, chatwootVendor, crispVendor, helpscoutVendor, frontVendor, plainVendor] as const;
 
 /** A descriptor of the registry. */
 export type RegisteredVendor = (typeof VENDOR_REGISTRY)[number];

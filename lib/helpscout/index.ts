@@ -1,0 +1,1 @@
+export { helpScoutBeaconRouter, helpScoutConfigFromEnv, HELPSCOUT_SIGNATURE_PATH, HELPSCOUT_ENV, type HelpScoutBeaconRouterOptions } from './router';
