@@ -32,6 +32,9 @@ import {
 /** A vendor of the demo, in the order its cards appear: the vendors it has cards and fakes for. */
 export type DemoVendor = Extract<WidgetAuthVendor, 'nevermined' | 'neuroon' | 'hissuno' | 'neut' | 'wonderful'>;
 
+/** The vendors the demo shows, in card order. */
+export const DEMO_VENDORS: readonly DemoVendor[] = ['nevermined', 'neuroon', 'hissuno', 'neut', 'wonderful'];
+
 /** Whether a vendor runs against its in-process fake or the real service. */
 export type DemoMode = 'sandbox' | 'live';
 
@@ -91,7 +94,8 @@ export async function setUpVendors(options: SetUpVendorsOptions): Promise<DemoVe
   const { env, origin, resolveUser, logger } = options;
   const allowedOrigins = [origin, ...options.alternateOrigins];
   const common = { resolveUser, allowedOrigins, ...(logger ? { logger } : {}) };
-  const statuses = detectWidgetAuthVendors(env);
+  // the vendors the demo has a card and a sandbox for; the others are not mounted here
+  const statuses = detectWidgetAuthVendors(env).filter((s): s is typeof s & { vendor: DemoVendor } => (DEMO_VENDORS as readonly string[]).includes(s.vendor));
   const partial = statuses.filter((s) => s.state === 'partial');
   if (partial.length > 0) {
     throw new WidgetAuthConfigError(
