@@ -17,13 +17,13 @@ const base = {
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: alone ? ['/node_modules/'] : ['/node_modules/', ALONE],
   ...(alone ? { testRegex: ALONE, testMatch: undefined } : {}),
-  // real servers on loopback, two cores shared by two workers: a deadline, not a speed claim
-  testTimeout: 20_000,
   // every answer, log event and console line of every file searched for every configured secret
   setupFilesAfterEnv: ['<rootDir>/__tests__/setup/leak-watch.ts'],
 };
 
 module.exports = {
+  // real servers on loopback, two cores shared by two workers: a deadline, not a speed claim
+  testTimeout: 20_000,
   projects: [
     { ...base, displayName: 'express5' },
     ...(alone

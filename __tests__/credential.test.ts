@@ -41,6 +41,20 @@ async function internalError(work: () => unknown): Promise<string> {
 }
 
 describe('hmacCredential', () => {
+  it('answers the very text it signed as message, computing it once', async () => {
+    let calls = 0;
+    const credential = hmacCredential({ secret: HMAC_SECRET, message: (user) => (calls++, ` ${user.email!} `.trim()), answer: { identifier: 'message', identifier_hash: 'hash' } });
+    expect(await issue(credential)).toEqual({ identifier: 'ada@example.com', identifier_hash: createHmac('sha256', HMAC_SECRET).update('ada@example.com').digest('hex') });
+    expect(calls).toBe(1);
+  });
+
+  it('passes a WidgetAuthError thrown by message(user) on as it is (401 for a user it cannot identify); wraps anything else', async () => {
+    const refusing = hmacCredential({ secret: HMAC_SECRET, message: () => { throw new WidgetAuthError('UNAUTHORIZED', 'Sign in with an account that has an email address.'); } });
+    await expect(issue(refusing)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    const failing = hmacCredential({ secret: HMAC_SECRET, message: () => { throw new Error('db down'); } });
+    await expect(issue(failing)).rejects.toMatchObject({ code: 'INTERNAL_ERROR', message: 'message(user) of hmacCredential threw' });
+  });
+
   it("reproduces Intercom's published vector: HMAC-SHA256 of \"Message\" with the key \"secret\"", async () => {
     const credential = hmacCredential({ key: Buffer.from('secret'), minSecretLength: 6, message: () => 'Message' });
     expect(await issue(credential)).toEqual({ hash: 'aa747c502a898200f9e4fa21bac68136f886a0e27aec70ba06daf2e2a5cb5597' });
@@ -124,7 +138,7 @@ describe('hmacCredential', () => {
       'message: must be a function (user) => string, e.g. (user) => user.id',
       "encoding: must be 'hex', 'base64' or 'base64url'",
       "answer: must name the credential in at least one field ('hash')",
-      "answer.user_hash: must be 'hash' or a function (user) => value",
+      "answer.user_hash: must be 'hash', 'message' or a function (user) => value",
       'mesage: unknown option (did you mean `message`?)',
     ]);
     expect(configProblems(() => hmacCredential({ message: (u) => u.id }))).toEqual(['secret: is required (or `key`, for a binary key): the signing secret the vendor issued']);
@@ -250,7 +264,7 @@ describe('jwtCredential', () => {
     expect(configProblems(() => jwtCredential({ secret: JWT_SECRET, claims: (u) => ({ sub: u.id }), expiresIn: 0 }))).toEqual(['expiresIn: must be at least 1 second']);
     expect(configProblems(() => jwtCredential({ secret: JWT_SECRET, claims: (u) => ({ sub: u.id }), expiresIn: null as never }))).toEqual(['expiresIn: must be a whole number of seconds']);
     expect(configProblems(() => jwtCredential({ secret: JWT_SECRET, claims: (u) => ({ sub: u.id }), answer: { token: 'hash' as never } }))).toEqual([
-      "answer: must name the credential in at least one field ('token' or 'exp')",
+      "answer: must name the credential in at least one field ('token')",
       "answer.token: must be 'token', 'exp' or a function (user) => value",
     ]);
     const all = configProblems(() => jwtCredential({ secret: ` ${JWT_SECRET}`, claims: (u) => ({ sub: u.id }) })).join('\n');

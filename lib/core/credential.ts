@@ -3,7 +3,7 @@ import type { Request, Router } from 'express';
 import { z } from 'zod';
 import { parseOptions, secretString, type WeakSecretOption } from './config';
 import { jsonErrorContract, type VendorContract } from './contract';
-import { WidgetAuthError } from './errors';
+import { WidgetAuthError, isWidgetAuthError } from './errors';
 import { hmacJwtSigner, type HmacJwtAlgorithm } from './jwt';
 import { guardFactory } from './misuse';
 import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions, type RouteContext } from './pipeline';
@@ -98,10 +98,29 @@ const keySchema = z.custom<Uint8Array | KeyObject>((v) => v instanceof Uint8Arra
   message: 'must be a Buffer, a Uint8Array or a secret KeyObject (createSecretKey)',
 });
 
+/** `minSecretLength`: the shortest secret accepted, characters or bytes (the strategies' and the presets' option). */
+export const minSecretLengthSchema = z.number().int('must be a whole number').min(1, 'must be at least 1').max(1024, 'must be at most 1024').default(CREDENTIAL_MIN_SECRET_LENGTH);
+
+/** `expiresIn`: a token's lifetime, whole seconds, 1 to 86400, `fallback` when not given. */
+export function lifetimeSchema(fallback: number) {
+  return z
+    .number({ error: 'must be a whole number of seconds' })
+    .int('must be a whole number of seconds')
+    .min(1, 'must be at least 1 second')
+    .max(JWT_CREDENTIAL_MAX_EXPIRES_IN, `must be at most ${JWT_CREDENTIAL_MAX_EXPIRES_IN} seconds (24 hours)`)
+    .default(fallback);
+}
+
+/** Why a secret (characters) or key (bytes) is shorter than `min`, or `undefined`. */
+export function secretLengthProblem(value: string | Uint8Array | KeyObject, min: number): string | undefined {
+  if (typeof value === 'string') return value.length < min ? `must be at least ${min} characters long (minSecretLength)` : undefined;
+  return keyBytes(value).length < min ? `must be at least ${min} bytes long (minSecretLength)` : undefined;
+}
+
 const keyShape = {
   secret: secretString(1).optional(),
   key: keySchema.optional(),
-  minSecretLength: z.number().int('must be a whole number').min(1, 'must be at least 1').max(1024, 'must be at most 1024').default(CREDENTIAL_MIN_SECRET_LENGTH),
+  minSecretLength: minSecretLengthSchema,
 };
 
 /** Exactly one of `secret` and `key`, at least `minSecretLength` long. */
@@ -111,10 +130,9 @@ function checkKey(options: { secret?: string | undefined; key?: Uint8Array | Key
     ctx.addIssue({ code: 'custom', path: ['secret'], message: 'is required (or `key`, for a binary key): the signing secret the vendor issued' });
   } else if (secret !== undefined && key !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['key'], message: 'must not be given with `secret`: give one of them' });
-  } else if (secret !== undefined && secret.length < min) {
-    ctx.addIssue({ code: 'custom', path: ['secret'], message: `must be at least ${min} characters long (minSecretLength)` });
-  } else if (key !== undefined && keyBytes(key).length < min) {
-    ctx.addIssue({ code: 'custom', path: ['key'], message: `must be at least ${min} bytes long (minSecretLength)` });
+  } else {
+    const problem = secretLengthProblem((secret ?? key)!, min);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', path: [secret !== undefined ? 'secret' : 'key'], message: problem });
   }
 }
 
@@ -147,8 +165,9 @@ function answerSchema<Named extends string>(named: readonly Named[]) {
       return;
     }
     const entries = Object.entries(value as Record<string, unknown>);
-    if (!entries.some(([, v]) => typeof v === 'string' && (named as readonly string[]).includes(v))) {
-      ctx.addIssue({ code: 'custom', message: `must name the credential in at least one field (${named.map((n) => `'${n}'`).join(' or ')})` });
+    // the first named value is the credential itself (`'hash'`, `'token'`); the others go beside it
+    if (!entries.some(([, v]) => v === named[0])) {
+      ctx.addIssue({ code: 'custom', message: `must name the credential in at least one field ('${named[0]}')` });
     }
     for (const [name, v] of entries) {
       // a field name is the host's constant, never a secret: it may be quoted when it is a plain name
@@ -164,7 +183,7 @@ function answerSchema<Named extends string>(named: readonly Named[]) {
 /** One field of the answer: the named value at `index`, or a function of the user. */
 interface Field {
   readonly name: string;
-  /** Index of the named value (`'hash'`: 0; `'token'`: 0, `'exp'`: 1), or -1 for a function. */
+  /** Index of the named value (`'hash'`: 0, `'message'`: 1; `'token'`: 0, `'exp'`: 1), or -1 for a function. */
   readonly index: number;
   readonly get: ((user: WidgetUser, request: CredentialRequest) => AnswerValue) | undefined;
 }
@@ -182,7 +201,7 @@ function kindOf(value: unknown): string {
 }
 
 /** The answer object: each field's named value or the value of its function, checked. */
-function buildAnswer(kind: string, fields: readonly Field[], first: string, second: number, user: WidgetUser, request: CredentialRequest): Record<string, unknown> {
+function buildAnswer(kind: string, fields: readonly Field[], first: string, second: string | number, user: WidgetUser, request: CredentialRequest): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (let i = 0; i < fields.length; i++) {
     const field = fields[i]!;
@@ -222,8 +241,12 @@ export interface HmacCredentialOptions extends CredentialKeyOptions {
   message: (user: WidgetUser, request: CredentialRequest) => string;
   /** How the digest is written: `'hex'` (lower case), `'base64'` or `'base64url'`. Defaults to `'hex'`. */
   encoding?: HmacEncoding;
-  /** The answer's fields, the digest named `'hash'` (see {@link AnswerSpec}). Defaults to `{ hash: 'hash' }`. */
-  answer?: AnswerSpec<'hash'>;
+  /**
+   * The answer's fields, the digest named `'hash'` and the signed text `'message'` (see
+   * {@link AnswerSpec}): `{ identifier: 'message', identifier_hash: 'hash' }` answers the
+   * very text that was signed beside its digest. Defaults to `{ hash: 'hash' }`.
+   */
+  answer?: AnswerSpec<'hash' | 'message'>;
 }
 
 const hmacSchema = z
@@ -231,7 +254,7 @@ const hmacSchema = z
     ...keyShape,
     message: z.custom<HmacCredentialOptions['message']>(isFunction, { message: 'must be a function (user) => string, e.g. (user) => user.id' }),
     encoding: z.enum(['hex', 'base64', 'base64url'], { error: "must be 'hex', 'base64' or 'base64url'" }).default('hex'),
-    answer: answerSchema(['hash'] as const).default({ hash: 'hash' }),
+    answer: answerSchema(['hash', 'message'] as const).default({ hash: 'hash' }),
   })
   .strict()
   .superRefine(checkKey);
@@ -257,7 +280,7 @@ export function hmacCredential(options: HmacCredentialOptions): WidgetCredential
   const { key, secrets } = signingKey(config);
   const messageOf = config.message;
   const encoding = config.encoding;
-  const fields = compileAnswer(config.answer, ['hash']);
+  const fields = compileAnswer(config.answer, ['hash', 'message']);
   return {
     kind: 'hmacCredential',
     secrets,
@@ -266,12 +289,14 @@ export function hmacCredential(options: HmacCredentialOptions): WidgetCredential
       try {
         message = messageOf(user, request);
       } catch (err) {
+        // a WidgetAuthError is the hook's own answer (401 for a user without an email): answered as it is
+        if (isWidgetAuthError(err)) throw err;
         throw new WidgetAuthError('INTERNAL_ERROR', 'message(user) of hmacCredential threw', { cause: err });
       }
       if (typeof message !== 'string' || message.length === 0) {
         throw new WidgetAuthError('INTERNAL_ERROR', `message(user) of hmacCredential returned ${typeof message === 'string' ? 'an empty string' : kindOf(message)}; it must return a non-empty string, e.g. user.id`);
       }
-      return buildAnswer('hmacCredential', fields, createHmac('sha256', key).update(message, 'utf8').digest(encoding), 0, user, request);
+      return buildAnswer('hmacCredential', fields, createHmac('sha256', key).update(message, 'utf8').digest(encoding), message, user, request);
     },
   };
 }
@@ -326,12 +351,7 @@ const jwtSchema = z
     algorithm: z.enum(['HS256', 'HS384', 'HS512'], { error: "must be 'HS256', 'HS384' or 'HS512'" }).default('HS256'),
     header: z.record(z.string(), headerValue).optional(),
     claims: z.custom<JwtCredentialOptions['claims']>(isFunction, { message: 'must be a function (user) => claims, e.g. (user) => ({ sub: user.id })' }),
-    expiresIn: z
-      .number({ error: 'must be a whole number of seconds' })
-      .int('must be a whole number of seconds')
-      .min(1, 'must be at least 1 second')
-      .max(JWT_CREDENTIAL_MAX_EXPIRES_IN, `must be at most ${JWT_CREDENTIAL_MAX_EXPIRES_IN} seconds (24 hours)`)
-      .default(JWT_CREDENTIAL_DEFAULT_EXPIRES_IN),
+    expiresIn: lifetimeSchema(JWT_CREDENTIAL_DEFAULT_EXPIRES_IN),
     clockSkew: z.number({ error: 'must be a whole number of seconds' }).int('must be a whole number of seconds').min(0, 'must not be negative').max(300, 'must be at most 300 seconds').default(0),
     answer: answerSchema(['token', 'exp'] as const).default({ token: 'token' }),
   })
@@ -385,6 +405,8 @@ export function jwtCredential(options: JwtCredentialOptions): WidgetCredential {
       try {
         claims = claimsOf(user, request);
       } catch (err) {
+        // a WidgetAuthError is the hook's own answer (401 for a user without an email): answered as it is
+        if (isWidgetAuthError(err)) throw err;
         throw new WidgetAuthError('INTERNAL_ERROR', 'claims(user) of jwtCredential threw', { cause: err });
       }
       if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {

@@ -2,7 +2,7 @@ import { KeyObject } from 'node:crypto';
 import type { Router } from 'express';
 import { z } from 'zod';
 import { optionsFromEnv, parseOptions, secretString, type EnvVariable, type WeakSecretOption } from './config';
-import { CREDENTIAL_MIN_SECRET_LENGTH, JWT_CREDENTIAL_MAX_EXPIRES_IN, hmacCredential, jwtCredential, widgetCredentialRouter, type AnswerSpec, type CredentialKeyOptions, type JwtClaims, type WidgetCredential } from './credential';
+import { CREDENTIAL_MIN_SECRET_LENGTH, hmacCredential, lifetimeSchema, minSecretLengthSchema, secretLengthProblem, jwtCredential, widgetCredentialRouter, type AnswerSpec, type CredentialKeyOptions, type JwtClaims, type WidgetCredential } from './credential';
 import { WidgetAuthError } from './errors';
 import { guardFactory } from './misuse';
 import { checkCommonOptions, commonOptionsShape, resolveUserSchema, type CommonConfig, type CommonRouterOptions } from './pipeline';
@@ -27,35 +27,18 @@ export function presetSecret() {
   return z.union([secretString(1), binaryKey]);
 }
 
-/** `minSecretLength` of a preset: the shortest secret accepted, characters or bytes. */
-export const presetMinSecretLength = z
-  .number()
-  .int('must be a whole number')
-  .min(1, 'must be at least 1')
-  .max(1024, 'must be at most 1024')
-  .default(CREDENTIAL_MIN_SECRET_LENGTH);
-
-/** `expiresIn` of a preset: whole seconds, 1 to 86400. */
-export function presetExpiresIn(fallback: number) {
-  return z
-    .number({ error: 'must be a whole number of seconds' })
-    .int('must be a whole number of seconds')
-    .min(1, 'must be at least 1 second')
-    .max(JWT_CREDENTIAL_MAX_EXPIRES_IN, `must be at most ${JWT_CREDENTIAL_MAX_EXPIRES_IN} seconds (24 hours)`)
-    .default(fallback);
-}
+/** `expiresIn` of a preset: whole seconds, 1 to 86400 (the rule of `jwtCredential`). */
+export const presetExpiresIn = lifetimeSchema;
 
 /** A hook option `(user) => …` of a preset. */
 export function presetHook<F>(message: string) {
   return z.custom<F>((v) => typeof v === 'function', { message }).optional();
 }
 
-const byteLength = (value: PresetSecret): number => (typeof value === 'string' ? value.length : value instanceof KeyObject ? (value.symmetricKeySize ?? 0) : value.byteLength);
-
 /** Adds an issue when the secret at `option` is shorter than `min` (characters, or bytes for a key). */
 export function checkSecretLength(value: PresetSecret | undefined, min: number, option: string, ctx: z.RefinementCtx): void {
-  if (value === undefined || byteLength(value) >= min) return;
-  ctx.addIssue({ code: 'custom', path: [option], message: `must be at least ${min} ${typeof value === 'string' ? 'characters' : 'bytes'} long (minSecretLength)` });
+  const problem = value === undefined ? undefined : secretLengthProblem(value, min);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', path: [option], message: problem });
 }
 
 /** The key options of `hmacCredential`/`jwtCredential` for a checked preset secret. */
@@ -71,7 +54,7 @@ export function credentialKey(value: PresetSecret, minSecretLength: number): Cre
  */
 export function presetSchema<S extends z.ZodRawShape>(shape: S, check: (options: z.output<z.ZodObject<S>> & { minSecretLength: number }, ctx: z.RefinementCtx) => void) {
   return z
-    .object({ ...shape, resolveUser: resolveUserSchema, minSecretLength: presetMinSecretLength, ...commonOptionsShape })
+    .object({ ...shape, resolveUser: resolveUserSchema, minSecretLength: minSecretLengthSchema, ...commonOptionsShape })
     .strict()
     .superRefine((options, ctx) => {
       checkCommonOptions(options as unknown as Parameters<typeof checkCommonOptions>[0], ctx);
@@ -186,9 +169,10 @@ export interface HmacPresetSpec<Extra extends z.ZodRawShape> {
   message: (user: WidgetUser, options: z.output<z.ZodObject<Extra>>) => string;
   /**
    * The answer's fields, named as the vendor's browser snippet names them: the digest
-   * `'hash'`, the signed text `'message'`, or a function of the user.
+   * `'hash'`, the signed text `'message'` (as `hmacCredential` answers them), or a
+   * function of the user.
    */
-  answer: (options: z.output<z.ZodObject<Extra>>) => Readonly<Record<string, 'hash' | 'message' | ((user: WidgetUser) => string | undefined)>>;
+  answer: (options: z.output<z.ZodObject<Extra>>) => AnswerSpec<'hash' | 'message'>;
 }
 
 /**
@@ -204,25 +188,11 @@ export function hmacPresetFactory<Options, Extra extends z.ZodRawShape>(spec: Hm
   );
   const factory = (options: Options): Router => {
     const config = parseOptions(spec.factory, schema, options) as unknown as z.output<z.ZodObject<Extra>> & CommonConfig & { resolveUser: ResolveUser; minSecretLength: number };
-    // the signed text of the request being answered: computed (and checked) once, then signed and answered
-    const signed = new WeakMap<WidgetUser, string>();
-    const messageOf = (user: WidgetUser): string => signed.get(user) ?? spec.message(user, config);
-    const answer: AnswerSpec<'hash'> = Object.fromEntries(
-      Object.entries(spec.answer(config)).map(([field, value]) => [field, value === 'message' ? messageOf : value]),
-    );
-    const inner = hmacCredential({ ...credentialKey((config as unknown as Record<string, PresetSecret>)[spec.secretOption]!, config.minSecretLength), message: messageOf, answer });
-    const credential: WidgetCredential = {
-      kind: inner.kind,
-      secrets: inner.secrets,
-      issue(user, request) {
-        signed.set(user, spec.message(user, config));
-        try {
-          return inner.issue(user, request);
-        } finally {
-          signed.delete(user);
-        }
-      },
-    };
+    const credential = hmacCredential({
+      ...credentialKey((config as unknown as Record<string, PresetSecret>)[spec.secretOption]!, config.minSecretLength),
+      message: (user) => spec.message(user, config),
+      answer: spec.answer(config),
+    });
     return presetRouter(spec.vendor, spec.path, config, credential);
   };
   Object.defineProperty(factory, 'name', { value: spec.factory });
