@@ -62,10 +62,13 @@ export function presetSchema<S extends z.ZodRawShape>(shape: S, check: (options:
     });
 }
 
-/** The user's id, checked: every preset identifies the user by it. */
+/**
+ * The user's id, every preset's identity. The pipeline has already refused a user whose
+ * id is not a non-empty string (`checkResolvedUser`); a vendor with a length limit gets
+ * it checked here: a longer id is the host's bug, 500 `INTERNAL_ERROR`.
+ */
 export function presetUserId(user: WidgetUser, vendor: string, max = Infinity): string {
-  const id: unknown = user.id;
-  if (typeof id !== 'string' || id.length === 0) throw new WidgetAuthError('INTERNAL_ERROR', `resolveUser returned a user without a string id (${vendor})`);
+  const id = user.id;
   if (id.length > max) throw new WidgetAuthError('INTERNAL_ERROR', `resolveUser returned a user id of ${id.length} characters; ${vendor} takes at most ${max}`);
   return id;
 }
@@ -137,16 +140,13 @@ export function jwtPresetFactory<Options, Extra extends z.ZodRawShape>(spec: Jwt
  * The user's email, the identity of an email-hashing preset (Crisp, Help Scout, Front,
  * Plain), trimmed of surrounding spaces and otherwise as `resolveUser` gave it: the
  * answer carries this very text beside its hash. A user without one (missing, `null`,
- * blank) is not signed in for this vendor: 401 `UNAUTHORIZED`, as with Nevermined. A
- * value that is not a string is the host's bug: 500 `INTERNAL_ERROR`.
+ * blank) is not signed in for this vendor: 401 `UNAUTHORIZED`, as with Nevermined.
  */
-export function presetEmail(user: WidgetUser, vendor: string): string {
-  const raw: unknown = user.email;
-  if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) {
-    throw new WidgetAuthError('UNAUTHORIZED', 'Sign in with an account that has an email address to use this widget.');
-  }
-  if (typeof raw !== 'string') throw new WidgetAuthError('INTERNAL_ERROR', `resolveUser returned a user whose email is not a string (${vendor})`);
-  return raw.trim();
+export function presetEmail(user: WidgetUser): string {
+  // the pipeline has already refused an email that is not a string (checkResolvedUser)
+  const email = user.email?.trim();
+  if (!email) throw new WidgetAuthError('UNAUTHORIZED', 'Sign in with an account that has an email address to use this widget.');
+  return email;
 }
 
 /** What {@link hmacPresetFactory} needs to know of a preset whose route answers an HMAC-SHA256 (hex) of one text per user. */

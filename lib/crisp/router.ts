@@ -28,7 +28,7 @@ export const crispIdentityRouter: (options: CrispIdentityRouterOptions) => Route
   path: CRISP_IDENTITY_PATH,
   secretOption: 'secret',
   shape: {},
-  message: (user) => presetEmail(user, 'Crisp'),
+  message: presetEmail,
   answer: () => ({ email: 'message', signature: 'hash' }),
 });
 

@@ -41,7 +41,7 @@ export const frontChatIdentityRouter: (options: FrontChatIdentityRouterOptions) 
   path: FRONT_CHAT_IDENTITY_PATH,
   secretOption: 'secret',
   shape: { identifyBy: z.enum(['email', 'userId'], { error: "must be 'email' or 'userId'" }).default('email') },
-  message: (user, { identifyBy }) => (identifyBy === 'userId' ? presetUserId(user, 'Front') : presetEmail(user, 'Front')),
+  message: (user, { identifyBy }) => (identifyBy === 'userId' ? presetUserId(user, 'Front') : presetEmail(user)),
   answer: ({ identifyBy }) => (identifyBy === 'userId' ? BY_USER_ID : BY_EMAIL),
 });
 

@@ -28,7 +28,7 @@ export const helpScoutBeaconRouter: (options: HelpScoutBeaconRouterOptions) => R
   path: HELPSCOUT_SIGNATURE_PATH,
   secretOption: 'secret',
   shape: {},
-  message: (user) => presetEmail(user, 'Help Scout'),
+  message: presetEmail,
   answer: () => ({ name: (user) => user.name, email: 'message', signature: 'hash' }),
 });
 

@@ -28,7 +28,7 @@ export const plainChatIdentityRouter: (options: PlainChatIdentityRouterOptions) 
   path: PLAIN_CHAT_IDENTITY_PATH,
   secretOption: 'secret',
   shape: {},
-  message: (user) => presetEmail(user, 'Plain'),
+  message: presetEmail,
   answer: () => ({ email: 'message', emailHash: 'hash', fullName: (user) => user.name }),
 });
 
