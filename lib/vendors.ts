@@ -11,6 +11,7 @@ import { neuroonVendor } from './neuroon/vendor';
 import { neutVendor } from './neut/vendor';
 import { neverminedVendor } from './nevermined/vendor';
 import { plainVendor } from './plain/vendor';
+import { pusherVendor } from './pusher/vendor';
 import { streamVendor } from './stream/vendor';
 import { wonderfulVendor } from './wonderful/vendor';
 import { zendeskVendor } from './zendesk/vendor';
@@ -20,7 +21,7 @@ import { zendeskVendor } from './zendesk/vendor';
  * `vendors` option, `detectWidgetAuthVendors`, `.env.example`, the OpenAPI document and
  * the README's list of vendor pages are driven from this list or checked against it.
  */
-export const VENDOR_REGISTRY = [neverminedVendor, neuroonVendor, hissunoVendor, neutVendor, wonderfulVendor, intercomVendor, zendeskVendor, streamVendor, cannyVendor, featurebaseVendor, chatwootVendor, crispVendor, helpscoutVendor, frontVendor, plainVendor] as const;
+export const VENDOR_REGISTRY = [neverminedVendor, neuroonVendor, hissunoVendor, neutVendor, wonderfulVendor, intercomVendor, zendeskVendor, streamVendor, cannyVendor, featurebaseVendor, chatwootVendor, crispVendor, helpscoutVendor, frontVendor, plainVendor, pusherVendor] as const;
 
 /** A descriptor of the registry. */
 export type RegisteredVendor = (typeof VENDOR_REGISTRY)[number];

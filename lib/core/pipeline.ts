@@ -151,6 +151,11 @@ export interface RouteSpec {
   methods: readonly ('GET' | 'POST')[];
   /** Answer 401 when `resolveUser` yields nobody. */
   requireUser: boolean;
+  /**
+   * Also read `application/x-www-form-urlencoded` bodies (what pusher-js sends): the body
+   * is then an object of text fields, each named once. Defaults to `false`: JSON only.
+   */
+  forms?: boolean;
   /** Returns the JSON success body (status 200). */
   handle(ctx: RouteContext): unknown;
 }
@@ -245,6 +250,7 @@ class Context implements RouteContext {
 }
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
+const FORM_TYPE = /^application\/x-www-form-urlencoded$/i;
 // `; name=value` with a token or quoted-string value (RFC 9110 §5.6.6); a quote left open runs to the end
 const PARAMETER = /;[ \t]*([^=;\s]*)[ \t]*=[ \t]*("(?:[^"\\]|\\.)*"?|[^;]*)/g;
 
@@ -253,11 +259,12 @@ function hasBody(req: Request): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-function isJson(req: Request): boolean {
+/** The body's media type without parameters, or `''`. */
+function mediaType(req: Request): string {
   const type = req.headers['content-type'];
-  if (!type) return false;
+  if (!type) return '';
   const semi = type.indexOf(';');
-  return JSON_TYPE.test((semi === -1 ? type : type.slice(0, semi)).trim());
+  return (semi === -1 ? type : type.slice(0, semi)).trim();
 }
 
 /** True unless a `charset` parameter names anything but UTF-8 (any case, quoted or not). */
@@ -273,17 +280,37 @@ function isUtf8(type: string): boolean {
 }
 
 /**
- * 415 unless the body is declared as UTF-8 JSON: `application/json` or
- * `application/*+json`, with no `charset` or `charset=utf-8`. JSON exchanged between
- * systems must be UTF-8 (RFC 8259 §8.1); a decoder for any other charset would let
- * `{+ACI-a+ACI-:1}` (UTF-7) or UTF-16 through as JSON that no filter in front of the
- * app ever saw as JSON.
+ * The body's format, or 415 unless it is declared as UTF-8 JSON (`application/json` or
+ * `application/*+json`) or, on a route that takes forms, a UTF-8
+ * `application/x-www-form-urlencoded` form, with no `charset` or `charset=utf-8`. JSON
+ * exchanged between systems must be UTF-8 (RFC 8259 §8.1); a decoder for any other
+ * charset would let `{+ACI-a+ACI-:1}` (UTF-7) or UTF-16 through as JSON that no filter in
+ * front of the app ever saw as JSON.
  */
-function checkBodyType(req: Request): void {
-  if (!isJson(req)) throw new WidgetAuthError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be application/json.');
+function checkBodyType(req: Request, forms: boolean): 'json' | 'form' {
+  const type = mediaType(req);
+  const format = JSON_TYPE.test(type) ? 'json' : forms && FORM_TYPE.test(type) ? 'form' : undefined;
+  const wanted = forms ? 'application/json or application/x-www-form-urlencoded' : 'application/json';
+  if (format === undefined) throw new WidgetAuthError('UNSUPPORTED_MEDIA_TYPE', `Request body must be ${wanted}.`);
   if (!isUtf8(req.headers['content-type']!)) {
-    throw new WidgetAuthError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be UTF-8 JSON (charset=utf-8, or no charset).');
+    throw new WidgetAuthError('UNSUPPORTED_MEDIA_TYPE', `Request body must be UTF-8 ${format === 'json' ? 'JSON' : 'form data'} (charset=utf-8, or no charset).`);
   }
+  return format;
+}
+
+/**
+ * The fields of a form body read as bytes, decoded as UTF-8 like JSON bodies. A field
+ * named twice is refused: parsers disagree on which of two values counts, so a filter in
+ * front of the app and this router could read different channels.
+ */
+function parseFormBody(bytes: Buffer): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(bytes.toString('utf8'))) {
+    if (Object.hasOwn(fields, name)) throw new WidgetAuthError('INVALID_REQUEST', 'Request body names a form field more than once.');
+    // defineProperty: a field named __proto__ is a field, not the object's prototype
+    Object.defineProperty(fields, name, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return fields;
 }
 
 const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 * 1024 };
@@ -421,6 +448,7 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
     const allow = route.methods.join(', ');
     const methods = new Set<string>(route.methods);
     const acceptsBody = methods.has('POST');
+    const forms = route.forms === true;
 
     const handleRoute = async (req: StatefulRequest, res: Response): Promise<void> => {
       const method = req.method;
@@ -458,7 +486,7 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
         if (req._body === true || req.readableEnded) {
           if (hasBody(req)) {
             // the host's parser may have decoded any charset: the same rules as for our own reading
-            checkBodyType(req);
+            checkBodyType(req, forms);
             // its limit is the host's; what the headers tell is held to ours (chunked or compressed sizes cannot be)
             if ((declaredLength(req) ?? 0) > limitBytes) {
               throw new WidgetAuthError('PAYLOAD_TOO_LARGE', `Request body is larger than ${limitBytes} bytes.`);
@@ -466,13 +494,13 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
           }
           body = req.body ?? {};
         } else if (hasBody(req)) {
-          checkBodyType(req);
+          const format = checkBodyType(req, forms);
           try {
             await run(bodyReader, req, res);
           } catch (err) {
             throw bodyError(err as { type?: string });
           }
-          body = Buffer.isBuffer(req.body) ? parseJsonBody(req.body) : {};
+          body = !Buffer.isBuffer(req.body) ? {} : format === 'json' ? parseJsonBody(req.body) : parseFormBody(req.body);
           req.body = body;
         }
       }
