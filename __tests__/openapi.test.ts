@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import {
   hissunoConfigFromEnv,
   plainChatIdentityRouter,
+  pusherAuthRouter,
   frontChatIdentityRouter,
   helpScoutBeaconRouter,
   crispIdentityRouter,
@@ -150,6 +151,8 @@ const PRESET_SECRETS = {
   helpscout: 'hs_2Gm8Vx4Qk7Zr1Nw5Tb9Lc3Jf6Pd0Ya',
   front: 'fr_9Dq3Hw7Lk1Xv5Rm2Tz8Bc4Nj6Pf0Ys',
   plain: 'pl_4Tn8Kq2Wx6Zm9Rb1Vc5Hj3Lf7Pd0Ys',
+  pusher: '7ad3773142a6692b25b8',
+  pusherMaster: 'q2VhN9yT4mK7pX1wR8zL3cB6jD0fG5sAeU2iO9nH4tQ=',
 };
 
 describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
@@ -183,7 +186,7 @@ describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
 
   it('documents exactly the routes the routers serve', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/api/hissuno-token', '/api/intercom-identity', '/api/neuroon-widget-token', '/api/refresh-sdk-token', '/api/sdk-token', '/api/widget-embed-params', '/api/widget-session', '/api/zendesk-token', '/api/stream-token', '/api/canny-token', '/api/featurebase-token', '/api/chatwoot-identity', '/api/crisp-identity', '/api/helpscout-signature', '/api/front-identity', '/api/plain-identity'].sort(),
+      ['/api/hissuno-token', '/api/intercom-identity', '/api/neuroon-widget-token', '/api/refresh-sdk-token', '/api/sdk-token', '/api/widget-embed-params', '/api/widget-session', '/api/zendesk-token', '/api/stream-token', '/api/canny-token', '/api/featurebase-token', '/api/chatwoot-identity', '/api/crisp-identity', '/api/helpscout-signature', '/api/front-identity', '/api/plain-identity', '/api/pusher/auth', '/api/pusher/user-auth'].sort(),
     );
   });
 
@@ -400,6 +403,43 @@ describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
   presetRoute('Help Scout Beacon', '/api/helpscout-signature', (extra = {}) => buildApp(helpScoutBeaconRouter({ secret: PRESET_SECRETS.helpscout, resolveUser, ...common(), ...extra })));
   presetRoute('Front Chat', '/api/front-identity', (extra = {}) => buildApp(frontChatIdentityRouter({ secret: PRESET_SECRETS.front, resolveUser, ...common(), ...extra })));
   presetRoute('Plain', '/api/plain-identity', (extra = {}) => buildApp(plainChatIdentityRouter({ secret: PRESET_SECRETS.plain, resolveUser, ...common(), ...extra })));
+  describe('/api/pusher/auth and /api/pusher/user-auth (Pusher)', () => {
+    const app = (extra: object = {}) =>
+      buildApp(
+        pusherAuthRouter({
+          appId: '123456',
+          key: '278d425bdf160c739803',
+          secret: PRESET_SECRETS.pusher,
+          encryptionMasterKeyBase64: PRESET_SECRETS.pusherMaster,
+          resolveUser,
+          canJoin: (user, channel) => !channel.includes('admins'),
+          userInfo: (user) => ({ name: user.name }),
+          ...common(),
+          ...extra,
+        }),
+      );
+    const auth = '/api/pusher/auth';
+    const signin = '/api/pusher/user-auth';
+
+    it('answers both routes, from forms and JSON, and every error, as documented', async () => {
+      const a = app();
+      for (const channel of ['private-team', 'presence-team', 'private-encrypted-team']) {
+        await expectAnswer(request(a).post(auth).set('x-test-user', 'ada').type('form').send({ socket_id: '1.2', channel_name: channel }), 'post', auth, 200);
+      }
+      await expectAnswer(request(a).post(auth).set('x-test-user', 'ada').send({ socket_id: '1.2', channel_name: 'presence-team' }), 'post', auth, 200);
+      await expectAnswer(request(a).post(signin).set('x-test-user', 'ada').type('form').send({ socket_id: '1.2' }), 'post', signin, 200);
+      await expectAnswer(request(a).post(auth).set('x-test-user', 'ada').type('form').send({ socket_id: '1.2', channel_name: 'private-admins' }), 'post', auth, 403, 'FORBIDDEN');
+      const unencrypted = app({ encryptionMasterKeyBase64: undefined });
+      await expectAnswer(request(unencrypted).post(auth).set('x-test-user', 'ada').type('form').send({ socket_id: '1.2', channel_name: 'private-encrypted-team' }), 'post', auth, 403, 'FORBIDDEN');
+      for (const path of [auth, signin]) {
+        await expectAnswer(request(a).post(path).type('form').send({ socket_id: '1.2', channel_name: 'private-team' }), 'post', path, 401, 'UNAUTHORIZED');
+        await expectAnswer(request(a).post(path).set('x-test-user', 'ada').type('form').send({ socket_id: 'x', channel_name: 'private-team' }), 'post', path, 400, 'INVALID_REQUEST');
+        await expectAnswer(request(a).post(path).set('x-test-user', 'ada').set('Content-Type', 'application/json').send('{"bad'), 'post', path, 400, 'INVALID_REQUEST');
+        await sharedCases(a, app(limited), path, ['post'], false);
+      }
+    });
+  });
+
   it('lists no status that the routers never produced in these tests', () => {
     // runs last: every case above has recorded what it exercised
     expect([...documented].filter((key) => !exercised.has(key)).sort()).toEqual([]);

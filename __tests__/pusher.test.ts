@@ -35,7 +35,7 @@ describe(`Pusher (Express ${EXPRESS_MAJOR})`, () => {
     const res = await request(plain).post('/api/pusher/auth').set('x-test-user', 'ada').type('form').send(form({ socket_id: '1234.1234', channel_name: 'private-foobar' }));
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ auth: '278d425bdf160c739803:58df8b0c36d6982b82c3ecf6b4662e34fe8c25bba48f5369f135bf843651c3a4' });
-    expect(res.body).toEqual(new Pusher({ appId: APP_ID, key: KEY, secret: SECRET }).authorizeChannel('1234.1234', 'private-foobar'));
+    expect(res.body).toEqual(new Pusher({ appId: APP_ID, key: KEY, secret: SECRET, cluster: 'mt1' }).authorizeChannel('1234.1234', 'private-foobar'));
   });
 
   it.each([
@@ -248,7 +248,7 @@ describe(`Pusher (Express ${EXPRESS_MAJOR})`, () => {
       { vendor: 'pusher', path: '/api/pusher/user-auth', methods: ['POST'] },
     ]);
     const res = await request(buildApp(mounted)).post('/api/pusher/auth').set('x-test-user', 'ada').type('form').send(form({ socket_id: '1.2', channel_name: 'private-user-ada' }));
-    expect(res.body).toEqual(new Pusher({ appId: APP_ID, key: KEY, secret: SECRET }).authorizeChannel('1.2', 'private-user-ada'));
+    expect(res.body).toEqual(new Pusher({ appId: APP_ID, key: KEY, secret: SECRET, cluster: 'mt1' }).authorizeChannel('1.2', 'private-user-ada'));
     expect(() => widgetAuth({ resolveUser: testResolveUser, env })).toThrow(/canJoin: is required/);
   });
 });

@@ -411,6 +411,7 @@ describe(`widgetAuth (Express ${EXPRESS_MAJOR})`, () => {
         ['helpscout', 'absent', ['HELPSCOUT_BEACON_SECRET']],
         ['front', 'absent', ['FRONT_CHAT_SECRET']],
         ['plain', 'absent', ['PLAIN_CHAT_SECRET']],
+        ['pusher', 'absent', ['PUSHER_APP_ID', 'PUSHER_KEY', 'PUSHER_SECRET']],
       ]);
       expect(statuses[4]!.set).toEqual(['WONDERFUL_API_URL']);
       expect(statuses[0]!.variables).toBe(NEVERMINED_ENV);
