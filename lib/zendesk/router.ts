@@ -78,7 +78,8 @@ export function zendeskMessagingRouter(options: ZendeskMessagingRouterOptions): 
       external_id: presetUserId(user, 'Zendesk', ZENDESK_MAX_EXTERNAL_ID),
       name: user.name,
       email: user.email,
-      email_verified: user.email !== undefined && isVerified(user) ? true : undefined,
+      // a user record's NULL email is no email: nothing for Zendesk to match on
+      email_verified: typeof user.email === 'string' && isVerified(user) ? true : undefined,
     }),
     expiresIn: config.expiresIn,
     answer: { jwt: 'token' },
