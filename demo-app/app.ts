@@ -14,7 +14,8 @@ import {
   type WidgetAuthLogger,
 } from '../lib';
 import { verifyHissunoToken } from '../lib/testing';
-import { renderDashboard, renderLogin, renderProblem, shorten, type NeuroonRender } from './pages';
+import { renderDashboard, renderLogin, renderPresets, renderProblem, shorten, type NeuroonRender } from './pages';
+import { DEMO_PRESETS, setUpPresets, type DemoPresets } from './presets';
 import { DEMO_USERS, findUser, resolveDemoUser, SESSION_COOKIE, type DemoUser } from './users';
 import { setUpVendors, type DemoMode, type DemoSandbox, type DemoVendor, type DemoVendors } from './vendors';
 
@@ -40,9 +41,11 @@ export interface Demo {
   modes: Record<DemoVendor, DemoMode>;
   /** The in-process fakes of the sandbox vendors. */
   sandbox: DemoSandbox;
-  /** Every secret the demo holds (vendor secrets, the cookie secret): none may reach the browser. */
+  /** Every secret the demo holds (vendor secrets, preset secrets, the cookie secret): none may reach the browser. */
   secrets: readonly string[];
-  /** One line per vendor: mode and where it runs. */
+  /** The sandbox secrets of each preset on `/presets`, by preset id (also in `secrets`): none may reach the browser. */
+  presetSecrets: Readonly<Record<string, readonly string[]>>;
+  /** One line per vendor (mode and where it runs) and one for the presets. */
   describe(): string[];
   close(): Promise<void>;
 }
@@ -72,8 +75,9 @@ function answerUnavailable(res: ServerResponse): Promise<void> {
 
 /**
  * Start the demo: every vendor in sandbox mode (its fake started in-process on
- * loopback, credentials generated now) unless `env` configures it, a demo login, and
- * one page with a card per vendor.
+ * loopback, credentials generated now) unless `env` configures it, a demo login, one
+ * page with a card per vendor, and `/presets` with a row per local-signing preset (its
+ * sandbox secret generated now, its answer checked by code that is not the package's).
  *
  * @example
  * ```ts
@@ -129,6 +133,19 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Demo> {
     throw err;
   }
   const { modes, sandbox } = vendors;
+  let presets: DemoPresets;
+  try {
+    presets = setUpPresets({
+      resolveUser: resolveDemoUser,
+      allowedOrigins: [origin, `http://127.0.0.1:${port}`],
+      ...(options.log ? { logger: requestLogger(options.log) } : {}),
+    });
+  } catch (err) {
+    await Promise.all(waiting.splice(0).map(([, res]) => answerUnavailable(res)));
+    await closeServer();
+    await vendors.close();
+    throw err;
+  }
   const cookieSecret = randomBytes(32).toString('base64url');
 
   const app = express();
@@ -187,6 +204,17 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Demo> {
     });
   });
 
+  app.get('/presets', (req, res) => {
+    const user = resolveDemoUser(req);
+    res.setHeader('Cache-Control', 'no-store');
+    if (!user) {
+      res.redirect(303, '/');
+      return;
+    }
+    const rows = DEMO_PRESETS.map((p) => ({ id: p.id, name: p.name, kind: p.kind, method: p.call.method, path: p.call.path, credentialFields: p.credentialFields, ...(p.call.form ? { form: p.call.form } : {}) }));
+    res.type('html').send(renderPresets({ user, presets: rows }));
+  });
+
   app.post('/login', express.urlencoded({ extended: false, limit: '1kb' }), (req, res) => {
     const user = findUser((req.body as Record<string, unknown> | undefined)?.['user']);
     if (!user) {
@@ -226,6 +254,7 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Demo> {
   });
 
   for (const router of vendors.routers) app.use(router);
+  for (const router of presets.routers) app.use(router);
 
   app.use((_req, res) => {
     res.status(404).type('html').send(renderProblem(404, 'There is nothing here.'));
@@ -288,7 +317,7 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Demo> {
         }
       }
       default:
-        return undefined;
+        return presets.verify(vendor, body, user);
     }
   }
 
@@ -300,11 +329,12 @@ export async function startDemo(options: StartDemoOptions = {}): Promise<Demo> {
     port,
     modes,
     sandbox,
-    secrets: Object.freeze([...vendors.secrets, cookieSecret]),
-    describe: () =>
-      (['nevermined', 'neuroon', 'hissuno', 'neut', 'wonderful'] as const).map(
-        (v) => `${v.padEnd(11)} ${modes[v].padEnd(8)} ${vendors.describe(v)}`,
-      ),
+    secrets: Object.freeze([...vendors.secrets, ...Object.values(presets.secrets).flat(), cookieSecret]),
+    presetSecrets: presets.secrets,
+    describe: () => [
+      ...(['nevermined', 'neuroon', 'hissuno', 'neut', 'wonderful'] as const).map((v) => `${v.padEnd(11)} ${modes[v].padEnd(8)} ${vendors.describe(v)}`),
+      `${'presets'.padEnd(11)} ${'sandbox'.padEnd(8)} ${DEMO_PRESETS.length} local-signing routers of ${new Set(DEMO_PRESETS.map((p) => p.name)).size} vendors, secrets generated at start; see ${origin}/presets`,
+    ],
     close: async () => {
       await closeServer();
       await vendors.close();

@@ -62,7 +62,7 @@ export function renderLogin(users: readonly DemoUser[], modes: Record<DemoVendor
 <section class="panel">
   <p class="eyebrow">express-widget-auth demo</p>
   <h1>Sign in as a demo user</h1>
-  <p class="lede">Five embeddable widgets, each authenticated by one Express router. Pick a user: the page then asks every router for that user\u2019s credential and lets the vendor\u2019s sandbox check it.</p>
+  <p class="lede">Five embeddable widgets, each authenticated by one Express router, and ten vendors\u2019 local-signing presets. Pick a user: the pages then ask every router for that user\u2019s credential and have it checked independently.</p>
   <form method="post" action="/login" class="users">
     <fieldset>
       <legend>Demo users</legend>
@@ -130,6 +130,26 @@ export interface NeuroonRender {
   error?: string;
 }
 
+/** The pages of the signed-in demo, in the order of its navigation. */
+const NAV = [
+  { href: '/', label: 'Five vendors' },
+  { href: '/presets', label: 'Local-signing presets' },
+] as const;
+
+/** The header of the signed-in pages: brand, navigation, account. */
+function topBar(user: DemoUser, subtitle: string, current: (typeof NAV)[number]['href']): string {
+  const links = NAV.map((item) => `<a href="${item.href}"${item.href === current ? ' aria-current="page"' : ''}>${esc(item.label)}</a>`).join('');
+  return `<header class="top">
+  <div class="brand"><span class="logo" aria-hidden="true">ewa</span><div><h1>express-widget-auth</h1><p>${esc(subtitle)}</p></div></div>
+  <nav class="nav" aria-label="Demo pages">${links}</nav>
+  <div class="account">
+    <span class="avatar" aria-hidden="true">${esc(initials(user.name))}</span>
+    <span class="who"><b>${esc(user.name)}</b><small>${esc(user.email)}</small></span>
+    <form method="post" action="/logout"><button type="submit" class="ghost">Sign out</button></form>
+  </div>
+</header>`;
+}
+
 /** The signed-in page: one card per vendor. */
 export function renderDashboard(options: {
   user: DemoUser;
@@ -181,14 +201,7 @@ export function renderDashboard(options: {
     }),
   ].join('\n');
 
-  const content = `<header class="top">
-  <div class="brand"><span class="logo" aria-hidden="true">ewa</span><div><h1>express-widget-auth</h1><p>Demo: five widgets, one request pipeline</p></div></div>
-  <div class="account">
-    <span class="avatar" aria-hidden="true">${esc(initials(user.name))}</span>
-    <span class="who"><b>${esc(user.name)}</b><small>${esc(user.email)}</small></span>
-    <form method="post" action="/logout"><button type="submit" class="ghost">Sign out</button></form>
-  </div>
-</header>
+  const content = `${topBar(user, 'Demo: five widgets, one request pipeline', '/')}
 <main class="grid">
 ${cards}
 </main>
@@ -197,6 +210,46 @@ ${cards}
   const scripts = `<script src="/neut-embed.js" integrity="${NEUT_EMBED_SCRIPT_INTEGRITY}" defer></script>
 <script src="/static/demo.js" defer></script>`;
   return layout(`${user.name} \u00b7 express-widget-auth demo`, `class="page-dash" data-neut-origin="${esc(options.neutWidgetOrigin)}"`, content, scripts);
+}
+
+/** What the presets page shows of one preset, before the page's script calls it. */
+export interface PresetRow {
+  id: string;
+  name: string;
+  kind: string;
+  method: string;
+  path: string;
+  /** Fields the call posts form-encoded, if any. */
+  form?: Record<string, string>;
+  /** Fields of the answer holding the credential: shown shortened. */
+  credentialFields: readonly string[];
+}
+
+/**
+ * The presets page: one row per preset. The page's script calls each route as the
+ * vendor's browser snippet does, shows the credential shortened, and asks
+ * `POST /demo/verify/:id` for the verdict.
+ */
+export function renderPresets(options: { user: DemoUser; presets: readonly PresetRow[] }): string {
+  const rows = options.presets
+    .map(
+      (p) => `<li class="preset" id="preset-${esc(p.id)}" data-preset="${esc(p.id)}" data-method="${esc(p.method)}" data-path="${esc(p.path)}" data-credential-fields="${esc(JSON.stringify(p.credentialFields))}"${p.form ? ` data-form="${esc(JSON.stringify(p.form))}"` : ''} data-state="pending">
+  <div class="preset-head"><h2>${esc(p.name)}</h2>${modeTag('sandbox')}<p class="kind">${esc(p.kind)}</p></div>
+  <p class="call" data-role="call"><span class="method">${esc(p.method)}</span><code>${esc(p.path)}</code><span class="http" data-role="http">\u2026</span></p>
+  <dl class="facts" data-role="fields"><dt>answer</dt><dd>\u2026</dd></dl>
+  <div class="verdict" data-role="verdict"><span class="dot" aria-hidden="true"></span><span data-role="verdict-text">Waiting for the call\u2026</span></div>
+</li>`,
+    )
+    .join('\n');
+  const content = `${topBar(options.user, 'Demo: local-signing presets, checked by independent code', '/presets')}
+<main class="presets-page">
+<p class="intro">Each preset signs the credential in this process with a sandbox secret generated when the demo started. This page calls every route as the vendor\u2019s browser snippet does, shows what it got (credentials shortened), and asks the demo for a verdict: jose, node:crypto and Stream\u2019s own SDK check it with the vendor\u2019s rules, not with this package\u2019s code.</p>
+<ol class="presets" aria-label="Presets">
+${rows}
+</ol>
+</main>
+<footer class="foot"><p>Credentials are shortened on screen; the sandbox secrets never leave the server.</p></footer>`;
+  return layout(`Presets \u00b7 ${options.user.name} \u00b7 express-widget-auth demo`, 'class="page-presets"', content, '<script src="/static/presets.js" defer></script>');
 }
 
 /** A plain error page. */
