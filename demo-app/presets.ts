@@ -9,6 +9,7 @@ import {
   helpScoutBeaconRouter,
   intercomIdentityRouter,
   plainChatIdentityRouter,
+  pusherAuthRouter,
   streamChatTokenRouter,
   zendeskMessagingRouter,
   type ResolveUser,
@@ -27,6 +28,7 @@ import type { DemoUser } from './users';
 
 type Jose = typeof import('jose', { with: { 'resolution-mode': 'import' } });
 type StreamChatSdk = typeof import('stream-chat');
+type PusherSdk = typeof import('pusher');
 
 // jose is published as ES modules only; Node's own require loads it (Node 20.19+), also
 // where a test runner has a module system of its own. Both are loaded on first use.
@@ -36,6 +38,7 @@ const load = <T>(name: string): (() => T) => {
 };
 const jose = load<Jose>('jose');
 const streamChat = load<StreamChatSdk>('stream-chat');
+const pusherSdk = load<PusherSdk>('pusher');
 
 /** The verify endpoint's answer: a verdict and a short reason, never a secret. */
 export interface PresetVerdict {
@@ -289,6 +292,36 @@ export const DEMO_PRESETS: readonly DemoPreset[] = [
     sandbox: () => ({ secrets: { secret: random('') }, settings: {} }),
     router: ({ secrets }, common) => plainChatIdentityRouter({ ...common, secret: secrets['secret']! }),
     verify: (answer, check) => hmacIdentity(answer, check, { signed: 'email', hash: 'emailHash', secret: 'secret', expect: { email: emailOf(check.user), fullName: check.user.name } }),
+  },
+  {
+    id: 'pusher',
+    name: 'Pusher Channels',
+    kind: 'presence channel \u00b7 auth + channel_data',
+    // what pusher-js posts when it subscribes: the connection's socket id and the channel
+    call: { method: 'POST', path: '/api/pusher/auth', form: { socket_id: '1234.5678', channel_name: 'presence-demo' } },
+    credentialFields: ['auth'],
+    // an app secret is 20 hex digits; the app id and key are public
+    sandbox: () => ({ secrets: { secret: randomBytes(10).toString('hex') }, settings: { appId: String(100000 + (randomBytes(2).readUInt16BE() % 900000)), key: randomBytes(10).toString('hex') } }),
+    router: ({ secrets, settings }, common) =>
+      pusherAuthRouter({
+        ...common,
+        appId: settings['appId']!,
+        key: settings['key']!,
+        secret: secrets['secret']!,
+        canJoin: (user, channel) => channel === 'presence-demo' || channel === `private-user-${user.id}`,
+        userInfo: (user) => ({ name: user.name ?? null }),
+      }),
+    verify: ({ auth, channel_data: channelData }, { user, sandbox, sent }) => {
+      const socketId = sent['socket_id'];
+      const channel = sent['channel_name'];
+      must(typeof socketId === 'string' && typeof channel === 'string', 'the page did not report the socket id and channel it sent');
+      const Pusher = pusherSdk();
+      const sdk = new Pusher({ appId: sandbox.settings['appId']!, key: sandbox.settings['key']!, secret: sandbox.secrets['secret']!, cluster: 'mt1' });
+      const expected = sdk.authorizeChannel(socketId, channel, { user_id: user.id, user_info: { name: user.name } });
+      must(channelData === expected.channel_data, "channel_data is not the signed-in user's");
+      must(auth === expected.auth, "auth is not what the pusher SDK's authorizeChannel gives");
+      return verified(`auth equals pusher.authorizeChannel(socket, ${channel}, { user_id: ${user.id} }) (the vendor's SDK)`);
+    },
   },
 ];
 
