@@ -25,3 +25,22 @@ export {
   type AnswerValue,
 } from './credential';
 export type { HmacJwtAlgorithm } from './jwt';
+export {
+  remoteCredential,
+  type RemoteCredential,
+  type RemoteCredentialOptions,
+  type RemoteCredentialCacheOptions,
+  type RemoteCredentialCall,
+  type RemoteUpstream,
+  type RemoteUpstreamRequest,
+} from './remote';
+export {
+  memoryCredentialStore,
+  redisCredentialStore,
+  type CredentialStore,
+  type CachedCredential,
+  type CredentialLockRelease,
+  type CredentialRedisClient,
+  type MemoryCredentialStoreOptions,
+  type RedisCredentialStoreOptions,
+} from './remote-store';

@@ -1,0 +1,305 @@
+/**
+ * `remoteCredential` with `widgetCredentialRouter` over real HTTP, on Express 5 and
+ * Express 4, against a small vendor stand-in on 127.0.0.1 that counts its calls: the
+ * cache (one call per user within the credential's life, refresh ahead of expiry, the
+ * LRU bound, sign-out), the vendor down (the cached credential served only while it is
+ * valid), the vendor refusing the server's key (502, never 401), timeouts (504), and
+ * start-up errors. Expiry runs on an injected clock.
+ */
+import request from 'supertest';
+import { z } from 'zod';
+import { WidgetAuthConfigError, WidgetAuthError, memoryCredentialStore, remoteCredential, widgetCredentialRouter, type RemoteCredentialOptions, type WidgetUser } from '../lib';
+import { EXPRESS_MAJOR, USERS, buildApp, captureLogger, expectNoSecrets, testResolveUser } from './helpers/app';
+import { API_KEY, LIFE, T0, Token, startVendor, type Vendor } from './helpers/remote-vendor';
+
+describe(`remoteCredential with widgetCredentialRouter (Express ${EXPRESS_MAJOR})`, () => {
+  let now = T0;
+  const clock = () => now;
+  let vendor: Vendor;
+  const logger = captureLogger();
+
+  beforeAll(async () => {
+    vendor = await startVendor(clock);
+  });
+  afterAll(async () => {
+    await vendor.close();
+    expectNoSecrets(logger.text(), [API_KEY]);
+  });
+  beforeEach(() => {
+    now = T0;
+    vendor.calls.length = 0;
+    vendor.mode = 'ok';
+    vendor.latencyMs = 0;
+  });
+
+  const strategy = (overrides: Partial<RemoteCredentialOptions<z.infer<typeof Token>>> = {}) =>
+    remoteCredential({
+      vendor: 'acme',
+      secrets: [API_KEY],
+      call: ({ user, upstream }) =>
+        upstream({ url: vendor.url, headers: { Authorization: `Bearer ${API_KEY}` }, body: { user_id: user.id }, parse: (body) => Token.parse(body) }),
+      expiresAt: (credential) => credential.expires_at,
+      cache: { store: memoryCredentialStore(), refreshBefore: 60 },
+      clock,
+      logger,
+      retries: 0,
+      timeoutMs: 1000,
+      ...overrides,
+    });
+
+  const appWith = (credential: ReturnType<typeof remoteCredential>, resolveUser: (req: import('express').Request) => WidgetUser | null = testResolveUser) =>
+    buildApp(widgetCredentialRouter({ vendor: 'acme', path: '/api/acme-token', resolveUser, credential, logger }));
+
+  const get = (app: import('express').Express, user = 'ada') => request(app).get('/api/acme-token').set('x-test-user', user);
+
+  it('makes one vendor call for N requests of one user within the credential’s life', async () => {
+    const app = appWith(strategy());
+    const first = await get(app);
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual({ token: `tok-1-${USERS['ada']!.id}`, expires_at: T0 / 1000 + LIFE });
+    for (let i = 0; i < 5; i++) {
+      now += 60_000; // 5 minutes later, still more than refreshBefore from expiry
+      expect((await get(app)).body.token).toBe(first.body.token);
+    }
+    const concurrent = await Promise.all(Array.from({ length: 20 }, () => get(app)));
+    expect(new Set(concurrent.map((r) => r.body.token))).toEqual(new Set([first.body.token]));
+    expect(vendor.calls).toEqual([{ user: 'user-ada', auth: `Bearer ${API_KEY}` }]);
+    // another user has a credential of their own
+    expect((await get(app, 'bob')).body.token).toBe(`tok-2-${USERS['bob']!.id}`);
+    expect(vendor.calls).toHaveLength(2);
+  });
+
+  it('shares one vendor call between concurrent cold requests of one user', async () => {
+    vendor.latencyMs = 100;
+    const app = appWith(strategy());
+    const answers = await Promise.all(Array.from({ length: 50 }, () => get(app)));
+    expect(answers.every((r) => r.status === 200)).toBe(true);
+    expect(new Set(answers.map((r) => r.body.token)).size).toBe(1);
+    expect(vendor.calls).toHaveLength(1);
+  });
+
+  it('calls the vendor on every request without a cache', async () => {
+    const app = appWith(strategy({ cache: false }));
+    const tokens = [(await get(app)).body.token, (await get(app)).body.token];
+    expect(tokens).toEqual(['tok-1-user-ada', 'tok-2-user-ada']);
+    expect(vendor.calls).toHaveLength(2);
+  });
+
+  it('mints anew refreshBefore seconds ahead of expiry', async () => {
+    const app = appWith(strategy());
+    const first = (await get(app)).body.token;
+    now = T0 + (LIFE - 61) * 1000; // 61 s left: still served
+    expect((await get(app)).body.token).toBe(first);
+    expect(vendor.calls).toHaveLength(1);
+    now = T0 + (LIFE - 59) * 1000; // 59 s left: inside refreshBefore
+    const second = await get(app);
+    expect(second.body.token).toBe('tok-2-user-ada');
+    expect(second.body.expires_at).toBe(Math.floor(now / 1000) + LIFE);
+    expect((await get(app)).body.token).toBe('tok-2-user-ada');
+    expect(vendor.calls).toHaveLength(2);
+  });
+
+  it('serves the cached credential while the vendor is down, only until it expires', async () => {
+    const app = appWith(strategy());
+    const first = (await get(app)).body.token;
+    vendor.mode = 'down';
+    now = T0 + (LIFE - 30) * 1000; // due for refresh, still valid
+    const stale = await get(app);
+    expect(stale.status).toBe(200);
+    expect(stale.body.token).toBe(first);
+    expect(vendor.calls).toHaveLength(2);
+    expect(logger.events.some((e) => e.level === 'warn' && /serving the cached one until it expires/.test(e.msg ?? ''))).toBe(true);
+
+    now = T0 + LIFE * 1000; // expired
+    const expired = await get(app);
+    expect(expired.status).toBe(502);
+    expect(expired.body.error.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(JSON.stringify(expired.body)).not.toContain(first);
+
+    vendor.mode = 'ok';
+    expect((await get(app)).body.token).toBe('tok-4-user-ada');
+  });
+
+  it('does not serve a cached credential when the vendor refuses the key, and answers 502 UPSTREAM_REJECTED, never 401', async () => {
+    const app = appWith(strategy());
+    await get(app);
+    for (const mode of ['refuse401', 'refuse403'] as const) {
+      vendor.mode = mode;
+      now = T0 + (LIFE - 30) * 1000;
+      const res = await get(app);
+      expect(res.status).toBe(502);
+      expect(res.body.error.code).toBe('UPSTREAM_REJECTED');
+    }
+    // no cache at all: the same
+    const bare = appWith(strategy({ cache: false, call: ({ user, upstream }) => upstream({ url: vendor.url, headers: { Authorization: 'Bearer wrong-key-0a9f8e7d' }, body: { user_id: user.id } }) }));
+    vendor.mode = 'ok';
+    const res = await get(bare);
+    expect(res.status).toBe(502);
+    expect(res.body.error.code).toBe('UPSTREAM_REJECTED');
+    expect(vendor.calls.at(-1)!.auth).toBe('Bearer wrong-key-0a9f8e7d');
+  });
+
+  it('forgets the user’s credential on invalidate, so the next request mints a new one', async () => {
+    const credential = strategy();
+    const app = appWith(credential);
+    const first = (await get(app)).body.token;
+    expect((await get(app)).body.token).toBe(first);
+    await credential.invalidate(USERS['ada']!);
+    const after = (await get(app)).body.token;
+    expect(after).not.toBe(first);
+    await credential.invalidate('user-ada');
+    expect((await get(app)).body.token).not.toBe(after);
+    expect(vendor.calls).toHaveLength(3);
+    await expect(credential.invalidate('')).rejects.toMatchObject({ code: 'INTERNAL_ERROR' });
+  });
+
+  it('does not store a credential minted while its user was being invalidated', async () => {
+    vendor.latencyMs = 100;
+    const credential = strategy();
+    const app = appWith(credential);
+    const pending = get(app).then((res) => res); // supertest sends on then()
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(vendor.calls).toHaveLength(1);
+    await credential.invalidate('user-ada');
+    expect((await pending).status).toBe(200);
+    vendor.latencyMs = 0;
+    await get(app);
+    expect(vendor.calls).toHaveLength(2);
+  });
+
+  it('keeps at most `max` users, dropping the least recently used', async () => {
+    const users: Record<string, WidgetUser> = { u1: { id: 'u1' }, u2: { id: 'u2' }, u3: { id: 'u3' } };
+    const app = appWith(strategy({ cache: { store: memoryCredentialStore({ max: 2 }) } }), (req) => users[String(req.headers['x-test-user'])] ?? null);
+    await get(app, 'u1');
+    await get(app, 'u2');
+    await get(app, 'u1'); // u1 used last: u2 is the least recently used
+    expect(vendor.calls.map((c) => c.user)).toEqual(['u1', 'u2']);
+    await get(app, 'u3'); // drops u2
+    await get(app, 'u1');
+    await get(app, 'u3');
+    expect(vendor.calls.map((c) => c.user)).toEqual(['u1', 'u2', 'u3']);
+    await get(app, 'u2');
+    expect(vendor.calls.map((c) => c.user)).toEqual(['u1', 'u2', 'u3', 'u2']);
+  });
+
+  it('keeps users whose ids look alike, and vendors sharing a store, apart', async () => {
+    const store = memoryCredentialStore();
+    const users: Record<string, WidgetUser> = { a: { id: 'a' }, ab: { id: 'a:b' }, abc: { id: '["acme","a:b"]' } };
+    const resolveUser = (req: import('express').Request) => users[String(req.headers['x-test-user'])] ?? null;
+    const app = appWith(strategy({ cache: { store } }), resolveUser);
+    const other = appWith(strategy({ vendor: 'acme-2', cache: { store } }), resolveUser);
+    const tokens = [(await get(app, 'a')).body.token, (await get(app, 'ab')).body.token, (await get(app, 'abc')).body.token, (await get(other, 'ab')).body.token];
+    expect(new Set(tokens).size).toBe(4);
+    expect(vendor.calls).toHaveLength(4);
+  });
+
+  it('answers 504 UPSTREAM_TIMEOUT when the vendor does not answer in time, through upstream or a client of the host’s own', async () => {
+    vendor.mode = 'hang';
+    const viaUpstream = await get(appWith(strategy({ timeoutMs: 150 })));
+    expect(viaUpstream.status).toBe(504);
+    expect(viaUpstream.body.error.code).toBe('UPSTREAM_TIMEOUT');
+
+    let aborted = false;
+    const own = appWith(
+      strategy({
+        timeoutMs: 150,
+        call: ({ signal }) =>
+          new Promise((_resolve, reject) => {
+            signal.addEventListener('abort', () => {
+              aborted = true;
+              reject(new Error('aborted'));
+            });
+          }),
+      }),
+    );
+    const started = performance.now();
+    const res = await get(own);
+    expect(res.status).toBe(504);
+    expect(res.body.error.code).toBe('UPSTREAM_TIMEOUT');
+    expect(aborted).toBe(true);
+    expect(performance.now() - started).toBeLessThan(3000);
+  });
+
+  it('refuses a credential that holds the server key or has already expired, and caches neither', async () => {
+    const app = appWith(strategy());
+    vendor.mode = 'echo-key';
+    const echoed = await get(app);
+    expect(echoed.status).toBe(502);
+    expect(echoed.body.error.code).toBe('UPSTREAM_INVALID_RESPONSE');
+    vendor.mode = 'expired';
+    const expired = await get(app);
+    expect(expired.status).toBe(502);
+    expect(expired.body.error.code).toBe('UPSTREAM_INVALID_RESPONSE');
+    vendor.mode = 'ok';
+    expect((await get(app)).body.token).toBe('tok-3-user-ada');
+  });
+
+  it('answers 500 INTERNAL_ERROR for a call or expiresAt that misbehaves, and passes a WidgetAuthError on', async () => {
+    const cases: [Partial<RemoteCredentialOptions<z.infer<typeof Token>>>, number, string][] = [
+      [{ call: () => Promise.reject(new TypeError('boom')) }, 500, 'INTERNAL_ERROR'],
+      [{ call: () => [] as unknown as z.infer<typeof Token> }, 500, 'INTERNAL_ERROR'],
+      [{ expiresAt: () => Date.now() }, 500, 'INTERNAL_ERROR'],
+      [{ expiresAt: () => Number.NaN }, 500, 'INTERNAL_ERROR'],
+      [{ call: () => Promise.reject(new WidgetAuthError('UNAUTHORIZED', 'Sign in with an email.')) }, 401, 'UNAUTHORIZED'],
+    ];
+    for (const [overrides, status, code] of cases) {
+      const res = await get(appWith(strategy(overrides)));
+      expect([res.status, res.body.error.code]).toEqual([status, code]);
+    }
+  });
+
+  it('refuses a plain-http vendor URL other than loopback', async () => {
+    const app = appWith(strategy({ call: ({ upstream }) => upstream({ url: 'http://api.acme.example/v1', parse: (b) => Token.parse(b) }) }));
+    const res = await get(app);
+    expect(res.status).toBe(500);
+    expect(vendor.calls).toHaveLength(0);
+  });
+
+  it('lists every option mistake at start-up, never a secret', () => {
+    let error: unknown;
+    try {
+      remoteCredential({
+        vendor: 'Acme Corp',
+        secrets: ['changeme'],
+        call: 'https://api.acme.example' as never,
+        cache: { store: {} as never, refreshBefore: -1 },
+        timeoutMs: 0,
+        retrys: 2,
+      } as never);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(WidgetAuthConfigError);
+    const problems = (error as WidgetAuthConfigError).problems;
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^vendor: must be 1 to 40 lower-case/),
+        expect.stringMatching(/^secrets\[0\]: /),
+        expect.stringMatching(/^call: must be a function/),
+        expect.stringMatching(/^cache\.store: must be a credential store/),
+        expect.stringMatching(/^cache\.refreshBefore: must not be negative/),
+        expect.stringMatching(/^timeoutMs: /),
+        'retrys: unknown option (did you mean `retries`?)',
+      ]),
+    );
+    expect((error as Error).message).not.toContain('changeme');
+
+    const missing = () => remoteCredential({ vendor: 'acme', secrets: [API_KEY], call: () => ({ token: 'x' }), cache: { store: memoryCredentialStore() } });
+    expect(missing).toThrow(/expiresAt: is required with `cache`/);
+    expect(() => remoteCredential({ vendor: 'acme', secrets: ['a'.repeat(32)], call: () => ({}) })).toThrow(/secrets\[0\]: looks like a placeholder or has too little variety/);
+    expect(() => remoteCredential({ vendor: 'acme', secrets: ['a'.repeat(32)], call: () => ({}), allowWeakSecrets: true })).not.toThrow();
+    expect(() => memoryCredentialStore({ max: 0 })).toThrow(/max: must be at least 1/);
+  });
+
+  it('declares the server key, and redacts it from a vendor error code that quotes it', async () => {
+    const credential = strategy();
+    expect(credential.kind).toBe('remoteCredential');
+    expect(credential.secrets).toEqual([API_KEY]);
+    vendor.mode = 'refuse403';
+    const res = await get(appWith(strategy({ cache: false })));
+    expect(res.status).toBe(502);
+    const event = logger.events.at(-1)!.obj as { upstreamStatus?: number; vendorCode?: string };
+    expect(event.upstreamStatus).toBe(403);
+    expect(event.vendorCode).toBe('forbidden for key [redacted]');
+  });
+});

@@ -1,0 +1,574 @@
+import { z } from 'zod';
+import { isLoopbackHost, parseOptions, secretString, weakSecretReason, type WeakSecretOption } from './config';
+import type { CredentialRequest, WidgetCredential } from './credential';
+import { WidgetAuthError, isWidgetAuthError } from './errors';
+import { createSecretMatcher, describeUnexpected, loggerSchema, type WidgetAuthLogger } from './logger';
+import { credentialStoreSecrets, type CachedCredential, type CredentialLockRelease, type CredentialStore } from './remote-store';
+import { ERRORS_DOCS_URL, emitReport } from './report';
+import type { WidgetUser } from './types';
+import { createUpstreamClient, perUserUpstreamOptionsShape, upstreamOptionsShape, userKeyOf, type AbortSource, type PerUserUpstreamOptions, type UpstreamOptions } from './upstream';
+
+// ---------------------------------------------------------------------------
+// Public types
+
+/** One call to the vendor through the package's upstream client (see {@link RemoteCredentialCall.upstream}). */
+export interface RemoteUpstreamRequest<T> {
+  /** The vendor's URL: `https:`, or `http:` on a loopback host only. */
+  url: string;
+  /** Defaults to `'POST'`. */
+  method?: 'GET' | 'POST';
+  /** Request headers, e.g. `{ Authorization: \`Bearer ${key}\` }`. `Accept` and (with a body) `Content-Type` are JSON. */
+  headers?: Record<string, string>;
+  /** Sent as JSON when present. */
+  body?: unknown;
+  /**
+   * Checks the vendor's 2xx JSON body and returns it typed, or throws when it is not the
+   * documented shape (the call then fails with 502 `UPSTREAM_INVALID_RESPONSE`): a zod
+   * schema's `parse`, or a function of your own. Defaults to the body as it is (`unknown`).
+   */
+  parse?: (body: unknown) => T;
+}
+
+/**
+ * The package's upstream client, bound to the strategy's `timeoutMs`, `retries`, `fetch`
+ * and `maxInFlightPerUser`: keep-alive connections (16 per strategy at most), a timeout
+ * per attempt, a jittered retry on connection errors and 502/503/504, the strategy's
+ * `secrets` redacted from the vendor's error code and correlation id, and the vendor's
+ * failures as shaped errors: 401, 403 or any other 4xx but 429 → 502 `UPSTREAM_REJECTED`
+ * (never 401: the browser's session is not at fault), 5xx, 429 or unreachable → 502/503
+ * `UPSTREAM_UNAVAILABLE`, no answer in time → 504 `UPSTREAM_TIMEOUT`, a body that is not
+ * JSON or that `parse` refuses → 502 `UPSTREAM_INVALID_RESPONSE`. Resolves to the parsed body.
+ */
+export type RemoteUpstream = <T = unknown>(request: RemoteUpstreamRequest<T>) => Promise<T>;
+
+/** What `call` gets. */
+export interface RemoteCredentialCall {
+  /** The signed-in user (`resolveUser`'s answer). */
+  readonly user: WidgetUser;
+  /**
+   * The parsed JSON body of the request that made the call (`{}` for a `GET`). With a
+   * cache, the credential is shared by every request of the user until it expires: make
+   * it from `user` only, not from the body.
+   */
+  readonly body: unknown;
+  /**
+   * Aborts when the call's time is up (about `timeoutMs × (retries + 1)`, see
+   * {@link RemoteCredentialOptions.timeoutMs}) and, without a cache, when the browser
+   * closes the request. Pass it to a client of your own; `upstream` needs none.
+   */
+  readonly signal: AbortSignal;
+  /** The package's upstream client: timeouts, retries, keep-alive, redaction and shaped errors. */
+  readonly upstream: RemoteUpstream;
+}
+
+/** The `cache` option of {@link remoteCredential}. */
+export interface RemoteCredentialCacheOptions {
+  /** Where credentials are kept: {@link memoryCredentialStore} (one process) or {@link redisCredentialStore} (shared). */
+  store: CredentialStore;
+  /**
+   * Seconds before a credential's expiry at which a new one is minted, 0 to 86400: a
+   * request that finds the cached credential closer than this to its expiry calls the
+   * vendor (other instances keep serving the still-valid one meanwhile). Keep it well under
+   * the credential's life, or every request mints. Defaults to `60`.
+   */
+  refreshBefore?: number;
+}
+
+/** Options of {@link remoteCredential}. */
+export interface RemoteCredentialOptions<C extends Record<string, unknown> = Record<string, unknown>> extends UpstreamOptions, PerUserUpstreamOptions, WeakSecretOption {
+  /**
+   * The vendor's name, as the router's `vendor`: in messages, and the namespace of the
+   * cache (strategies of two vendors may share one store). 1 to 40 lower-case letters,
+   * digits, `-` and `_`, starting with a letter. Required.
+   */
+  vendor: string;
+  /**
+   * Every server-side key `call` sends the vendor (an API key, a client secret), as
+   * text: redacted from everything logged and reported, and never sent to the browser
+   * (an answer holding one is refused: 502 `UPSTREAM_INVALID_RESPONSE`, never cached). At
+   * least one; held to the weak-secret rules unless `allowWeakSecrets`. Required.
+   */
+  secrets: readonly string[];
+  /**
+   * Asks the vendor for the user's credential and resolves it: the plain JSON object the
+   * browser gets. Call the vendor through `upstream` (or your own client with `signal`).
+   * A {@link WidgetAuthError} thrown here is answered with its code (the `upstream`
+   * errors included); anything else answers 500 `INTERNAL_ERROR` and is reported.
+   */
+  call: (call: RemoteCredentialCall) => Promise<C> | C;
+  /**
+   * When `credential` expires, in Unix seconds (e.g. `(c) => c.expires_at`, or
+   * `Date.parse(c.expiresAt) / 1000`). Required with `cache`. A credential that has
+   * already expired answers 502 `UPSTREAM_INVALID_RESPONSE`; a time that is not a finite
+   * number, or one so large it must be milliseconds, answers 500 `INTERNAL_ERROR`.
+   * Defaults to none: without a cache the expiry is not needed.
+   */
+  expiresAt?: (credential: C) => number;
+  /**
+   * `false` (every request calls the vendor), or `{ store, refreshBefore }`: each user's
+   * credential is kept until `refreshBefore` seconds before its expiry, one vendor call per
+   * user at a time (across instances with a shared store), and served while the vendor is
+   * down as long as it has not expired. Defaults to `false`.
+   */
+  cache?: false | RemoteCredentialCacheOptions;
+  /**
+   * pino-compatible logger for what happens outside a request's own log event: the
+   * cache failing (reported once per cause, stderr without a logger) and a cached
+   * credential served because the vendor failed (at most once a minute, only with a
+   * logger). Never receives a credential, a key or a user id. Defaults to none.
+   */
+  logger?: WidgetAuthLogger;
+  /** Time source in ms since the epoch, for expiry (inject one in tests). Defaults to `Date.now`. */
+  clock?: () => number;
+}
+
+/**
+ * A {@link WidgetCredential} made by the vendor's API, with sign-out: {@link remoteCredential}'s
+ * strategy. `invalidate(user)` removes the user's cached credential, so that the next
+ * request mints a new one.
+ */
+export interface RemoteCredential extends WidgetCredential {
+  readonly kind: 'remoteCredential';
+  /**
+   * Remove the cached credential of `user` (a user or its id): call it at sign-out, or
+   * when what the credential grants changes. Resolves once the store has removed it;
+   * rejects with a {@link WidgetAuthError} (`INTERNAL_ERROR`) when the store cannot be
+   * reached (the entry then lives until its expiry). A call being minted for the user in
+   * this process at that moment is not stored. Without a cache it resolves at once.
+   */
+  invalidate(user: WidgetUser | string): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------
+// Options
+
+const VENDOR_NAME = /^[a-z][a-z0-9_-]{0,39}$/;
+
+const isFunction = (v: unknown): v is (...args: never[]) => unknown => typeof v === 'function';
+
+const storeSchema = z.custom<CredentialStore>(
+  (v) =>
+    typeof v === 'object' &&
+    v !== null &&
+    ['get', 'set', 'delete'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function') &&
+    ((v as CredentialStore).lock === undefined || typeof (v as CredentialStore).lock === 'function'),
+  { message: 'must be a credential store: memoryCredentialStore({ … }), redisCredentialStore({ … }), or an object with get, set and delete (and optionally lock)' },
+);
+
+/** Longest `refreshBefore`, in seconds. */
+const MAX_REFRESH_BEFORE = 86_400;
+
+const cacheSchema = z
+  .object({
+    store: storeSchema,
+    refreshBefore: z
+      .number({ error: 'must be a whole number of seconds' })
+      .int('must be a whole number of seconds')
+      .min(0, 'must not be negative')
+      .max(MAX_REFRESH_BEFORE, `must be at most ${MAX_REFRESH_BEFORE} seconds`)
+      .default(60),
+  })
+  .strict();
+
+const remoteSchema = z
+  .object({
+    vendor: z
+      .string({ error: (iss) => (iss.input === undefined ? 'is required — the vendor name, as the router\'s `vendor`, e.g. "acme"' : 'must be a string') })
+      .regex(VENDOR_NAME, 'must be 1 to 40 lower-case letters, digits, "-" and "_", starting with a letter'),
+    secrets: z
+      .array(secretString(8), { error: (iss) => (iss.input === undefined ? 'is required — the server-side keys `call` sends the vendor, e.g. [process.env.ACME_API_KEY!]' : 'must be a list of strings') })
+      .min(1, 'must hold at least one key'),
+    call: z.custom<RemoteCredentialOptions['call']>(isFunction, { message: 'must be a function ({ user, body, signal, upstream }) => credential' }),
+    expiresAt: z.custom<NonNullable<RemoteCredentialOptions['expiresAt']>>(isFunction, { message: 'must be a function (credential) => Unix seconds' }).optional(),
+    cache: z
+      .unknown()
+      .optional()
+      .transform((value, ctx): false | { store: CredentialStore; refreshBefore: number } => {
+        if (value === false || value === undefined) return false;
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+          ctx.addIssue({ code: 'custom', message: 'must be false or { store, refreshBefore }' });
+          return z.NEVER;
+        }
+        const parsed = cacheSchema.safeParse(value);
+        if (parsed.success) return parsed.data;
+        for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: [...issue.path] } as Parameters<typeof ctx.addIssue>[0]);
+        return z.NEVER;
+      }),
+    logger: loggerSchema.optional(),
+    clock: z.custom<() => number>(isFunction, { message: 'must be a function returning milliseconds' }).optional(),
+    allowWeakSecrets: z.boolean({ error: 'must be true or false' }).default(false),
+    ...upstreamOptionsShape,
+    ...perUserUpstreamOptionsShape,
+  })
+  .strict()
+  .superRefine((options, ctx) => {
+    if (options.cache !== false && options.expiresAt === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: 'is required with `cache`: a function (credential) => its expiry in Unix seconds' });
+    }
+    if (!options.allowWeakSecrets) {
+      options.secrets.forEach((secret, i) => {
+        const reason = weakSecretReason(secret);
+        if (reason !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['secrets', i],
+            message: `looks like a placeholder or has too little variety (${reason}); set the key the vendor issued — in tests, a random value such as the output of \`openssl rand -hex 32\` (see docs/errors.md#weak-secrets)`,
+          });
+        }
+      });
+    }
+  });
+
+// ---------------------------------------------------------------------------
+// The strategy
+
+/** After a store failure, leave the store alone this long (no per-request failures while it is down). */
+const STORE_RETRY_MS = 1_000;
+/** How often a request that lost the lock looks for the winner's credential. */
+const PEER_POLL_MS = 20;
+/** Stale credentials served while the vendor fails are logged at most this often. */
+const STALE_WARN_EVERY_MS = 60_000;
+/** An expiry past this is in milliseconds, not seconds (the year 5138). */
+const MAX_UNIX_SECONDS = 1e11;
+/** The heading of docs/errors.md about the credential cache failing. */
+const CACHE_DOCS = `${ERRORS_DOCS_URL}#the-credential-cache-is-unavailable`;
+/** The vendor failures during which a still-valid cached credential is served. */
+const VENDOR_DOWN = new Set(['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'NETWORK_ERROR', 'UPSTREAM_ERROR']);
+
+const ANY_BODY = z.unknown();
+
+/** A `parse` function as the zod schema the upstream client validates with. */
+function schemaOf<T>(parse: ((body: unknown) => T) | undefined): z.ZodType<T> {
+  if (parse === undefined) return ANY_BODY as z.ZodType<T>;
+  return z.unknown().transform((body, ctx) => {
+    try {
+      return parse(body);
+    } catch {
+      // what parse threw may quote the body: only the fact is kept
+      ctx.addIssue({ code: 'custom', message: 'refused by parse' });
+      return z.NEVER;
+    }
+  }) as unknown as z.ZodType<T>;
+}
+
+/** What a value is, for a message: its type, never the value. */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  const type = typeof value;
+  return type === 'undefined' ? 'undefined' : `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
+}
+
+const isAbortSource = (v: unknown): v is AbortSource => typeof v === 'object' && v !== null && typeof (v as AbortSource).aborted === 'boolean' && 'signal' in v;
+
+/** A flight in progress for one user in this process; `store: false` once the user was invalidated. */
+interface Flight {
+  promise: Promise<Record<string, unknown>>;
+  store: boolean;
+}
+
+/** How taking the lock went. */
+type LockOutcome = { kind: 'acquired'; release: CredentialLockRelease } | { kind: 'lost' } | { kind: 'none' };
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A credential strategy for {@link widgetCredentialRouter} whose credential the vendor's
+ * API makes: `call` asks the vendor (through `upstream`, the package's upstream client)
+ * and resolves the JSON object the browser gets.
+ *
+ * Without a cache, every request calls the vendor. With `cache: { store, refreshBefore }`:
+ *
+ * - each user's credential is kept in `store` and served until `refreshBefore` seconds
+ *   before `expiresAt(credential)`; then the next request mints a new one;
+ * - one vendor call per user at a time: concurrent requests of one user in this process
+ *   share one call, and instances sharing a {@link redisCredentialStore} take a lock, the
+ *   others waiting for the winner's credential (for as long as the winner's call may take,
+ *   then calling the vendor themselves);
+ * - while the vendor fails (5xx, 429, unreachable, timed out), a cached credential that
+ *   has not expired is served; after its expiry, the error is;
+ * - a store that fails never fails a request: the strategy calls the vendor (one call per
+ *   request of a user at worst), reports the failure once (stderr, or `logger`), leaves the
+ *   store alone for a second, and uses it again once it answers;
+ * - `invalidate(user)` removes the user's credential (sign-out).
+ *
+ * Options are checked here, once; a {@link WidgetAuthConfigError} lists every mistake.
+ *
+ * @example
+ * ```ts
+ * const credential = remoteCredential({
+ *   vendor: 'acme',
+ *   secrets: [process.env.ACME_API_KEY!],
+ *   call: ({ user, upstream }) =>
+ *     upstream({
+ *       url: 'https://api.acme.example/v1/widget-tokens',
+ *       headers: { Authorization: `Bearer ${process.env.ACME_API_KEY!}` },
+ *       body: { user_id: user.id },
+ *       parse: (body) => body as { token: string; expires_at: number },
+ *     }),
+ *   expiresAt: (credential) => credential.expires_at,
+ *   cache: { store: memoryCredentialStore({ max: 10_000 }), refreshBefore: 60 },
+ * });
+ * ```
+ */
+export function remoteCredential<C extends Record<string, unknown>>(options: RemoteCredentialOptions<C>): RemoteCredential {
+  const config = parseOptions('remoteCredential', remoteSchema, options);
+  const vendor = config.vendor;
+  const call = config.call as unknown as RemoteCredentialOptions['call'];
+  const expiresAtOf = config.expiresAt as RemoteCredentialOptions['expiresAt'];
+  const cache = config.cache === false ? undefined : config.cache;
+  const store = cache?.store;
+  const refreshBeforeMs = (cache?.refreshBefore ?? 0) * 1000;
+  const clock = config.clock ?? Date.now;
+  const logger = config.logger;
+  const secrets = [...new Set([...config.secrets, ...(store ? credentialStoreSecrets(store) : [])])];
+  const matcher = createSecretMatcher(secrets);
+  const client = createUpstreamClient(vendor, { timeoutMs: config.timeoutMs, retries: config.retries, fetch: config.fetch, maxInFlightPerUser: config.maxInFlightPerUser });
+  // the whole call: every attempt, the retry waits (at most 2 s each) and a little slack,
+  // so that the client's own timeout, with its details, answers first
+  const budgetMs = (config.timeoutMs + 2_000) * config.retries + config.timeoutMs + 250;
+  const lockTtlMs = budgetMs + 1_000;
+  const flights = new Map<string, Flight>();
+  let storeDownUntil = 0;
+  let staleWarnedAt: number | undefined;
+
+  const upstreamFor = (userKey: string | undefined, abort: AbortSource | undefined, request: CredentialRequest | undefined): RemoteUpstream =>
+    async function upstream<T>(req: RemoteUpstreamRequest<T>): Promise<T> {
+      let url: URL;
+      try {
+        url = new URL(req.url);
+      } catch {
+        throw new WidgetAuthError('INTERNAL_ERROR', 'upstream() of remoteCredential was given a URL that is not absolute');
+      }
+      if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+        throw new WidgetAuthError('INTERNAL_ERROR', 'upstream() of remoteCredential was given a URL that is not https: (plain http: is allowed only for localhost, 127.0.0.0/8 and [::1])');
+      }
+      const { data, upstreamMs } = await client.call({
+        url: req.url,
+        method: req.method ?? 'POST',
+        ...(req.headers !== undefined ? { headers: req.headers } : {}),
+        ...(req.body !== undefined ? { body: req.body } : {}),
+        schema: schemaOf(req.parse),
+        signal: abort,
+        userKey,
+        redact: matcher.redact,
+      });
+      // the request's log event counts the time spent on the vendor
+      const record = (request as { upstream?: unknown } | undefined)?.upstream;
+      if (typeof record === 'function') (record as (ms: number) => void)(upstreamMs);
+      return data;
+    };
+
+  /** Call the vendor once, within the budget: the checked credential and its expiry (Unix seconds, or NaN without `expiresAt`). */
+  async function mint(user: WidgetUser, request: CredentialRequest | undefined, shared: boolean): Promise<CachedCredential> {
+    const source = !shared && isAbortSource(request) ? request : undefined;
+    const controller = new AbortController();
+    const signal = source === undefined ? controller.signal : AbortSignal.any([controller.signal, source.signal]);
+    const userKey = userKeyOf(user);
+    let timer: NodeJS.Timeout | undefined;
+    let result: unknown;
+    try {
+      const pending = Promise.resolve().then(() => call({ user, body: request?.body ?? {}, signal, upstream: upstreamFor(userKey, source, request) }));
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          controller.abort(new WidgetAuthError('UPSTREAM_TIMEOUT', `${vendor} did not answer within ${budgetMs} ms.`));
+          reject(controller.signal.reason);
+        }, budgetMs);
+      });
+      // a call that settles after the deadline is nobody's concern
+      pending.catch(() => undefined);
+      result = await Promise.race([pending, deadline]);
+    } catch (err) {
+      if (isWidgetAuthError(err)) throw err;
+      throw new WidgetAuthError('INTERNAL_ERROR', 'call(…) of remoteCredential threw', { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+    if (typeof result !== 'object' || result === null || Array.isArray(result) || ![Object.prototype, null].includes(Object.getPrototypeOf(result))) {
+      throw new WidgetAuthError('INTERNAL_ERROR', `call(…) of remoteCredential resolved ${kindOf(result)}${typeof result === 'object' && result !== null && !Array.isArray(result) ? ' that is a class instance' : ''}; it must resolve the plain object the browser gets`);
+    }
+    let json: string;
+    try {
+      json = JSON.stringify(result);
+    } catch (err) {
+      throw new WidgetAuthError('INTERNAL_ERROR', 'call(…) of remoteCredential resolved a value JSON cannot write (a BigInt, a cycle)', { cause: err });
+    }
+    // the answer goes to the browser and into the cache: one holding this server's key is never used
+    if (matcher.contains(json)) {
+      throw new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered with a credential that holds this server's key; it was not used.`);
+    }
+    const credential = JSON.parse(json) as Record<string, unknown>;
+    if (expiresAtOf === undefined) return { credential, expiresAt: Number.NaN };
+    let expiresAt: unknown;
+    try {
+      expiresAt = expiresAtOf(result as Record<string, unknown>);
+    } catch (err) {
+      throw new WidgetAuthError('INTERNAL_ERROR', 'expiresAt(credential) of remoteCredential threw', { cause: err });
+    }
+    if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) {
+      throw new WidgetAuthError('INTERNAL_ERROR', `expiresAt(credential) of remoteCredential returned ${typeof expiresAt === 'number' ? 'a number that is not finite' : kindOf(expiresAt)}; it must return the expiry in Unix seconds`);
+    }
+    if (expiresAt > MAX_UNIX_SECONDS) {
+      throw new WidgetAuthError('INTERNAL_ERROR', 'expiresAt(credential) of remoteCredential returned a time in milliseconds; it must return Unix seconds (divide by 1000)');
+    }
+    if (expiresAt * 1000 <= clock()) {
+      throw new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered with a credential that had already expired.`);
+    }
+    return { credential, expiresAt };
+  }
+
+  function storeFailed(err: unknown, action: string): void {
+    storeDownUntil = performance.now() + STORE_RETRY_MS;
+    const { name, message } = describeUnexpected(err, matcher.redact);
+    emitReport(
+      {
+        code: 'CREDENTIAL_CACHE_UNAVAILABLE',
+        cause: 'cache',
+        vendor,
+        message: `The ${vendor} credential cache failed to ${action} (${name}${message ? `: ${message}` : ''}); requests call the vendor directly until it answers again`,
+        docs: CACHE_DOCS,
+      },
+      `${vendor}|CREDENTIAL_CACHE_UNAVAILABLE|${name}`,
+      logger,
+      'error',
+    );
+  }
+
+  const storeUp = () => store !== undefined && performance.now() >= storeDownUntil;
+
+  async function readStore(userId: string): Promise<CachedCredential | undefined> {
+    if (!storeUp()) return undefined;
+    try {
+      const value = await store!.get(vendor, userId);
+      return value !== undefined && value.expiresAt * 1000 > clock() ? value : undefined;
+    } catch (err) {
+      storeFailed(err, 'read a credential');
+      return undefined;
+    }
+  }
+
+  async function writeStore(userId: string, value: CachedCredential, flight: Flight): Promise<void> {
+    const ttlMs = value.expiresAt * 1000 - clock();
+    if (!flight.store || !storeUp() || ttlMs <= 0) return;
+    try {
+      await store!.set(vendor, userId, value, ttlMs);
+    } catch (err) {
+      storeFailed(err, 'store a credential');
+    }
+  }
+
+  async function tryLock(userId: string): Promise<LockOutcome> {
+    if (store?.lock === undefined || !storeUp()) return { kind: 'none' };
+    try {
+      const release = await store.lock(vendor, userId, lockTtlMs);
+      return release === undefined ? { kind: 'lost' } : { kind: 'acquired', release };
+    } catch (err) {
+      storeFailed(err, 'take a lock');
+      return { kind: 'none' };
+    }
+  }
+
+  const isFresh = (value: CachedCredential) => value.expiresAt * 1000 - refreshBeforeMs > clock();
+
+  /** Mint and store; while the vendor is down, serve `held` if it has not expired. */
+  async function mintAndStore(user: WidgetUser, request: CredentialRequest | undefined, held: CachedCredential | undefined, flight: Flight): Promise<Record<string, unknown>> {
+    let value: CachedCredential;
+    try {
+      value = await mint(user, request, true);
+    } catch (err) {
+      if (held !== undefined && isWidgetAuthError(err) && VENDOR_DOWN.has(err.code) && held.expiresAt * 1000 > clock()) {
+        warnStale(err);
+        return held.credential;
+      }
+      throw err;
+    }
+    await writeStore(user.id, value, flight);
+    return value.credential;
+  }
+
+  async function mintHolding(user: WidgetUser, request: CredentialRequest | undefined, held: CachedCredential | undefined, flight: Flight, release: CredentialLockRelease): Promise<Record<string, unknown>> {
+    try {
+      // a peer may have finished just before the lock was taken
+      const now = await readStore(user.id);
+      if (now !== undefined && (isFresh(now) || (held !== undefined && now.expiresAt > held.expiresAt))) return now.credential;
+      return await mintAndStore(user, request, now ?? held, flight);
+    } finally {
+      try {
+        await release();
+      } catch (err) {
+        storeFailed(err, 'release a lock');
+      }
+    }
+  }
+
+  /** Wait for the lock holder's credential; take the lock over if it is given up; bounded by the lock's life. */
+  async function waitForPeer(user: WidgetUser, request: CredentialRequest | undefined, flight: Flight): Promise<Record<string, unknown>> {
+    const deadline = performance.now() + lockTtlMs;
+    while (performance.now() < deadline) {
+      await sleep(PEER_POLL_MS);
+      const value = await readStore(user.id);
+      if (value !== undefined) return value.credential;
+      const lock = await tryLock(user.id);
+      if (lock.kind === 'acquired') return mintHolding(user, request, undefined, flight, lock.release);
+      if (lock.kind === 'none') break;
+    }
+    return mintAndStore(user, request, undefined, flight);
+  }
+
+  async function obtain(user: WidgetUser, request: CredentialRequest | undefined, flight: Flight): Promise<Record<string, unknown>> {
+    const held = await readStore(user.id);
+    if (held !== undefined && isFresh(held)) return held.credential;
+    const lock = await tryLock(user.id);
+    if (lock.kind === 'acquired') return mintHolding(user, request, held, flight, lock.release);
+    if (lock.kind === 'lost') {
+      // another instance is minting: serve the still-valid credential, or wait for theirs
+      if (held !== undefined) return held.credential;
+      return waitForPeer(user, request, flight);
+    }
+    return mintAndStore(user, request, held, flight);
+  }
+
+  function warnStale(err: WidgetAuthError): void {
+    const now = performance.now();
+    if (logger === undefined || (staleWarnedAt !== undefined && now - staleWarnedAt < STALE_WARN_EVERY_MS)) return;
+    staleWarnedAt = now;
+    try {
+      logger.warn({ vendor, code: err.code, ...(err.upstreamStatus !== undefined ? { upstreamStatus: err.upstreamStatus } : {}) }, `${vendor} could not mint a credential; serving the cached one until it expires`);
+    } catch {
+      // a broken logger must not break the answer
+    }
+  }
+
+  return {
+    kind: 'remoteCredential',
+    secrets,
+    async issue(user, request) {
+      if (cache === undefined) return (await mint(user, request, false)).credential;
+      // one flight per user in this process: concurrent requests share its answer
+      const id = user.id;
+      const running = flights.get(id);
+      if (running !== undefined) return running.promise;
+      const flight: Flight = { promise: undefined as unknown as Promise<Record<string, unknown>>, store: true };
+      flight.promise = obtain(user, request, flight).finally(() => {
+        if (flights.get(id) === flight) flights.delete(id);
+      });
+      flights.set(id, flight);
+      return flight.promise;
+    },
+    async invalidate(user) {
+      const id = typeof user === 'string' ? user : user?.id;
+      if (typeof id !== 'string' || id.length === 0) throw new WidgetAuthError('INTERNAL_ERROR', 'invalidate(user) of remoteCredential needs a user or a non-empty user id');
+      if (store === undefined) return;
+      const running = flights.get(id);
+      if (running !== undefined) {
+        running.store = false;
+        flights.delete(id);
+      }
+      try {
+        await store.delete(vendor, id);
+      } catch (err) {
+        throw new WidgetAuthError('INTERNAL_ERROR', `The ${vendor} credential cache could not remove the user's credential; it lives until it expires`, { cause: err });
+      }
+    },
+  };
+}
