@@ -18,6 +18,12 @@
  * independently of the library's `encodedForms`: it decodes escapes, hex and base64 runs
  * at every alignment in the text and looks for the secret, or a piece of it as long as
  * the redactor promises to find, in what comes out.
+ *
+ * The vendor presets (one descriptor per route in __tests__/helpers/preset-table.ts) go
+ * through the same pipeline paths, plus the users their rules refuse (no email to sign,
+ * an id over Zendesk's limit), a user record holding the secret in every field, and
+ * their host hooks (Zendesk's `emailVerified`, Canny's `avatarURL`) throwing with the
+ * secret in the error or handing it back.
  */
 import type { Express } from 'express';
 import jwt from 'jsonwebtoken';
@@ -52,8 +58,11 @@ import {
   type WireContract,
 } from './helpers/hardening';
 import { BILL_BODY, NEUT } from './helpers/neut';
+import { HOOK_USER_IDS, presetTable, presetWire } from './helpers/preset-table';
 
 const HISSUNO_SECRET = 'sk_live_audit_ODYAEYE4ZbWEXMNYf2V1ZqQsXS';
+/** Every preset route (__tests__/helpers/preset-table.ts), with secrets of this file's own. */
+const PRESETS = presetTable('audit');
 const NEVERMINED_SECRET = 'wk_audit_5f2c9a1e7b3d4c6f8a0b';
 const WONDERFUL_KEY = 'wk_audit_api_key_9b7d4c3e0a6f5f2c';
 const NEUROON_KEY = 'nk_audit_c95cecc43bb4ce3df5b8ae9d';
@@ -67,6 +76,7 @@ const SECRETS: Record<string, string> = {
   'the Neuroon API key': NEUROON_KEY,
   'a custom vendor JWT secret': CUSTOM_JWT_SECRET,
   'a custom vendor HMAC secret': CUSTOM_HMAC_SECRET,
+  ...Object.assign({}, ...PRESETS.map((p) => p.secrets)),
 };
 /** The default contract of widgetCredentialRouter: {"error":{"code","message"}}, no vendor call. */
 const ACME_WIRE: WireContract = { vendor: 'acme', flat: false, codes: Object.fromEntries(Object.entries(WIRE.nevermined.codes).filter(([code]) => !code.startsWith('UPSTREAM_'))) };
@@ -91,6 +101,14 @@ const USERS: Record<string, WidgetUser> = {
   badMetadata: { id: 'user-bad-metadata', metadata: { age: 42 as unknown as string } },
   noId: { id: '' },
   hookFails: { id: 'user-hook-fails' },
+  // the preset hooks misbehave for these; each has an email, so that every hook is asked
+  presetHookFails: { id: HOOK_USER_IDS.fails, email: 'fails@example.com' },
+  presetHookLeaks: { id: HOOK_USER_IDS.leaks, email: 'leaks@example.com' },
+  presetHookOdd: { id: HOOK_USER_IDS.odd, email: 'odd@example.com' },
+  // users some presets refuse: no usable email to sign, an id over Zendesk's 255 characters
+  nullEmail: { id: 'user-null-email', email: null as unknown as string },
+  blankEmail: { id: 'user-blank-email', email: ' \t ' },
+  longId: { id: 'x'.repeat(256), email: 'long@example.com' },
   // the Wonderful vendor failures are spread over these, each within the rate limit
   vendor0: { id: 'user-vendor-0', email: 'vendor0@example.com' },
   vendor1: { id: 'user-vendor-1', email: 'vendor1@example.com' },
@@ -103,6 +121,8 @@ function resolveUser(secret: string) {
     if (name === 'throws') throw secretError(secret);
     if (name === 'rejects') return Promise.reject(secretError(secret));
     if (name === 'rejects-string') return Promise.reject(`token ${secret}`);
+    // a user record holding the secret in every field: an answer holding it is refused
+    if (name === 'echoes') return { id: `id-${secret}`, email: `${secret}@example.com`, name: secret };
     return typeof name === 'string' && Object.hasOwn(USERS, name) ? USERS[name]! : null;
   };
 }
@@ -448,6 +468,32 @@ describe(`Secret-leak audit (Express ${EXPRESS_MAJOR})`, () => {
     seen.push({ label: 'neuroon middleware page', answer: rendered, intended: [] });
   });
 
+  it.each(PRESETS.map((p) => [p.label, p] as const))('%s preset: every error path, the users its rules refuse, and host hooks that fail', async (label, preset) => {
+    const secret = Object.values(preset.secrets)[0]!;
+    const hooks = preset.hostileHooks?.(secret, secretError);
+    const app = await served(buildApp(preset.build({ ...common(secret), ...hooks?.options })));
+    // labelled by route (Intercom and Front twice, one per mode)
+    const contract = presetWire(label);
+    const path = preset.path;
+    const tokens = (b: Record<string, unknown>) => [b[preset.credentialField] as string];
+    await pipelinePaths(app, contract, { path, method: 'GET', other: 'DELETE', tokens });
+    await pipelinePaths(app, contract, { path, method: 'POST', other: 'PUT', limitedUser: 'limited2', tokens });
+    const as = (user: string) => ({ method: 'GET', path, headers: { 'x-audit-user': user, origin: ORIGIN } });
+    // the preset's own rules on the user: an email to sign, a longest id
+    for (const name of ['noEmail', 'nullEmail', 'blankEmail', 'badEmail', 'longId']) {
+      const want = preset.outcome(USERS[name]!);
+      await hit(app, contract, `${label} user ${name}`, as(name), want.status === 200 ? { status: 200, tokens } : { status: want.status, code: want.code });
+    }
+    // users the pipeline refuses before the preset, and one whose record holds the secret
+    for (const name of ['noId', 'badMetadata', 'echoes']) {
+      await hit(app, contract, `${label} user ${name}`, as(name), { status: 500, code: 'INTERNAL_ERROR' });
+    }
+    for (const { user, status, what } of hooks?.cases ?? []) {
+      const name = { fails: 'presetHookFails', leaks: 'presetHookLeaks', odd: 'presetHookOdd' }[user];
+      await hit(app, contract, `${label} ${what}`, as(name), status === 200 ? { status, tokens } : { status, code: 'INTERNAL_ERROR' });
+    }
+  });
+
   it('configuration errors name the option, never the secret', () => {
     const attempts: [string, () => unknown][] = [
       ['hissunoTokenRouter', () => hissunoTokenRouter({ secretKey: `${HISSUNO_SECRET} `, resolveUser: () => null, expiresIn: 1 })],
@@ -464,6 +510,14 @@ describe(`Secret-leak audit (Express ${EXPRESS_MAJOR})`, () => {
       ['hmacCredential', () => hmacCredential({ secret: `${CUSTOM_HMAC_SECRET} `, message: CUSTOM_HMAC_SECRET as never, answer: { [CUSTOM_HMAC_SECRET]: 'hash' } as never })],
       ['jwtCredential', () => jwtCredential({ secret: CUSTOM_JWT_SECRET, key: Buffer.from(CUSTOM_JWT_SECRET), header: { alg: CUSTOM_JWT_SECRET }, claims: () => ({}) })],
       ['widgetCredentialRouter', () => widgetCredentialRouter({ vendor: CUSTOM_JWT_SECRET, path: `/${CUSTOM_JWT_SECRET}?`, resolveUser: () => null, credential: CUSTOM_JWT_SECRET as never })],
+      // each preset: its secret shorter than minSecretLength, and an unknown option holding it
+      ...PRESETS.flatMap((p): [string, () => unknown][] => {
+        const secret = Object.values(p.secrets)[0]!;
+        return [
+          [`${p.label} preset, secret too short`, () => p.build({ resolveUser: () => null, minSecretLength: 200 })],
+          [`${p.label} preset, unknown option`, () => p.build({ resolveUser: () => null, secretKey: secret })],
+        ];
+      }),
     ];
     for (const [name, attempt] of attempts) {
       let thrown: unknown;
@@ -518,6 +572,9 @@ describe(`Secret-leak audit (Express ${EXPRESS_MAJOR})`, () => {
 
     // the audit covered what it says it did
     expect(seen.length).toBeGreaterThan(300);
+    // every preset route went through every path (about 115 answers each)
+    const perPreset = PRESETS.map((p) => ({ preset: p.label, answers: seen.filter((x) => x.label.startsWith(`${p.label} `)).length }));
+    expect(perPreset.filter((p) => p.answers < 100)).toEqual([]);
     expect(minted.length).toBeGreaterThan(100);
     expect(logger.events.length).toBeGreaterThan(250);
     expect(logger.events.filter((e) => e.level === 'error').length).toBeGreaterThan(40);

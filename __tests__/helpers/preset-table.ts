@@ -63,12 +63,15 @@ export interface PresetDescriptor {
    */
   verify(body: unknown, user: WidgetUser, when: { signedBefore: number; signedAfter: number }): Promise<void>;
   /**
-   * Options of host hooks that throw with `secret` in the error (or hand it back in a
-   * claim) for some audit users: `hookFails` (throws), `hookLeaks` (returns the secret),
-   * `hookOdd` (returns a value of the wrong type). Only presets with hooks.
+   * Host hooks of the preset (where it has any) that misbehave for the users of
+   * {@link HOOK_USER_IDS}: throw an error quoting `secret`, hand the secret back, or return
+   * a value of the wrong type. `cases` says what each of those users must get.
    */
-  hostileHooks?(secret: string, error: (secret: string) => Error, ids: { fails: string; leaks: string; odd: string }): Record<string, unknown>;
+  hostileHooks?(secret: string, error: (secret: string) => Error): { options: Record<string, unknown>; cases: readonly { user: keyof typeof HOOK_USER_IDS; status: 200 | 500; what: string }[] };
 }
+
+/** Ids of the users the hostile hooks misbehave for (the leak audit gives each an email, so that every hook is asked). */
+export const HOOK_USER_IDS = { fails: 'user-preset-hook-fails', leaks: 'user-preset-hook-leaks', odd: 'user-preset-hook-odd' } as const;
 
 /** The error contract of every preset: `{"error":{"code","message"}}` with the pipeline's codes, no vendor call. */
 export function presetWire(vendor: string): WireContract {
@@ -268,12 +271,18 @@ export function presetTable(tag: string): PresetDescriptor[] {
         // only when the hook says so and the user has an email
         email_verified: typeof raw(user, 'email') === 'string' && zendeskVerified(user) ? true : undefined,
       }),
-      hostileHooks: (secret, error, ids) => ({
-        emailVerified: (user: WidgetUser) => {
-          if (user.id === ids.fails) throw error(secret);
-          if (user.id === ids.odd) return `yes ${secret}` as unknown as boolean;
-          return true;
+      hostileHooks: (secret, error) => ({
+        options: {
+          emailVerified: (user: WidgetUser) => {
+            if (user.id === HOOK_USER_IDS.fails) throw error(secret);
+            if (user.id === HOOK_USER_IDS.odd) return `yes ${secret}` as unknown as boolean;
+            return true;
+          },
         },
+        cases: [
+          { user: 'fails', status: 500, what: 'emailVerified throws quoting the secret' },
+          { user: 'odd', status: 500, what: 'emailVerified returns a text quoting the secret, not a boolean' },
+        ],
       }),
     }),
     jwtPreset(tag, {
@@ -299,13 +308,18 @@ export function presetTable(tag: string): PresetDescriptor[] {
       tokenField: 'ssoToken',
       expiresIn: 600,
       claims: (user) => ({ id: user.id, email: raw(user, 'email'), name: raw(user, 'name'), avatarURL: cannyAvatar(user) }),
-      hostileHooks: (secret, error, ids) => ({
-        avatarURL: (user: WidgetUser) => {
-          if (user.id === ids.fails) throw error(secret);
-          if (user.id === ids.leaks) return `https://img.example/a.png?key=${secret}`;
-          if (user.id === ids.odd) return 42 as unknown as string;
-          return undefined;
+      hostileHooks: (secret, error) => ({
+        options: {
+          avatarURL: (user: WidgetUser) => {
+            if (user.id === HOOK_USER_IDS.fails) throw error(secret);
+            if (user.id === HOOK_USER_IDS.leaks) return `https://img.example/a.png?key=${secret}`;
+            return undefined;
+          },
         },
+        cases: [
+          { user: 'fails', status: 500, what: 'avatarURL throws quoting the secret' },
+          { user: 'leaks', status: 500, what: 'avatarURL returns a URL holding the secret (a claim holding it is refused)' },
+        ],
       }),
     }),
     jwtPreset(tag, {
