@@ -473,15 +473,17 @@ describe(`Secret-leak audit (Express ${EXPRESS_MAJOR})`, () => {
     const hooks = preset.hostileHooks?.(secret, secretError);
     const app = await served(buildApp(preset.build({ ...common(secret), ...hooks?.options })));
     // labelled by route (Intercom and Front twice, one per mode)
-    const contract = presetWire(label);
+    const contract = presetWire(label, preset.codes);
     const path = preset.path;
     const tokens = (b: Record<string, unknown>) => [b[preset.credentialField] as string];
-    await pipelinePaths(app, contract, { path, method: 'GET', other: 'DELETE', tokens });
-    await pipelinePaths(app, contract, { path, method: 'POST', other: 'PUT', limitedUser: 'limited2', tokens });
-    const as = (user: string) => ({ method: 'GET', path, headers: { 'x-audit-user': user, origin: ORIGIN } });
+    const okBody = preset.okBody;
+    if (preset.methods.includes('GET')) await pipelinePaths(app, contract, { path, method: 'GET', other: 'DELETE', tokens });
+    if (preset.methods.includes('POST')) await pipelinePaths(app, contract, { path, method: 'POST', other: 'PUT', limitedUser: 'limited2', tokens, ...(okBody !== undefined ? { okBody } : {}) });
+    const method = preset.methods[0]!;
+    const as = (user: string) => ({ method, path, headers: { 'x-audit-user': user, origin: ORIGIN, 'content-type': 'application/json' }, ...(method === 'POST' ? { body: okBody ?? '{}' } : {}) });
     // the preset's own rules on the user: an email to sign, a longest id
     for (const name of ['noEmail', 'nullEmail', 'blankEmail', 'badEmail', 'longId']) {
-      const want = preset.outcome(USERS[name]!);
+      const want = preset.outcome(USERS[name]!, JSON.parse(okBody ?? '{}'));
       await hit(app, contract, `${label} user ${name}`, as(name), want.status === 200 ? { status: 200, tokens } : { status: want.status, code: want.code });
     }
     // users the pipeline refuses before the preset, and one whose record holds the secret

@@ -10,6 +10,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import type { Router } from 'express';
+import type fc from 'fast-check';
 import {
   cannySsoRouter,
   chatwootIdentityRouter,
@@ -52,16 +53,23 @@ export interface PresetDescriptor {
   identity: 'id' | 'email';
   /** The identity text the credential is made for, or `undefined` when the user has none (401). */
   identityOf(user: WidgetUser): string | undefined;
-  /** What the route answers `user`, from the documented rules. */
-  outcome(user: WidgetUser): PresetOutcome;
+  /** What the route answers `user` (for a request with this parsed JSON body, `{}` when none), from the documented rules. */
+  outcome(user: WidgetUser, requestBody?: unknown): PresetOutcome;
+  /** A route reading its request body: JSON text of bodies near the valid ones, mixed into the generated ones. */
+  bodies?: fc.Arbitrary<string>;
+  /** A route reading its request body: JSON text of a body it serves, sent where a property or the audit needs a success. */
+  okBody?: string;
+  /** Codes of the route's own beside the pipeline's, with their statuses (e.g. a refusal of a channel). */
+  codes?: Readonly<Record<string, readonly number[]>>;
   /** The answer field holding the credential (the token, or the digest). */
   credentialField: string;
   /**
    * Check a 200 answer's body for `user`: exactly the documented fields, the credential
    * verified independently. Throws on any difference. `signedBefore`/`signedAfter`
-   * bracket the request, in seconds, for the JWT times.
+   * bracket the request, in seconds, for the JWT times; `requestBody` is the parsed
+   * request body (`{}` when none).
    */
-  verify(body: unknown, user: WidgetUser, when: { signedBefore: number; signedAfter: number }): Promise<void>;
+  verify(body: unknown, user: WidgetUser, when: { signedBefore: number; signedAfter: number }, requestBody?: unknown): Promise<void>;
   /**
    * Host hooks of the preset (where it has any) that misbehave for the users of
    * {@link HOOK_USER_IDS}: throw an error quoting `secret`, hand the secret back, or return
@@ -74,7 +82,7 @@ export interface PresetDescriptor {
 export const HOOK_USER_IDS = { fails: 'user-preset-hook-fails', leaks: 'user-preset-hook-leaks', odd: 'user-preset-hook-odd' } as const;
 
 /** The error contract of every preset: `{"error":{"code","message"}}` with the pipeline's codes, no vendor call. */
-export function presetWire(vendor: string): WireContract {
+export function presetWire(vendor: string, codes: Readonly<Record<string, readonly number[]>> = {}): WireContract {
   return {
     vendor,
     flat: false,
@@ -87,6 +95,7 @@ export function presetWire(vendor: string): WireContract {
       METHOD_NOT_ALLOWED: [405],
       INTERNAL_ERROR: [500],
       INVALID_REQUEST: [400],
+      ...codes,
     },
   };
 }
@@ -394,6 +403,7 @@ export function presetTable(tag: string): PresetDescriptor[] {
       hashField: 'emailHash',
       fields: (user, email) => ({ email, fullName: raw(user, 'name') }),
     }),
-    // Pusher: one more descriptor here (its own `verify` if its answer is neither a JWT nor an id/email digest)
+    // Pusher: one descriptor per route here, with a `verify` of its own (the answer is `key:signature` of
+    // the socket and channel), `bodies`/`okBody` (socket_id, channel_name) and `codes` for its own refusals
   ];
 }
