@@ -16,6 +16,8 @@ const EXPECTED = [
   'neuroon',
   'credential-hmac',
   'credential-jwt',
+  'constant-form',
+  'pusher',
   'nevermined',
   'nevermined-direct',
   'nevermined-hand',
@@ -26,7 +28,7 @@ const EXPECTED = [
   ...(redisInstalled ? ['neuroon-cold-redis-1', 'neuroon-cold-redis-3'] : []),
   'memory',
 ];
-const TARGET_ROWS = ['hissuno', 'neut', 'neuroon', 'credential-hmac', 'credential-jwt', 'nevermined', 'wonderful', 'neuroon-cold-1', 'memory'];
+const TARGET_ROWS = ['hissuno', 'neut', 'neuroon', 'credential-hmac', 'credential-jwt', 'pusher', 'nevermined', 'wonderful', 'neuroon-cold-1', 'memory'];
 
 describe('npm run bench (quick mode)', () => {
   let report: BenchReport;
@@ -64,6 +66,7 @@ describe('npm run bench (quick mode)', () => {
     expect(comparison('hissuno')).toMatch(/^\d+\.\d\d× constant; \d+\.\d\d× naive$/);
     expect(comparison('neut')).toMatch(/^\d+\.\d\d× plain$/);
     expect(comparison('neuroon')).toMatch(/^\d+\.\d\d× constant$/);
+    expect(comparison('pusher')).toMatch(/^\d+\.\d\d× constant POST$/);
     expect(comparison('nevermined')).toMatch(/^\+-?\d+\.\d\d ms p50, \+-?\d+\.\d\d ms p99; \d+ connections? opened for [\d,]+ vendor calls/);
     expect(comparison('wonderful')).toMatch(/^\+-?\d+\.\d\d ms p50, \+-?\d+\.\d\d ms p99; \d+ connections? opened for [\d,]+ vendor calls/);
     for (const id of ['nevermined-hand', 'wonderful-hand']) {

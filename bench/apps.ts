@@ -18,17 +18,20 @@ import {
   wonderfulTokenRouter,
   wonderfulEntityIdFor,
   NEVERMINED_SESSION_API_PATH,
+  pusherAuthRouter,
 } from '../lib';
-import { constantRoute, handWrittenVendorRoute, naiveHissunoRoute, plainNeutRoute } from './baselines';
-import { benchResolveUser, CREDENTIAL_SECRET, HISSUNO_SECRET, NEUROON_API_KEY, NEUT_ENV, NEVERMINED_ORG, PATHS, WONDERFUL_API_KEY } from './fixtures';
+import { constantFormRoute, constantRoute, handWrittenVendorRoute, naiveHissunoRoute, plainNeutRoute } from './baselines';
+import { benchResolveUser, CREDENTIAL_SECRET, HISSUNO_SECRET, NEUROON_API_KEY, NEUT_ENV, NEVERMINED_ORG, PATHS, PUSHER_BENCH, WONDERFUL_API_KEY } from './fixtures';
 
 /** Which app a server process runs. */
 export type AppKind =
   | 'constant'
+  | 'constant-form'
   | 'hissuno'
   | 'hissuno-naive'
   | 'credential-hmac'
   | 'credential-jwt'
+  | 'pusher'
   | 'neut'
   | 'neut-plain'
   | 'neuroon'
@@ -82,6 +85,9 @@ export function buildBenchApp(config: AppConfig): Express {
     case 'constant':
       constantRoute(app);
       break;
+    case 'constant-form':
+      constantFormRoute(app);
+      break;
     case 'hissuno':
       app.use(hissunoTokenRouter({ secretKey: HISSUNO_SECRET, resolveUser }));
       break;
@@ -107,6 +113,18 @@ export function buildBenchApp(config: AppConfig): Express {
           path: PATHS.credentialJwt,
           resolveUser,
           credential: jwtCredential({ secret: CREDENTIAL_SECRET, header: { kid: 'bench' }, claims: (user) => ({ external_id: user.id, email: user.email, name: user.name }), expiresIn: 900 }),
+        }),
+      );
+      break;
+    case 'pusher':
+      app.use(
+        pusherAuthRouter({
+          appId: PUSHER_BENCH.appId,
+          key: PUSHER_BENCH.key,
+          secret: PUSHER_BENCH.secret,
+          resolveUser,
+          canJoin: (user, channel) => channel === 'presence-bench' || channel === `private-user-${user.id}`,
+          userInfo: (user) => ({ name: user.name }),
         }),
       );
       break;

@@ -3,6 +3,8 @@
  * write them without this package:
  *
  * - {@link constantRoute}: Express answering a constant JSON body — the floor;
+ * - {@link constantFormRoute}: the same for a `POST` with a small form body, read with
+ *   Express's own `express.urlencoded()` — the floor of a route that takes a body;
  * - {@link naiveHissunoRoute}: the vendor doc's handler, `jwt.sign(payload, secretString, …)`
  *   on every request;
  * - {@link plainNeutRoute}: the Neut backend guide's example app — the same validation,
@@ -25,6 +27,17 @@ const CONSTANT_BODY = { token: 'constant-token-value-for-the-floor-route' };
 export function constantRoute(app: Express): void {
   app.get(PATHS.constant, (req, res) => {
     if (!benchResolveUser(req)) {
+      res.status(401).json({ error: 'Unauthorized' });
+      return;
+    }
+    res.json(CONSTANT_BODY);
+  });
+}
+
+/** `POST /api/constant-form` → the constant JSON body, after reading the form body with `express.urlencoded()` and the same `resolveUser` call. */
+export function constantFormRoute(app: Express): void {
+  app.post(PATHS.constantForm, express.urlencoded({ extended: false, limit: '8kb' }), (req, res) => {
+    if (!benchResolveUser(req) || typeof (req.body as Record<string, unknown>)['socket_id'] !== 'string') {
       res.status(401).json({ error: 'Unauthorized' });
       return;
     }

@@ -52,6 +52,7 @@ export function benchResolveUser(_req: Request): WidgetUser {
 /** Route paths (each vendor's default). */
 export const PATHS = {
   constant: '/api/constant',
+  constantForm: '/api/constant-form',
   hissuno: '/api/hissuno-token',
   neut: '/api/widget-embed-params',
   neuroon: '/api/neuroon-widget-token',
@@ -59,6 +60,15 @@ export const PATHS = {
   wonderful: '/api/sdk-token',
   credentialHmac: '/api/custom-identity',
   credentialJwt: '/api/custom-token',
+  pusher: '/api/pusher/auth',
+} as const;
+
+/** The Pusher app of the benchmark, and the presence channel its load joins. */
+export const PUSHER_BENCH = {
+  appId: '424242',
+  key: '5b0e8d3c7a1f9e2d4c60',
+  secret: 'e4a91c07b2d85f36a1c9',
+  form: { socket_id: '1234.5678', channel_name: 'presence-bench' },
 } as const;
 
 /** The signing secret of the custom vendor routes (widgetCredentialRouter). */

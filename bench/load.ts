@@ -13,6 +13,8 @@ export interface LoadRequest {
   path: string;
   /** JSON body (sent with `Content-Type: application/json`). */
   body?: unknown;
+  /** Form fields (sent as `application/x-www-form-urlencoded`, as pusher-js sends them); instead of `body`. */
+  form?: Record<string, string>;
   headers?: Record<string, string>;
 }
 
@@ -80,6 +82,9 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
     if (r.body !== undefined) {
       body = JSON.stringify(r.body);
       headers['content-type'] = 'application/json';
+    } else if (r.form !== undefined) {
+      body = new URLSearchParams(r.form).toString();
+      headers['content-type'] = 'application/x-www-form-urlencoded';
     }
     return { method: r.method, path: r.path, headers, ...(body !== undefined ? { body } : {}) };
   });

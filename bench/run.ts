@@ -17,7 +17,7 @@ import { verifyHissunoToken } from '../lib/testing';
 import { wonderfulEntityIdFor } from '../lib';
 import type { AppConfig } from './apps';
 import { createHmac } from 'node:crypto';
-import { BENCH_USER, CREDENTIAL_SECRET, HISSUNO_SECRET, NEUROON_COLD_SHOPS, NEUROON_WARM_SHOP, NEUT_BODIES, NEUT_ENV, NEVERMINED_ORG, PATHS, WONDERFUL_API_KEY } from './fixtures';
+import { BENCH_USER, CREDENTIAL_SECRET, HISSUNO_SECRET, NEUROON_COLD_SHOPS, NEUROON_WARM_SHOP, NEUT_BODIES, NEUT_ENV, NEVERMINED_ORG, PATHS, PUSHER_BENCH, WONDERFUL_API_KEY } from './fixtures';
 import { runLoad, type LoadRequest, type LoadResult } from './load';
 import { findRedisServer, cleanUp, prepareEntrypoints, REPO_ROOT, startFakes, startRedis, startServer, type BenchFakes, type BenchServer, type Entrypoints } from './processes';
 import type { ServerWindow } from './protocol';
@@ -96,6 +96,7 @@ const NEUROON_ISSUE_PATH = (shop: string) => `/api/shops/${encodeURIComponent(sh
 // ---- what each server is sent --------------------------------------------------------
 
 const GET = (path: string): LoadRequest[] => [{ method: 'GET', path }];
+const PUSHER_LOAD: LoadRequest[] = [{ method: 'POST', path: PATHS.pusher, form: PUSHER_BENCH.form }];
 const NEUT_LOAD: LoadRequest[] = NEUT_BODIES.map((body) => ({ method: 'POST', path: PATHS.neut, body }));
 
 function directNevermined(): LoadRequest[] {
@@ -221,8 +222,8 @@ async function runPairs(pairs: readonly Pair[], plan: { connections: number; rou
 async function probe(url: string, request: LoadRequest, check: (body: Record<string, unknown>) => boolean, what: string): Promise<void> {
   const res = await fetch(url + request.path, {
     method: request.method,
-    headers: { ...request.headers, ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
+    headers: { ...request.headers, ...(request.body !== undefined ? { 'content-type': 'application/json' } : request.form !== undefined ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+    ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : request.form !== undefined ? { body: new URLSearchParams(request.form).toString() } : {}),
   });
   const body = (await res.json().catch(() => undefined)) as Record<string, unknown> | undefined;
   if (res.status !== 200 || body === undefined || !check(body)) {
@@ -255,6 +256,8 @@ async function cpuPart(ctx: Context): Promise<BenchRow[]> {
     ['neuroon', 'Neuroon `GET /api/neuroon-widget-token` (cached)', { kind: 'neuroon', shopId: NEUROON_WARM_SHOP, vendors: { neuroon: fakes.urls.neuroon } }, GET(PATHS.neuroon)],
     ['credential-hmac', '`widgetCredentialRouter` + `hmacCredential` (the HMAC presets)', { kind: 'credential-hmac' }, GET(PATHS.credentialHmac)],
     ['credential-jwt', '`widgetCredentialRouter` + `jwtCredential` (the JWT presets)', { kind: 'credential-jwt' }, GET(PATHS.credentialJwt)],
+    ['constant-form', 'Constant JSON route for a `POST` with a form body (`express.urlencoded()`)', { kind: 'constant-form' }, [{ method: 'POST', path: PATHS.constantForm, form: PUSHER_BENCH.form }]],
+    ['pusher', 'Pusher `POST /api/pusher/auth` (a presence channel, form-encoded as pusher-js sends it)', { kind: 'pusher' }, PUSHER_LOAD],
   ];
   const servers = await Promise.all(specs.map(([id, , config]) => startServer(entry, id, config)));
   log(`  server processes: ${servers.map((s) => `${s.label} ${s.pid}`).join(', ')}`);
@@ -275,6 +278,8 @@ async function cpuPart(ctx: Context): Promise<BenchRow[]> {
     const expectedHash = createHmac('sha256', CREDENTIAL_SECRET).update(BENCH_USER.id).digest('hex');
     await probe(by('credential-hmac').url, GET(PATHS.credentialHmac)[0]!, (b) => b['identifier'] === BENCH_USER.id && b['identifier_hash'] === expectedHash, 'the custom HMAC route');
     await probe(by('credential-jwt').url, GET(PATHS.credentialJwt)[0]!, (b) => isString(b['token']) && b['token'].split('.').length === 3, 'the custom JWT route');
+    await probe(by('constant-form').url, { method: 'POST', path: PATHS.constantForm, form: PUSHER_BENCH.form }, (b) => isString(b['token']), 'the constant form route');
+    await probe(by('pusher').url, PUSHER_LOAD[0]!, (b) => isString(b['channel_data']) && b['auth'] === `${PUSHER_BENCH.key}:${createHmac('sha256', PUSHER_BENCH.secret).update(`${PUSHER_BENCH.form.socket_id}:${PUSHER_BENCH.form.channel_name}:${b['channel_data']}`).digest('hex')}`, 'the Pusher router');
 
     const pairs: Pair[] = [
       ['hissuno', 'constant'],
@@ -283,6 +288,7 @@ async function cpuPart(ctx: Context): Promise<BenchRow[]> {
       ['neuroon', 'constant'],
       ['credential-hmac', 'constant'],
       ['credential-jwt', 'constant'],
+      ['pusher', 'constant-form'],
     ].map(([a, b]) => ({ a: by(a!), b: by(b!), rounds: [] }));
     await warmUp(series, plan.cpu);
     await runPairs(pairs, plan.cpu, log);
@@ -314,6 +320,8 @@ async function cpuPart(ctx: Context): Promise<BenchRow[]> {
       compared('neuroon', 'constant route', [{ against: 'constant', max: TARGETS.neuroonVsConstant, label: 'constant' }]),
       compared('credential-hmac', 'constant route', [{ against: 'constant', max: TARGETS.credentialVsConstant, label: 'constant' }]),
       compared('credential-jwt', 'constant route', [{ against: 'constant', max: TARGETS.credentialVsConstant, label: 'constant' }]),
+      baselineRow('constant-form'),
+      compared('pusher', 'constant route for the same POST', [{ against: 'constant-form', max: TARGETS.credentialVsConstant, label: 'constant POST' }]),
     ];
   } finally {
     await Promise.all(servers.map((s) => s.close()));
@@ -543,7 +551,7 @@ async function memoryPart(ctx: Context): Promise<BenchRow[]> {
 
 // ---- the run -------------------------------------------------------------------------
 
-const ORDER = ['constant', 'hissuno', 'hissuno-naive', 'neut', 'neut-plain', 'neuroon', 'credential-hmac', 'credential-jwt', 'nevermined', 'nevermined-direct', 'nevermined-hand', 'wonderful', 'wonderful-direct', 'wonderful-hand', 'neuroon-cold-1', 'neuroon-cold-redis-1', 'neuroon-cold-redis-3', 'memory'];
+const ORDER = ['constant', 'hissuno', 'hissuno-naive', 'neut', 'neut-plain', 'neuroon', 'credential-hmac', 'credential-jwt', 'constant-form', 'pusher', 'nevermined', 'nevermined-direct', 'nevermined-hand', 'wonderful', 'wonderful-direct', 'wonderful-hand', 'neuroon-cold-1', 'neuroon-cold-redis-1', 'neuroon-cold-redis-3', 'memory'];
 
 /**
  * Run the benchmark and return its rows and markdown report (also written to

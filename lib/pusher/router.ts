@@ -97,8 +97,8 @@ function field(body: unknown, name: 'socket_id' | 'channel_name', pattern: RegEx
   return value;
 }
 
-/** `JSON.stringify` of a hook's answer, checked to be an object of JSON values. */
-function userInfoOf(hook: PusherAuthRouterOptions['userInfo'], user: WidgetUser): PusherUserInfo | undefined {
+/** The JSON text of `userInfo(user)`'s answer, checked to be an object of JSON values, or `undefined` for none. */
+function userInfoJson(hook: PusherAuthRouterOptions['userInfo'], user: WidgetUser): string | undefined {
   if (hook === undefined) return undefined;
   let info: unknown;
   try {
@@ -116,8 +116,24 @@ function userInfoOf(hook: PusherAuthRouterOptions['userInfo'], user: WidgetUser)
   if (json === undefined || !json.startsWith('{')) {
     throw new WidgetAuthError('INTERNAL_ERROR', 'userInfo(user) of pusherAuthRouter must return a plain object of JSON values, or undefined');
   }
-  return JSON.parse(json) as PusherUserInfo;
+  return json;
 }
+
+/**
+ * `JSON.stringify({ [idField]: id, user_info })` as the vendor's SDK writes it, from the
+ * info's JSON text (the same text `JSON.stringify` gives the object it came from).
+ */
+function userJson(idField: 'user_id' | 'id', id: string, info: string | undefined): string {
+  return info === undefined ? `{"${idField}":${JSON.stringify(id)}}` : `{"${idField}":${JSON.stringify(id)},"user_info":${info}}`;
+}
+
+/** A throw or rejection of `canJoin`, as the router answers it. */
+function canJoinFailed(err: unknown): never {
+  if (isWidgetAuthError(err)) throw err;
+  throw new WidgetAuthError('INTERNAL_ERROR', 'canJoin(user, channel) of pusherAuthRouter threw', { cause: err });
+}
+
+const isPromiseLike = (value: unknown): value is PromiseLike<unknown> => typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 
 /** The text to sign, passed to the HMAC strategy as its request body. */
 interface Signed {
@@ -156,53 +172,56 @@ export function pusherAuthRouter(options: PusherAuthRouterOptions): Router {
     ...credentialKey(config.secret, config.minSecretLength),
     message: (_user, request) => (request.body as Signed).text,
   });
-  const sign = async (user: WidgetUser, req: CredentialRequest['req'], text: string): Promise<string> => {
-    const { hash } = await signer.issue(user, { req, body: { text } satisfies Signed });
+  const sign = (user: WidgetUser, req: CredentialRequest['req'], text: string): string => {
+    // synchronous: hmacCredential computes the digest in place
+    const { hash } = signer.issue(user, { req, body: { text } satisfies Signed }) as Record<string, unknown>;
     return `${appKey}:${String(hash)}`;
   };
 
-  const authorizeChannel = async (ctx: RouteContext): Promise<Record<string, string>> => {
+  const answerChannel = (ctx: RouteContext, socketId: string, channel: string, allowed: unknown): Record<string, string> => {
     const user = ctx.user!;
+    // fail closed: only a real `true` lets the user in
+    if (typeof allowed !== 'boolean') throw new WidgetAuthError('INTERNAL_ERROR', `canJoin(user, channel) of pusherAuthRouter returned ${allowed === null ? 'null' : typeof allowed}; it must return true or false`);
+    if (!allowed) throw new WidgetAuthError('FORBIDDEN', 'You may not join this channel.');
+    const answer: Record<string, string> = {};
+    let text = `${socketId}:${channel}`;
+    if (channel.startsWith('presence-')) {
+      const channelData = userJson('user_id', presetUserId(user, 'Pusher'), userInfoJson(userInfoHook, user));
+      text += `:${channelData}`;
+      answer.channel_data = channelData;
+    }
+    answer.auth = sign(user, ctx.req, text);
+    if (masterKey !== undefined && channel.startsWith('private-encrypted-')) {
+      answer.shared_secret = createHash('sha256').update(channel, 'utf8').update(masterKey).digest('base64');
+    }
+    return answer;
+  };
+
+  const authorizeChannel = (ctx: RouteContext): Record<string, string> | Promise<Record<string, string>> => {
     const socketId = field(ctx.body, 'socket_id', SOCKET_ID, 64);
     const channel = field(ctx.body, 'channel_name', CHANNEL_NAME, PUSHER_MAX_CHANNEL_NAME);
-    const presence = channel.startsWith('presence-');
-    const encrypted = channel.startsWith('private-encrypted-');
-    if (!presence && !channel.startsWith('private-')) {
+    if (!channel.startsWith('presence-') && !channel.startsWith('private-')) {
       throw new WidgetAuthError('INVALID_REQUEST', 'Only private-, presence- and private-encrypted- channels need authorization.');
     }
-    if (encrypted && masterKey === undefined) {
+    if (masterKey === undefined && channel.startsWith('private-encrypted-')) {
       throw new WidgetAuthError('FORBIDDEN', 'Encrypted channels are not enabled on this server (encryptionMasterKeyBase64).');
     }
     let allowed: unknown;
     try {
-      allowed = await canJoin(user, channel);
+      allowed = canJoin(ctx.user!, channel);
     } catch (err) {
-      if (isWidgetAuthError(err)) throw err;
-      throw new WidgetAuthError('INTERNAL_ERROR', 'canJoin(user, channel) of pusherAuthRouter threw', { cause: err });
+      canJoinFailed(err);
     }
-    // fail closed: only a real `true` lets the user in
-    if (typeof allowed !== 'boolean') throw new WidgetAuthError('INTERNAL_ERROR', `canJoin(user, channel) of pusherAuthRouter returned ${allowed === null ? 'null' : typeof allowed}; it must return true or false`);
-    if (!allowed) throw new WidgetAuthError('FORBIDDEN', 'You may not join this channel.');
-
-    const answer: Record<string, string> = {};
-    let text = `${socketId}:${channel}`;
-    if (presence) {
-      const info = userInfoOf(userInfoHook, user);
-      const channelData = JSON.stringify(info === undefined ? { user_id: presetUserId(user, 'Pusher') } : { user_id: presetUserId(user, 'Pusher'), user_info: info });
-      text += `:${channelData}`;
-      answer.channel_data = channelData;
-    }
-    answer.auth = await sign(user, ctx.req, text);
-    if (encrypted) answer.shared_secret = createHash('sha256').update(Buffer.concat([Buffer.from(channel, 'utf8'), masterKey!])).digest('base64');
-    return answer;
+    // a promise only when the hook gives one: a synchronous hook costs no microtask turn
+    if (isPromiseLike(allowed)) return Promise.resolve(allowed).then((value) => answerChannel(ctx, socketId, channel, value), canJoinFailed);
+    return answerChannel(ctx, socketId, channel, allowed);
   };
 
-  const authenticateUser = async (ctx: RouteContext): Promise<Record<string, string>> => {
+  const authenticateUser = (ctx: RouteContext): Record<string, string> => {
     const user = ctx.user!;
     const socketId = field(ctx.body, 'socket_id', SOCKET_ID, 64);
-    const info = userInfoOf(userInfoHook, user);
-    const userData = JSON.stringify(info === undefined ? { id: presetUserId(user, 'Pusher') } : { id: presetUserId(user, 'Pusher'), user_info: info });
-    return { auth: await sign(user, ctx.req, `${socketId}::user::${userData}`), user_data: userData };
+    const userData = userJson('id', presetUserId(user, 'Pusher'), userInfoJson(userInfoHook, user));
+    return { auth: sign(user, ctx.req, `${socketId}::user::${userData}`), user_data: userData };
   };
 
   const secrets = [...signer.secrets];
