@@ -173,22 +173,15 @@ const injectionArb = fc.record({
   extra: fc.array(fc.tuple(hostileKey, jsonText), { maxLength: 2 }),
 });
 
+/** Short identities of characters that encoders, case mappings and normalization confuse. */
+const CONFUSABLE: fc.Arbitrary<string> = fc.string({ unit: fc.constantFrom('a', 'A', '\ud800', '\udc00', '\ufffd', '\u00e9', 'e\u0301', '\u0130', '\u00df', ' '), minLength: 1, maxLength: 6 });
+
 /** An identity a different user could hold that is easily confused with `a`'s. */
 function twins(a: string, withReplacement: boolean): fc.Arbitrary<string> {
-  const forms = [
-    a.toUpperCase(),
-    a.toLowerCase(),
-    a.normalize('NFD'),
-    a.normalize('NFC'),
-    `${a}\u0000`,
-    `${a}.`,
-    a.slice(0, -1),
-    a.slice(1),
-    `${a}${a}`,
-    // what a lossy encoder makes of a lone surrogate
-    ...(withReplacement ? [a.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd')] : []),
-  ];
-  return fc.constantFrom(...forms);
+  const forms = fc.constantFrom(a.toUpperCase(), a.toLowerCase(), a.normalize('NFD'), a.normalize('NFC'), `${a}\u0000`, `${a}.`, a.slice(0, -1), a.slice(1), `${a}${a}`);
+  // what a lossy encoder makes of a lone surrogate
+  const replaced = a.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+  return withReplacement && replaced !== a ? fc.oneof(forms, fc.constant(replaced)) : forms;
 }
 
 // ---------------------------------------------------------------------------
@@ -287,7 +280,7 @@ describe(`Property tests of every preset route (Express ${EXPRESS_MAJOR}, seed $
 
     it('never gives two different users the same credential', async () => {
       // a lone surrogate and U+FFFD are left to the reproduction below for the digest presets
-      const pair = idArb.chain((a) => fc.tuple(fc.constant(a), twins(a, preset.kind === 'jwt')));
+      const pair = fc.oneof(idArb, CONFUSABLE).chain((a) => fc.tuple(fc.constant(a), twins(a, preset.kind === 'jwt')));
       await checkProperty(
         fc.asyncProperty(pair, methods, async ([a, b], method) => {
           const userOf = (text: string): WidgetUser => (preset.identity === 'id' ? { id: text, email: 'same@example.com' } : { id: 'same-id', email: text });
