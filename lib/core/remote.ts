@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { isLoopbackHost, parseOptions, secretString, weakSecretReason, type WeakSecretOption } from './config';
 import type { CredentialRequest, WidgetCredential } from './credential';
+import { createCredentialCache, credentialCacheOption, invalidatedUserId, mintBudgetMs, type CredentialCacheOptions } from './credential-cache';
 import { WidgetAuthError, isWidgetAuthError } from './errors';
-import { createSecretMatcher, describeUnexpected, loggerSchema, type WidgetAuthLogger } from './logger';
-import { credentialStoreSecrets, type CachedCredential, type CredentialLockRelease, type CredentialStore } from './remote-store';
-import { ERRORS_DOCS_URL, emitReport } from './report';
+import { createSecretMatcher, loggerSchema, type WidgetAuthLogger } from './logger';
+import { credentialStoreSecrets, type CachedCredential } from './remote-store';
 import type { WidgetUser } from './types';
 import { createUpstreamClient, perUserUpstreamOptionsShape, upstreamOptionsShape, userKeyOf, type AbortSource, type PerUserUpstreamOptions, type UpstreamOptions } from './upstream';
 
@@ -61,18 +61,8 @@ export interface RemoteCredentialCall {
   readonly upstream: RemoteUpstream;
 }
 
-/** The `cache` option of {@link remoteCredential}. */
-export interface RemoteCredentialCacheOptions {
-  /** Where credentials are kept: {@link memoryCredentialStore} (one process) or {@link redisCredentialStore} (shared). */
-  store: CredentialStore;
-  /**
-   * Seconds before a credential's expiry at which a new one is minted, 0 to 86400: a
-   * request that finds the cached credential closer than this to its expiry calls the
-   * vendor (other instances keep serving the still-valid one meanwhile). Keep it well under
-   * the credential's life, or every request mints. Defaults to `60`.
-   */
-  refreshBefore?: number;
-}
+/** The `cache` option of {@link remoteCredential}: `{ store, refreshBefore }` (see {@link CredentialCacheOptions}). */
+export type RemoteCredentialCacheOptions = CredentialCacheOptions;
 
 /** Options of {@link remoteCredential}. */
 export interface RemoteCredentialOptions<C extends Record<string, unknown> = Record<string, unknown>> extends UpstreamOptions, PerUserUpstreamOptions, WeakSecretOption {
@@ -146,30 +136,6 @@ const VENDOR_NAME = /^[a-z][a-z0-9_-]{0,39}$/;
 
 const isFunction = (v: unknown): v is (...args: never[]) => unknown => typeof v === 'function';
 
-const storeSchema = z.custom<CredentialStore>(
-  (v) =>
-    typeof v === 'object' &&
-    v !== null &&
-    ['get', 'set', 'delete'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function') &&
-    ((v as CredentialStore).lock === undefined || typeof (v as CredentialStore).lock === 'function'),
-  { message: 'must be a credential store: memoryCredentialStore({ … }), redisCredentialStore({ … }), or an object with get, set and delete (and optionally lock)' },
-);
-
-/** Longest `refreshBefore`, in seconds. */
-const MAX_REFRESH_BEFORE = 86_400;
-
-const cacheSchema = z
-  .object({
-    store: storeSchema,
-    refreshBefore: z
-      .number({ error: 'must be a whole number of seconds' })
-      .int('must be a whole number of seconds')
-      .min(0, 'must not be negative')
-      .max(MAX_REFRESH_BEFORE, `must be at most ${MAX_REFRESH_BEFORE} seconds`)
-      .default(60),
-  })
-  .strict();
-
 const remoteSchema = z
   .object({
     vendor: z
@@ -180,20 +146,7 @@ const remoteSchema = z
       .min(1, 'must hold at least one key'),
     call: z.custom<RemoteCredentialOptions['call']>(isFunction, { message: 'must be a function ({ user, body, signal, upstream }) => credential' }),
     expiresAt: z.custom<NonNullable<RemoteCredentialOptions['expiresAt']>>(isFunction, { message: 'must be a function (credential) => Unix seconds' }).optional(),
-    cache: z
-      .unknown()
-      .optional()
-      .transform((value, ctx): false | { store: CredentialStore; refreshBefore: number } => {
-        if (value === false || value === undefined) return false;
-        if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-          ctx.addIssue({ code: 'custom', message: 'must be false or { store, refreshBefore }' });
-          return z.NEVER;
-        }
-        const parsed = cacheSchema.safeParse(value);
-        if (parsed.success) return parsed.data;
-        for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: [...issue.path] } as Parameters<typeof ctx.addIssue>[0]);
-        return z.NEVER;
-      }),
+    cache: credentialCacheOption,
     logger: loggerSchema.optional(),
     clock: z.custom<() => number>(isFunction, { message: 'must be a function returning milliseconds' }).optional(),
     allowWeakSecrets: z.boolean({ error: 'must be true or false' }).default(false),
@@ -222,19 +175,8 @@ const remoteSchema = z
 // ---------------------------------------------------------------------------
 // The strategy
 
-/** After a store failure, leave the store alone this long (no per-request failures while it is down). */
-const STORE_RETRY_MS = 1_000;
-/** How often a request that lost the lock looks for the winner's credential. */
-const PEER_POLL_MS = 20;
-/** Stale credentials served while the vendor fails are logged at most this often. */
-const STALE_WARN_EVERY_MS = 60_000;
 /** An expiry past this is in milliseconds, not seconds (the year 5138). */
 const MAX_UNIX_SECONDS = 1e11;
-/** The heading of docs/errors.md about the credential cache failing. */
-const CACHE_DOCS = `${ERRORS_DOCS_URL}#the-credential-cache-is-unavailable`;
-/** The vendor failures during which a still-valid cached credential is served. */
-const VENDOR_DOWN = new Set(['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'NETWORK_ERROR', 'UPSTREAM_ERROR']);
-
 const ANY_BODY = z.unknown();
 
 /** A `parse` function as the zod schema the upstream client validates with. */
@@ -260,17 +202,6 @@ function kindOf(value: unknown): string {
 }
 
 const isAbortSource = (v: unknown): v is AbortSource => typeof v === 'object' && v !== null && typeof (v as AbortSource).aborted === 'boolean' && 'signal' in v;
-
-/** A flight in progress for one user in this process; `store: false` once the user was invalidated. */
-interface Flight {
-  promise: Promise<Record<string, unknown>>;
-  store: boolean;
-}
-
-/** How taking the lock went. */
-type LockOutcome = { kind: 'acquired'; release: CredentialLockRelease } | { kind: 'lost' } | { kind: 'none' };
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * A credential strategy for {@link widgetCredentialRouter} whose credential the vendor's
@@ -316,9 +247,7 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
   const vendor = config.vendor;
   const call = config.call as unknown as RemoteCredentialOptions['call'];
   const expiresAtOf = config.expiresAt as RemoteCredentialOptions['expiresAt'];
-  const cache = config.cache === false ? undefined : config.cache;
-  const store = cache?.store;
-  const refreshBeforeMs = (cache?.refreshBefore ?? 0) * 1000;
+  const store = config.cache === false ? undefined : config.cache.store;
   const clock = config.clock ?? Date.now;
   const logger = config.logger;
   const secrets = [...new Set([...config.secrets, ...(store ? credentialStoreSecrets(store) : [])])];
@@ -326,11 +255,11 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
   const client = createUpstreamClient(vendor, { timeoutMs: config.timeoutMs, retries: config.retries, fetch: config.fetch, maxInFlightPerUser: config.maxInFlightPerUser });
   // the whole call: every attempt, the retry waits (at most 2 s each) and a little slack,
   // so that the client's own timeout, with its details, answers first
-  const budgetMs = (config.timeoutMs + 2_000) * config.retries + config.timeoutMs + 250;
-  const lockTtlMs = budgetMs + 1_000;
-  const flights = new Map<string, Flight>();
-  let storeDownUntil = 0;
-  let staleWarnedAt: number | undefined;
+  const budgetMs = mintBudgetMs(config.timeoutMs, config.retries);
+  const cache =
+    config.cache === false
+      ? undefined
+      : createCredentialCache({ vendor, namespace: vendor, store: config.cache.store, refreshBefore: config.cache.refreshBefore, mintBudgetMs: budgetMs, clock, logger, redact: matcher.redact });
 
   const upstreamFor = (userKey: string | undefined, abort: AbortSource | undefined, request: CredentialRequest | undefined): RemoteUpstream =>
     async function upstream<T>(req: RemoteUpstreamRequest<T>): Promise<T> {
@@ -417,158 +346,16 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
     return { credential, expiresAt };
   }
 
-  function storeFailed(err: unknown, action: string): void {
-    storeDownUntil = performance.now() + STORE_RETRY_MS;
-    const { name, message } = describeUnexpected(err, matcher.redact);
-    emitReport(
-      {
-        code: 'CREDENTIAL_CACHE_UNAVAILABLE',
-        cause: 'cache',
-        vendor,
-        message: `The ${vendor} credential cache failed to ${action} (${name}${message ? `: ${message}` : ''}); requests call the vendor directly until it answers again`,
-        docs: CACHE_DOCS,
-      },
-      `${vendor}|CREDENTIAL_CACHE_UNAVAILABLE|${name}`,
-      logger,
-      'error',
-    );
-  }
-
-  const storeUp = () => store !== undefined && performance.now() >= storeDownUntil;
-
-  async function readStore(userId: string): Promise<CachedCredential | undefined> {
-    if (!storeUp()) return undefined;
-    try {
-      const value = await store!.get(vendor, userId);
-      return value !== undefined && value.expiresAt * 1000 > clock() ? value : undefined;
-    } catch (err) {
-      storeFailed(err, 'read a credential');
-      return undefined;
-    }
-  }
-
-  async function writeStore(userId: string, value: CachedCredential, flight: Flight): Promise<void> {
-    const ttlMs = value.expiresAt * 1000 - clock();
-    if (!flight.store || !storeUp() || ttlMs <= 0) return;
-    try {
-      await store!.set(vendor, userId, value, ttlMs);
-    } catch (err) {
-      storeFailed(err, 'store a credential');
-    }
-  }
-
-  async function tryLock(userId: string): Promise<LockOutcome> {
-    if (store?.lock === undefined || !storeUp()) return { kind: 'none' };
-    try {
-      const release = await store.lock(vendor, userId, lockTtlMs);
-      return release === undefined ? { kind: 'lost' } : { kind: 'acquired', release };
-    } catch (err) {
-      storeFailed(err, 'take a lock');
-      return { kind: 'none' };
-    }
-  }
-
-  const isFresh = (value: CachedCredential) => value.expiresAt * 1000 - refreshBeforeMs > clock();
-
-  /** Mint and store; while the vendor is down, serve `held` if it has not expired. */
-  async function mintAndStore(user: WidgetUser, request: CredentialRequest | undefined, held: CachedCredential | undefined, flight: Flight): Promise<Record<string, unknown>> {
-    let value: CachedCredential;
-    try {
-      value = await mint(user, request, true);
-    } catch (err) {
-      if (held !== undefined && isWidgetAuthError(err) && VENDOR_DOWN.has(err.code) && held.expiresAt * 1000 > clock()) {
-        warnStale(err);
-        return held.credential;
-      }
-      throw err;
-    }
-    await writeStore(user.id, value, flight);
-    return value.credential;
-  }
-
-  async function mintHolding(user: WidgetUser, request: CredentialRequest | undefined, held: CachedCredential | undefined, flight: Flight, release: CredentialLockRelease): Promise<Record<string, unknown>> {
-    try {
-      // a peer may have finished just before the lock was taken
-      const now = await readStore(user.id);
-      if (now !== undefined && (isFresh(now) || (held !== undefined && now.expiresAt > held.expiresAt))) return now.credential;
-      return await mintAndStore(user, request, now ?? held, flight);
-    } finally {
-      try {
-        await release();
-      } catch (err) {
-        storeFailed(err, 'release a lock');
-      }
-    }
-  }
-
-  /** Wait for the lock holder's credential; take the lock over if it is given up; bounded by the lock's life. */
-  async function waitForPeer(user: WidgetUser, request: CredentialRequest | undefined, flight: Flight): Promise<Record<string, unknown>> {
-    const deadline = performance.now() + lockTtlMs;
-    while (performance.now() < deadline) {
-      await sleep(PEER_POLL_MS);
-      const value = await readStore(user.id);
-      if (value !== undefined) return value.credential;
-      const lock = await tryLock(user.id);
-      if (lock.kind === 'acquired') return mintHolding(user, request, undefined, flight, lock.release);
-      if (lock.kind === 'none') break;
-    }
-    return mintAndStore(user, request, undefined, flight);
-  }
-
-  async function obtain(user: WidgetUser, request: CredentialRequest | undefined, flight: Flight): Promise<Record<string, unknown>> {
-    const held = await readStore(user.id);
-    if (held !== undefined && isFresh(held)) return held.credential;
-    const lock = await tryLock(user.id);
-    if (lock.kind === 'acquired') return mintHolding(user, request, held, flight, lock.release);
-    if (lock.kind === 'lost') {
-      // another instance is minting: serve the still-valid credential, or wait for theirs
-      if (held !== undefined) return held.credential;
-      return waitForPeer(user, request, flight);
-    }
-    return mintAndStore(user, request, held, flight);
-  }
-
-  function warnStale(err: WidgetAuthError): void {
-    const now = performance.now();
-    if (logger === undefined || (staleWarnedAt !== undefined && now - staleWarnedAt < STALE_WARN_EVERY_MS)) return;
-    staleWarnedAt = now;
-    try {
-      logger.warn({ vendor, code: err.code, ...(err.upstreamStatus !== undefined ? { upstreamStatus: err.upstreamStatus } : {}) }, `${vendor} could not mint a credential; serving the cached one until it expires`);
-    } catch {
-      // a broken logger must not break the answer
-    }
-  }
-
   return {
     kind: 'remoteCredential',
     secrets,
     async issue(user, request) {
       if (cache === undefined) return (await mint(user, request, false)).credential;
-      // one flight per user in this process: concurrent requests share its answer
-      const id = user.id;
-      const running = flights.get(id);
-      if (running !== undefined) return running.promise;
-      const flight: Flight = { promise: undefined as unknown as Promise<Record<string, unknown>>, store: true };
-      flight.promise = obtain(user, request, flight).finally(() => {
-        if (flights.get(id) === flight) flights.delete(id);
-      });
-      flights.set(id, flight);
-      return flight.promise;
+      return cache.issue(user, { mint: () => mint(user, request, true) });
     },
     async invalidate(user) {
-      const id = typeof user === 'string' ? user : user?.id;
-      if (typeof id !== 'string' || id.length === 0) throw new WidgetAuthError('INTERNAL_ERROR', 'invalidate(user) of remoteCredential needs a user or a non-empty user id');
-      if (store === undefined) return;
-      const running = flights.get(id);
-      if (running !== undefined) {
-        running.store = false;
-        flights.delete(id);
-      }
-      try {
-        await store.delete(vendor, id);
-      } catch (err) {
-        throw new WidgetAuthError('INTERNAL_ERROR', `The ${vendor} credential cache could not remove the user's credential; it lives until it expires`, { cause: err });
-      }
+      const id = invalidatedUserId(user, 'remoteCredential');
+      if (cache !== undefined) await cache.invalidate(id);
     },
   };
 }
