@@ -6,6 +6,9 @@
 import { createHmac, createSecretKey } from 'node:crypto';
 import { WidgetAuthConfigError, WidgetAuthError, hmacCredential, jwtCredential, type CredentialRequest, type WidgetCredential, type WidgetUser } from '../lib';
 
+import request from 'supertest';
+import { widgetCredentialRouter } from '../lib';
+import { buildApp } from './helpers/app';
 import { loadJose } from './helpers/jose';
 
 const { decodeProtectedHeader, jwtVerify } = loadJose();
@@ -53,6 +56,18 @@ describe('hmacCredential', () => {
     await expect(issue(refusing)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
     const failing = hmacCredential({ secret: HMAC_SECRET, message: () => { throw new Error('db down'); } });
     await expect(issue(failing)).rejects.toMatchObject({ code: 'INTERNAL_ERROR', message: 'message(user) of hmacCredential threw' });
+  });
+
+  it('refuses to sign text with a lone surrogate, which UTF-8 would sign as U+FFFD like another text', async () => {
+    const credential = hmacCredential({ secret: HMAC_SECRET, message: (user) => user.metadata!['handle']! });
+    const twin = await issue(credential, { id: 'u1', metadata: { handle: 'ada\ufffd' } });
+    // without the check, 'ada\ud800' is signed as the very bytes of 'ada\ufffd'
+    expect(createHmac('sha256', HMAC_SECRET).update('ada\ud800').digest('hex')).toBe(twin['hash']);
+    expect(await internalError(() => issue(credential, { id: 'u2', metadata: { handle: 'ada\ud800' } }))).toBe(
+      'message(user) of hmacCredential returned text that is not well-formed Unicode (a lone surrogate, signed as U+FFFD like another text)',
+    );
+    // a surrogate pair is well-formed: signed as it is
+    expect((await issue(credential, { id: 'u3', metadata: { handle: 'ada\ud83d\ude00' } }))['hash']).toBe(createHmac('sha256', HMAC_SECRET).update('ada\u{1f600}').digest('hex'));
   });
 
   it("reproduces Intercom's published vector: HMAC-SHA256 of \"Message\" with the key \"secret\"", async () => {
@@ -159,6 +174,29 @@ describe('hmacCredential', () => {
     const weak = 'test-secret-key-1234';
     expect(configProblems(() => hmacCredential({ secret: weak, message: (u) => u.id }))[0]).toMatch(/^secret: looks like a placeholder or has too little variety/);
     expect((await issue(hmacCredential({ secret: weak, message: (u) => u.id, allowWeakSecrets: true })))['hash']).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('an identity that is not well-formed Unicode', () => {
+  it('is refused by every router before any signing: a lone surrogate in the id or email would sign as another user', async () => {
+    const users: Record<string, WidgetUser> = { id: { id: 'user\ud800' }, email: { id: 'u1', email: 'ada\udc00@example.com' }, twin: { id: 'user\ufffd', email: 'ada\ufffd@example.com' } };
+    let signed = 0;
+    const app = buildApp(
+      widgetCredentialRouter({
+        vendor: 'acme',
+        path: '/api/acme-identity',
+        report: false,
+        resolveUser: (req) => users[String(req.headers['x-who'])] ?? null,
+        credential: hmacCredential({ secret: HMAC_SECRET, message: (user) => (signed++, `${user.id}|${user.email ?? ''}`) }),
+      }),
+    );
+    for (const who of ['id', 'email']) {
+      const res = await request(app).get('/api/acme-identity').set('x-who', who);
+      expect(res.status).toBe(500);
+      expect(res.body.error.code).toBe('INTERNAL_ERROR');
+    }
+    expect(signed).toBe(0);
+    expect((await request(app).get('/api/acme-identity').set('x-who', 'twin')).status).toBe(200);
   });
 });
 

@@ -8,6 +8,7 @@ import { hmacJwtSigner, type HmacJwtAlgorithm } from './jwt';
 import { guardFactory } from './misuse';
 import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions, type RouteContext } from './pipeline';
 import type { ResolveUser, WidgetUser } from './types';
+import { hasLoneSurrogate } from './user';
 
 // ---------------------------------------------------------------------------
 // The strategy interface
@@ -295,6 +296,10 @@ export function hmacCredential(options: HmacCredentialOptions): WidgetCredential
       }
       if (typeof message !== 'string' || message.length === 0) {
         throw new WidgetAuthError('INTERNAL_ERROR', `message(user) of hmacCredential returned ${typeof message === 'string' ? 'an empty string' : kindOf(message)}; it must return a non-empty string, e.g. user.id`);
+      }
+      // signed as UTF-8, a lone surrogate is U+FFFD: two different texts would share one digest
+      if (hasLoneSurrogate(message)) {
+        throw new WidgetAuthError('INTERNAL_ERROR', 'message(user) of hmacCredential returned text that is not well-formed Unicode (a lone surrogate, signed as U+FFFD like another text)');
       }
       return buildAnswer('hmacCredential', fields, createHmac('sha256', key).update(message, 'utf8').digest(encoding), message, user, request);
     },

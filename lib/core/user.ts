@@ -13,6 +13,17 @@ function kindOf(value: unknown): string {
   return type === 'undefined' ? 'undefined' : `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
 }
 
+/** A lone surrogate: a half of a UTF-16 pair without its other half. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Whether `text` holds a lone surrogate. UTF-8 writes each as U+FFFD, so two different
+ * texts (`x\ud800`, `x\ufffd`) become the same bytes: the same digest, the same identity.
+ */
+export function hasLoneSurrogate(text: string): boolean {
+  return LONE_SURROGATE.test(text);
+}
+
 function refuse(what: string): never {
   throw new WidgetAuthError('INTERNAL_ERROR', `resolveUser returned ${what}`);
 }
@@ -27,7 +38,9 @@ function keyName(key: string): string {
  * Throws `INTERNAL_ERROR` with a message that names the field and its type (never a
  * value): an `id` that is not a non-empty string, a database `_id` without `id`, an
  * `email` or `name` that is not a string, `metadata` that is not an object of strings.
- * `null` counts as absent for `email`, `name` and `metadata`. Fields are read as
+ * An `id` or `email` that is not well-formed Unicode (a lone surrogate) is refused too:
+ * signed or hashed as UTF-8 it would be another user's. `null` counts as absent for
+ * `email`, `name` and `metadata`. Fields are read as
  * properties, so class instances with getters (ORM models) work.
  */
 export function checkResolvedUser(value: unknown): WidgetUser | undefined {
@@ -45,9 +58,14 @@ export function checkResolvedUser(value: unknown): WidgetUser | undefined {
   }
   if (typeof id !== 'string') refuse(`a user whose \`id\` is ${kindOf(id)}; id must be a non-empty string, e.g. String(user.id)`);
   if (id.length === 0) refuse('a user whose `id` is an empty string; id must be a non-empty string');
+  // as UTF-8 (signed, hashed, sent) it would be the id of another user: x\ud800 and x\ufffd are the same bytes
+  if (hasLoneSurrogate(id)) refuse('a user whose `id` is not well-formed Unicode (it holds a lone surrogate, which UTF-8 writes as U+FFFD: the id of another user)');
   for (const field of ['email', 'name'] as const) {
     const v = user[field];
     if (v !== undefined && v !== null && typeof v !== 'string') refuse(`a user whose \`${field}\` is ${kindOf(v)}; ${field} must be a string when present`);
+    if (field === 'email' && typeof v === 'string' && hasLoneSurrogate(v)) {
+      refuse('a user whose `email` is not well-formed Unicode (it holds a lone surrogate, which UTF-8 writes as U+FFFD: the email of another user)');
+    }
   }
   const metadata = user['metadata'];
   if (metadata !== undefined && metadata !== null) {
