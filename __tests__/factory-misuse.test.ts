@@ -12,6 +12,7 @@ import {
   plainChatIdentityRouter,
   hissunoTokenRouter,
   intercomIdentityRouter,
+  liveblocksAuthRouter,
   neuroonTokenRouter,
   neuroonWidgetToken,
   neutEmbedParamsRouter,
@@ -56,6 +57,7 @@ const FACTORIES: [string, Factory, string][] = [
   ['helpScoutBeaconRouter', helpScoutBeaconRouter, 'app.use(helpScoutBeaconRouter({ … }))'],
   ['frontChatIdentityRouter', frontChatIdentityRouter, 'app.use(frontChatIdentityRouter({ … }))'],
   ['plainChatIdentityRouter', plainChatIdentityRouter, 'app.use(plainChatIdentityRouter({ … }))'],
+  ['liveblocksAuthRouter', liveblocksAuthRouter, 'app.use(liveblocksAuthRouter({ … }))'],
 ];
 
 const lineFor = (name: string, right: string) => `${name} was mounted without being called: write ${right}, not ${name} alone. See ${DOCS}`;

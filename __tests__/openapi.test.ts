@@ -20,6 +20,7 @@ import {
   streamChatTokenRouter,
   zendeskMessagingRouter,
   intercomIdentityRouter,
+  liveblocksAuthRouter,
   neuroonConfigFromEnv,
   neuroonTokenRouter,
   neutConfigFromEnv,
@@ -32,6 +33,7 @@ import {
   type CommonRouterOptions,
   type WidgetUser,
 } from '../lib';
+import { startFakeLiveblocks, type FakeLiveblocks } from '../lib/testing';
 import { EXPRESS_MAJOR, USERS, buildApp, expectNoSecrets, testResolveUser } from './helpers/app';
 import { NEUT_BODY, SECRETS, startSandbox, type SandboxFakes } from './helpers/widget-auth';
 
@@ -186,7 +188,7 @@ describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
 
   it('documents exactly the routes the routers serve', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/api/hissuno-token', '/api/intercom-identity', '/api/neuroon-widget-token', '/api/refresh-sdk-token', '/api/sdk-token', '/api/widget-embed-params', '/api/widget-session', '/api/zendesk-token', '/api/stream-token', '/api/canny-token', '/api/featurebase-token', '/api/chatwoot-identity', '/api/crisp-identity', '/api/helpscout-signature', '/api/front-identity', '/api/plain-identity', '/api/pusher/auth', '/api/pusher/user-auth'].sort(),
+      ['/api/hissuno-token', '/api/intercom-identity', '/api/neuroon-widget-token', '/api/refresh-sdk-token', '/api/sdk-token', '/api/widget-embed-params', '/api/widget-session', '/api/zendesk-token', '/api/stream-token', '/api/canny-token', '/api/featurebase-token', '/api/chatwoot-identity', '/api/crisp-identity', '/api/helpscout-signature', '/api/front-identity', '/api/plain-identity', '/api/liveblocks-auth', '/api/pusher/auth', '/api/pusher/user-auth'].sort(),
     );
   });
 
@@ -437,6 +439,48 @@ describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
         await expectAnswer(request(a).post(path).set('x-test-user', 'ada').set('Content-Type', 'application/json').send('{"bad'), 'post', path, 400, 'INVALID_REQUEST');
         await sharedCases(a, app(limited), path, ['post'], false);
       }
+    });
+  });
+
+  describe('/api/liveblocks-auth (Liveblocks)', () => {
+    const path = '/api/liveblocks-auth';
+    const secretKey = 'sk_prod_Wq7Lz4Xm1Rb8Tn5Vc3Hj6Pd0YsK2Gm8V';
+    let fake: FakeLiveblocks;
+    beforeAll(async () => {
+      fake = await startFakeLiveblocks({ secret: secretKey });
+    });
+    afterEach(() => fake.clearFaults());
+    afterAll(async () => {
+      await fake.close();
+    });
+    const app = (extra: object = {}) =>
+      buildApp(liveblocksAuthRouter({ secretKey, apiBaseUrl: fake.url, resolveUser, permissions: (user, room) => (room.startsWith('team:') ? ['room:write'] : null), ...upstream, ...common(), ...extra }));
+    const ada = (a: Parameters<typeof request>[0], body: object = { room: 'team:general' }) => request(a).post(path).set('x-test-user', 'ada').send(body);
+
+    it('answers { token } for access and ID tokens, and every error, as documented', async () => {
+      const a = app();
+      await expectAnswer(ada(a), 'post', path, 200);
+      await expectAnswer(ada(app({ mode: 'id', permissions: undefined }), {}), 'post', path, 200);
+      await expectAnswer(ada(a, { room: 'private' }), 'post', path, 403, 'FORBIDDEN');
+      await expectAnswer(request(a).post(path).send({ room: 'team:general' }), 'post', path, 401, 'UNAUTHORIZED');
+      await expectAnswer(ada(a, {}), 'post', path, 400, 'INVALID_REQUEST');
+      await expectAnswer(ada(a, { room: 'team:*' }), 'post', path, 400, 'INVALID_REQUEST');
+      await expectAnswer(request(a).post(path).set('x-test-user', 'ada').set('Content-Type', 'application/json').send('{"bad'), 'post', path, 400, 'INVALID_REQUEST');
+      await sharedCases(a, app(limited), path, ['post'], false);
+    });
+
+    it('answers every Liveblocks failure in a documented shape', async () => {
+      const a = app();
+      await expectAnswer(ada(app({ secretKey: 'sk_prod_Tn5Vc3Hj6Pd0YsK2Gm8VWq7Lz4Xm1Rb8' })), 'post', path, 502, 'UPSTREAM_REJECTED');
+      fake.fault({ kind: 'status', status: 500 }, { times: 1 });
+      await expectAnswer(ada(a), 'post', path, 502, 'UPSTREAM_UNAVAILABLE');
+      fake.fault({ kind: 'wrong-shape' }, { times: 1 });
+      await expectAnswer(ada(a), 'post', path, 502, 'UPSTREAM_INVALID_RESPONSE');
+      fake.fault({ kind: 'status', status: 429, headers: { 'Retry-After': '7' } }, { times: 1 });
+      const busy = await expectAnswer(ada(a), 'post', path, 503, 'UPSTREAM_UNAVAILABLE');
+      expect(busy.headers['retry-after']).toBe('7');
+      fake.fault({ kind: 'latency', ms: 1000 }, { times: 1 });
+      await expectAnswer(ada(a), 'post', path, 504, 'UPSTREAM_TIMEOUT');
     });
   });
 

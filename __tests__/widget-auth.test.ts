@@ -412,6 +412,7 @@ describe(`widgetAuth (Express ${EXPRESS_MAJOR})`, () => {
         ['front', 'absent', ['FRONT_CHAT_SECRET']],
         ['plain', 'absent', ['PLAIN_CHAT_SECRET']],
         ['pusher', 'absent', ['PUSHER_APP_ID', 'PUSHER_KEY', 'PUSHER_SECRET']],
+        ['liveblocks', 'absent', ['LIVEBLOCKS_SECRET_KEY']],
       ]);
       expect(statuses[4]!.set).toEqual(['WONDERFUL_API_URL']);
       expect(statuses[0]!.variables).toBe(NEVERMINED_ENV);

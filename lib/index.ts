@@ -15,5 +15,6 @@ export * from './helpscout/index';
 export * from './front/index';
 export * from './plain/index';
 export * from './pusher/index';
+export * from './liveblocks/index';
 export * from './widget-auth';
 export { NEUT_EMBED_SCRIPT, NEUT_EMBED_SCRIPT_INTEGRITY, serveNeutEmbedScript } from './browser/neut-embed';
