@@ -10,6 +10,7 @@ export {
   NEVERMINED_SESSION_PATH,
   NEVERMINED_ENV,
   type NeverminedSessionRouterOptions,
+  type NeverminedSessionRouter,
   type NeverminedConfig,
 } from './router';
 export { neverminedContract } from './contract';

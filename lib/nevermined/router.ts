@@ -1,13 +1,17 @@
+import { createHash } from 'node:crypto';
 import type { Router } from 'express';
 import { z } from 'zod';
 import { optionsFromEnv, parseOptions, requiredString, vendorBaseUrl, type EnvVariable, type WeakSecretOption } from '../core/config';
+import { createCredentialCache, credentialCacheOption, invalidatedUserId, mintBudgetMs, type CredentialCacheOptions } from '../core/credential-cache';
 import { WidgetAuthError } from '../core/errors';
+import { createSecretMatcher } from '../core/logger';
 import { guardFactory } from '../core/misuse';
 import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions } from '../core/pipeline';
-import type { ResolveUser } from '../core/types';
+import { credentialStoreSecrets, type CachedCredential } from '../core/remote-store';
+import type { ResolveUser, WidgetUser } from '../core/types';
 import { createUpstreamClient, perUserUpstreamOptionsShape, upstreamOptionsShape, userKeyOf, type PerUserUpstreamOptions, type UpstreamOptions } from '../core/upstream';
 import { neverminedContract } from './contract';
-import { NEVERMINED_SESSION_API_PATH, mintWidgetSession, neverminedSecret, normaliseEmail, sessionTarget } from './session';
+import { NEVERMINED_SESSION_API_PATH, mintWidgetSession, neverminedSecret, normaliseEmail, sessionTarget, type WidgetSession } from './session';
 
 /** Default route of {@link neverminedSessionRouter}. */
 export const NEVERMINED_SESSION_PATH = '/api/widget-session';
@@ -35,7 +39,27 @@ export interface NeverminedSessionRouterOptions extends CommonRouterOptions, Ups
   apiBaseUrl: string;
   /** Maps the request to the signed-in user, whose `email` is the Nevermined identity; `null` means 401. */
   resolveUser: ResolveUser;
+  /**
+   * `false` (every request asks Nevermined for a new session), or `{ store, refreshBefore }`:
+   * each user's session is kept (by user `id`) until `refreshBefore` seconds before its
+   * `expiresAt`, so the user's requests, tabs and devices get the same session; one call
+   * to Nevermined per user at a time (across instances with a shared store); a cached
+   * session is served while Nevermined is down until it expires. A session cached for
+   * another email than the user's is never served. Call the router's `invalidate(user)` at
+   * sign-out. Defaults to `false`.
+   */
+  cache?: false | CredentialCacheOptions;
 }
+
+/** The router {@link neverminedSessionRouter} returns, with sign-out for its cache. */
+export type NeverminedSessionRouter = Router & {
+  /**
+   * Remove the cached session of `user` (a user or its id): call it at sign-out, so that
+   * the next request gets a new session. Rejects with a `WidgetAuthError`
+   * (`INTERNAL_ERROR`) when the store cannot be reached. Without a cache it resolves at once.
+   */
+  invalidate(user: WidgetUser | string): Promise<void>;
+};
 
 const optionsSchema = z
   .object({
@@ -43,6 +67,7 @@ const optionsSchema = z
     rawSecret: neverminedSecret,
     apiBaseUrl: vendorBaseUrl(NEVERMINED_SESSION_API_PATH),
     resolveUser: resolveUserSchema,
+    cache: credentialCacheOption,
     ...upstreamOptionsShape,
     ...perUserUpstreamOptionsShape,
     ...commonOptionsShape,
@@ -64,17 +89,55 @@ const optionsSchema = z
  * user at a time. A request whose browser hangs up while its call waits for a connection
  * never reaches Nevermined.
  *
+ * With `cache: { store, refreshBefore }`, a user's session is minted once and served to
+ * each of the user's requests until `refreshBefore` seconds before its `expiresAt` (see
+ * docs/nevermined.md#caching); the returned router's `invalidate(user)` removes it.
+ *
  * @example
  * ```ts
  * app.use(neverminedSessionRouter({ ...neverminedConfigFromEnv(), resolveUser: (req) => req.user }));
  * ```
  */
-export function neverminedSessionRouter(options: NeverminedSessionRouterOptions): Router {
+export function neverminedSessionRouter(options: NeverminedSessionRouterOptions): NeverminedSessionRouter {
   const config = parseOptions('neverminedSessionRouter', optionsSchema, options);
   const target = sessionTarget(config);
   const client = createUpstreamClient('nevermined', { timeoutMs: config.timeoutMs, retries: config.retries, fetch: config.fetch, maxInFlightPerUser: config.maxInFlightPerUser });
-  return createWidgetRouter(neverminedContract, config, {
-    secrets: [config.rawSecret],
+  const store = config.cache === false ? undefined : config.cache.store;
+  const secrets = [config.rawSecret, ...(store ? credentialStoreSecrets(store) : [])];
+  const cache =
+    config.cache === false
+      ? undefined
+      : createCredentialCache({
+          vendor: 'nevermined',
+          // sessions of one organization on one API: routers of other organizations may share the store
+          namespace: JSON.stringify(['nevermined', config.apiBaseUrl, config.orgId]),
+          store: config.cache.store,
+          refreshBefore: config.cache.refreshBefore,
+          mintBudgetMs: mintBudgetMs(config.timeoutMs, config.retries),
+          // read on each call, so that a test's fake Date is the clock
+          clock: () => Date.now(),
+          logger: config.logger,
+          redact: createSecretMatcher(secrets).redact,
+        });
+
+  /** The user's session from the cache: minted at most once per user at a time, never one of another email. */
+  const cachedSession = async (user: WidgetUser, email: string, record: (ms: number) => void): Promise<WidgetSession> => {
+    const emailKey = createHash('sha256').update(email, 'utf8').digest('base64url');
+    const mint = async (): Promise<CachedCredential> => {
+      // shared by every request of the user: the browser that asked first cannot cancel it
+      const { session, upstreamMs } = await mintWidgetSession(client, target, email, { userKey: userKeyOf(user) });
+      record(upstreamMs);
+      return { credential: { session, emailKey }, expiresAt: Date.parse(session.expiresAt) / 1000 };
+    };
+    let entry = await cache!.issue(user, { mint });
+    // the user's email changed since the session was cached: a session of the new address replaces it
+    if (entry['emailKey'] !== emailKey) entry = await cache!.issue(user, { mint, renew: true });
+    if (entry['emailKey'] !== emailKey) entry = (await mint()).credential;
+    return entry['session'] as WidgetSession;
+  };
+
+  const router = createWidgetRouter(neverminedContract, config, {
+    secrets,
     relaysVendor: true,
     routes: [
       {
@@ -94,12 +157,19 @@ export function neverminedSessionRouter(options: NeverminedSessionRouterOptions)
             // the address comes from the host's user record, not from the browser
             throw new WidgetAuthError('INTERNAL_ERROR', 'resolveUser returned a user whose email is not an email address', { cause: err });
           }
+          if (cache !== undefined) return cachedSession(user, email, (ms) => ctx.upstream(ms));
           const { session, upstreamMs } = await mintWidgetSession(client, target, email, { signal: ctx, userKey: userKeyOf(user) });
           ctx.upstream(upstreamMs);
           return session;
         },
       },
     ],
+  });
+  return Object.assign(router, {
+    async invalidate(user: WidgetUser | string): Promise<void> {
+      const id = invalidatedUserId(user, 'neverminedSessionRouter');
+      if (cache !== undefined) await cache.invalidate(id);
+    },
   });
 }
 

@@ -184,6 +184,8 @@ const signAnswerSchema = z
 /** A signed token plus the time spent waiting on the vendor. */
 export interface SignOutcome extends SignResponse {
   upstreamMs: number;
+  /** The token's own `exp` claim (Unix seconds), when it has a numeric one. */
+  tokenExp: number | undefined;
 }
 
 /**
@@ -257,8 +259,9 @@ export function createWonderfulSigner(config: WonderfulClientConfig & { maxInFli
         throw answerError(`Wonderful answered ${status} with a token for another entity (${name}).`, status, upstreamMs);
       }
     }
-    const expiresAt = data.expiresAt ?? (typeof claims.exp === 'number' && Number.isFinite(claims.exp) ? Math.floor(claims.exp) : sentAt + request.expiresIn);
-    return { jwt: data.jwt, expiresAt, id: data.id ?? sub ?? request.entityId, upstreamMs };
+    const tokenExp = typeof claims.exp === 'number' && Number.isFinite(claims.exp) ? Math.floor(claims.exp) : undefined;
+    const expiresAt = data.expiresAt ?? tokenExp ?? sentAt + request.expiresIn;
+    return { jwt: data.jwt, expiresAt, id: data.id ?? sub ?? request.entityId, upstreamMs, tokenExp };
   };
 }
 

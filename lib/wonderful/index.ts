@@ -9,5 +9,5 @@ export {
   type SignResponse,
   type WonderfulAuthClientOptions,
 } from './client';
-export { wonderfulTokenRouter, wonderfulConfigFromEnv, WONDERFUL_TOKEN_PATH, WONDERFUL_REFRESH_PATH, WONDERFUL_ENV, type WonderfulTokenRouterOptions, type WonderfulTokenBody, type WonderfulEnvConfig } from './router';
+export { wonderfulTokenRouter, wonderfulConfigFromEnv, WONDERFUL_TOKEN_PATH, WONDERFUL_REFRESH_PATH, WONDERFUL_ENV, type WonderfulTokenRouterOptions, type WonderfulTokenRouter, type WonderfulTokenBody, type WonderfulEnvConfig } from './router';
 export { wonderfulEntityIdFor, uuidV5, WONDERFUL_ENTITY_NAMESPACE } from './entity';

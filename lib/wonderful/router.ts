@@ -1,10 +1,13 @@
 import type { Router } from 'express';
 import { z } from 'zod';
 import { optionsFromEnv, parseOptions, vendorBaseUrl, type EnvVariable, type WeakSecretOption } from '../core/config';
+import { createCredentialCache, credentialCacheOption, invalidatedUserId, mintBudgetMs, type CredentialCacheOptions } from '../core/credential-cache';
 import { WidgetAuthError } from '../core/errors';
+import { createSecretMatcher } from '../core/logger';
 import { guardFactory } from '../core/misuse';
 import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions, type RouteContext } from '../core/pipeline';
 import { perUserUpstreamOptionsShape, userKeyOf, type PerUserUpstreamOptions, type UpstreamOptions } from '../core/upstream';
+import { credentialStoreSecrets, type CachedCredential } from '../core/remote-store';
 import type { ResolveUser, WidgetUser } from '../core/types';
 import {
   WONDERFUL_DEFAULT_EXPIRES_IN,
@@ -58,7 +61,29 @@ export interface WonderfulTokenRouterOptions extends CommonRouterOptions, Upstre
   metadataFor?: (user: WidgetUser) => Record<string, unknown> | undefined | Promise<Record<string, unknown> | undefined>;
   /** Path of the refresh route. Defaults to `/api/refresh-sdk-token`. */
   refreshPath?: string;
+  /**
+   * `false` (every request signs a new token), or `{ store, refreshBefore }`: each user's
+   * token is kept (by user `id`) until `refreshBefore` seconds before it expires, so the
+   * user's requests, tabs and devices get the same token from the token route; one call to
+   * Wonderful per user at a time (across instances with a shared store); a cached token is
+   * served while Wonderful is down until it expires. The refresh route, still answering
+   * only for the user's own entity, always gets a token newer than the cached one and
+   * caches it. A token cached for another entity than the user's is never served. Call
+   * the router's `invalidate(user)` at sign-out. Defaults to `false`.
+   */
+  cache?: false | CredentialCacheOptions;
 }
+
+/** The router {@link wonderfulTokenRouter} returns, with sign-out for its cache. */
+export type WonderfulTokenRouter = Router & {
+  /**
+   * Remove the cached token of `user` (a user or its id): call it at sign-out, or when
+   * `metadataFor` would give the user other claims, so that the next request signs a new
+   * token. Rejects with a `WidgetAuthError` (`INTERNAL_ERROR`) when the store cannot be
+   * reached. Without a cache it resolves at once.
+   */
+  invalidate(user: WidgetUser | string): Promise<void>;
+};
 
 const hook = (shape: string) => z.custom<(user: WidgetUser) => unknown>((v) => typeof v === 'function', { message: `must be a function ${shape}` });
 
@@ -71,6 +96,7 @@ const optionsSchema = z
     expiresIn: wonderfulExpiresIn.default(WONDERFUL_DEFAULT_EXPIRES_IN),
     metadataFor: hook('(user) => metadata').optional(),
     refreshPath: commonOptionsShape.path,
+    cache: credentialCacheOption,
     ...commonOptionsShape,
   })
   .strict()
@@ -80,6 +106,9 @@ const optionsSchema = z
       ctx.addIssue({ code: 'custom', path: ['refreshPath'], message: 'must differ from path' });
     }
   });
+
+/** The three fields the browser gets, in their order. */
+const answerOf = (body: WonderfulTokenBody): WonderfulTokenBody => ({ token: body.token, expiresAt: body.expiresAt, id: body.id });
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -101,17 +130,39 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * `maxInFlightPerUser` (4) of them for one user, and a request whose browser hangs up
  * while its call waits for a connection never reaches Wonderful.
  *
+ * With `cache: { store, refreshBefore }`, a user's token is signed once and served by the
+ * token route until `refreshBefore` seconds before it expires; the refresh route signs a
+ * newer one (see docs/wonderful.md#caching). The returned router's `invalidate(user)`
+ * removes the user's token.
+ *
  * @example
  * ```ts
  * app.use(wonderfulTokenRouter({ ...wonderfulConfigFromEnv(), resolveUser: (req) => req.user }));
  * ```
  */
-export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Router {
+export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): WonderfulTokenRouter {
   const config = parseOptions('wonderfulTokenRouter', optionsSchema, options);
   const sign = createWonderfulSigner(config);
   const entityIdFor = config.entityIdFor ?? wonderfulEntityIdFor;
   const metadataFor = config.metadataFor;
   const expiresIn = config.expiresIn;
+  const store = config.cache === false ? undefined : config.cache.store;
+  const secrets = [config.apiKey, ...(store ? credentialStoreSecrets(store) : [])];
+  const cache =
+    config.cache === false
+      ? undefined
+      : createCredentialCache({
+          vendor: 'wonderful',
+          // tokens of one API, tenant and lifetime: routers signing other tokens may share the store
+          namespace: JSON.stringify(['wonderful', config.baseUrl, config.tenantId ?? null, expiresIn]),
+          store: config.cache.store,
+          refreshBefore: config.cache.refreshBefore,
+          mintBudgetMs: mintBudgetMs(config.timeoutMs, config.retries),
+          // read on each call, so that a test's fake Date is the clock
+          clock: () => Date.now(),
+          logger: config.logger,
+          redact: createSecretMatcher(secrets).redact,
+        });
 
   const ownEntity = async (user: WidgetUser): Promise<string> => {
     let entityId: unknown;
@@ -124,7 +175,8 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Rout
     return entityId.toLowerCase();
   };
 
-  const issue = async (entityId: string, user: WidgetUser, ctx: RouteContext): Promise<WonderfulTokenBody> => {
+  /** Sign a token for the entity; `signal` is the request's, or none when the call is shared by the user's requests. */
+  const signFor = async (entityId: string, user: WidgetUser, signal: RouteContext | undefined, record: (ms: number) => void): Promise<{ body: WonderfulTokenBody; tokenExp: number | undefined }> => {
     let request: CheckedSignRequest;
     try {
       const metadata = metadataFor ? await metadataFor(user) : undefined;
@@ -133,13 +185,32 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Rout
       // metadata comes from the host's user record, not from the browser
       throw new WidgetAuthError('INTERNAL_ERROR', 'metadataFor threw or gave metadata the vendor refuses', { cause: err });
     }
-    const signed = await sign(request, { signal: ctx, userKey: userKeyOf(user) });
-    ctx.upstream(signed.upstreamMs);
-    return { token: signed.jwt, expiresAt: signed.expiresAt, id: signed.id };
+    const signed = await sign(request, { signal, userKey: userKeyOf(user) });
+    record(signed.upstreamMs);
+    return { body: { token: signed.jwt, expiresAt: signed.expiresAt, id: signed.id }, tokenExp: signed.tokenExp };
   };
 
-  return createWidgetRouter(wonderfulContract, config, {
-    secrets: [config.apiKey],
+  /**
+   * The user's token: from the cache when there is one (`renew`: newer than the cached
+   * one), never a cached token of another entity than `entityId`, the user's own.
+   */
+  const issue = async (entityId: string, user: WidgetUser, ctx: RouteContext, renew: boolean): Promise<WonderfulTokenBody> => {
+    const record = (ms: number) => ctx.upstream(ms);
+    if (cache === undefined) return (await signFor(entityId, user, ctx, record)).body;
+    const mint = async (): Promise<CachedCredential> => {
+      const { body, tokenExp } = await signFor(entityId, user, undefined, record);
+      // the sooner of the answer's expiry and the token's own exp
+      return { credential: { ...body }, expiresAt: Math.min(body.expiresAt, tokenExp ?? Infinity) };
+    };
+    let entry = await cache.issue(user, { mint, renew });
+    // a token cached for another entity (entityIdFor changed its answer) is replaced, never served
+    if (entry['id'] !== entityId && !renew) entry = await cache.issue(user, { mint, renew: true });
+    if (entry['id'] !== entityId) entry = (await mint()).credential;
+    return answerOf(entry as unknown as WonderfulTokenBody);
+  };
+
+  const router = createWidgetRouter(wonderfulContract, config, {
+    secrets,
     relaysVendor: true,
     routes: [
       {
@@ -148,7 +219,7 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Rout
         requireUser: true,
         async handle(ctx) {
           const user = ctx.user!;
-          return issue(await ownEntity(user), user, ctx);
+          return issue(await ownEntity(user), user, ctx, false);
         },
       },
       {
@@ -166,10 +237,17 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Rout
           if (requested.toLowerCase() !== own) {
             throw new WidgetAuthError('FORBIDDEN', "entityId is not the signed-in user's entity.", { field: 'entityId' });
           }
-          return issue(own, user, ctx);
+          // a refresh means the browser's token no longer works: never the cached one again
+          return issue(own, user, ctx, true);
         },
       },
     ],
+  });
+  return Object.assign(router, {
+    async invalidate(user: WidgetUser | string): Promise<void> {
+      const id = invalidatedUserId(user, 'wonderfulTokenRouter');
+      if (cache !== undefined) await cache.invalidate(id);
+    },
   });
 }
 
