@@ -22,6 +22,7 @@ const ANCHORS = [
   'a-hook-or-a-vendor-step-failed',
   'an-unexpected-error',
   'the-vendor-refused-this-server',
+  'the-vendor-account-lacks-the-feature',
   'the-vendor-sent-an-unexpected-answer',
   'rate-limit-warnings',
   'a-factory-mounted-without-being-called',

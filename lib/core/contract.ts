@@ -37,6 +37,7 @@ export const GENERIC_MESSAGES: Partial<Record<WidgetAuthErrorCode, string>> = {
   UPSTREAM_TIMEOUT: 'The widget vendor did not answer in time; try again shortly.',
   UPSTREAM_INVALID_RESPONSE: 'The widget vendor sent an unexpected answer.',
   UPSTREAM_ERROR: 'The widget vendor answered with an error.',
+  UPSTREAM_FEATURE_UNAVAILABLE: "The widget vendor does not offer this feature to this site's account.",
   NETWORK_ERROR: 'The widget vendor could not be reached; try again shortly.',
 };
 

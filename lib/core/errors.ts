@@ -22,6 +22,7 @@ export type WidgetAuthErrorCode =
   | 'UPSTREAM_TIMEOUT'
   | 'UPSTREAM_INVALID_RESPONSE'
   | 'UPSTREAM_ERROR'
+  | 'UPSTREAM_FEATURE_UNAVAILABLE'
   | 'NETWORK_ERROR'
   | 'INTERNAL_ERROR';
 
@@ -42,6 +43,7 @@ export const DEFAULT_STATUS: Readonly<Record<WidgetAuthErrorCode, number>> = Obj
   UPSTREAM_TIMEOUT: 504,
   UPSTREAM_INVALID_RESPONSE: 502,
   UPSTREAM_ERROR: 502,
+  UPSTREAM_FEATURE_UNAVAILABLE: 503,
   NETWORK_ERROR: 502,
   INTERNAL_ERROR: 500,
 });
@@ -62,6 +64,11 @@ export interface WidgetAuthErrorDetails {
   upstreamStatus?: number;
   /** The option or body field the error is about. */
   field?: string;
+  /**
+   * What the operator should do, in the library's own words (a scope to grant, a plan
+   * to upgrade): reports give it in place of their general advice. Never sent.
+   */
+  hint?: string;
 }
 
 /**
@@ -82,6 +89,7 @@ export class WidgetAuthError extends Error {
   readonly correlationId?: string;
   readonly upstreamStatus?: number;
   readonly field?: string;
+  readonly hint?: string;
 
   constructor(code: WidgetAuthErrorCode, message: string, details: WidgetAuthErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -92,6 +100,7 @@ export class WidgetAuthError extends Error {
     if (details.correlationId !== undefined) this.correlationId = details.correlationId;
     if (details.upstreamStatus !== undefined) this.upstreamStatus = details.upstreamStatus;
     if (details.field !== undefined) this.field = details.field;
+    if (details.hint !== undefined) this.hint = details.hint;
   }
 }
 

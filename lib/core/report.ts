@@ -1,4 +1,4 @@
-import { isWidgetAuthError } from './errors';
+import { isWidgetAuthError, type WidgetAuthError } from './errors';
 import { describeUnexpected, type WidgetAuthLogger } from './logger';
 
 /**
@@ -14,6 +14,7 @@ export const REPORT_ANCHORS = {
   hook: 'a-hook-or-a-vendor-step-failed',
   unexpected: 'an-unexpected-error',
   rejected: 'the-vendor-refused-this-server',
+  featureUnavailable: 'the-vendor-account-lacks-the-feature',
   invalidResponse: 'the-vendor-sent-an-unexpected-answer',
   rateLimit: 'rate-limit-warnings',
   misuse: 'a-factory-mounted-without-being-called',
@@ -33,7 +34,7 @@ export function docsLink(anchor: (typeof REPORT_ANCHORS)[keyof typeof REPORT_ANC
 export interface WidgetAuthReport {
   /** The library's error code (`INTERNAL_ERROR`, `UPSTREAM_REJECTED`, …), express-rate-limit's (`ERR_ERL_…`), or `INVALID_CONFIG`. */
   code: string;
-  /** What kind of cause: `resolveUser.result`, `resolveUser.threw`, `hook`, `unexpected`, `upstream.rejected`, `upstream.invalidResponse`, `rateLimit` or `factory.misuse`. */
+  /** What kind of cause: `resolveUser.result`, `resolveUser.threw`, `hook`, `unexpected`, `upstream.rejected`, `upstream.featureUnavailable`, `upstream.invalidResponse`, `rateLimit` or `factory.misuse`. */
   cause: string;
   /** The vendor whose router reports it, when a router does. */
   vendor?: string;
@@ -116,6 +117,17 @@ function rejectedHint(status: number | undefined): string {
   return 'Check the options this router was given; the correlation id identifies the call to the vendor.';
 }
 
+/** The vendor's status, code and correlation id as quoted in a report: redacted, cut, or `[redacted]` whole when they hold a piece of a secret. */
+function vendorFacts(err: WidgetAuthError, redact: (text: string) => string, sharesPiece: (text: string) => boolean): string[] {
+  const status = err.upstreamStatus;
+  return [
+    status !== undefined ? `HTTP ${status}` : undefined,
+    // redacted before cutting: a cut could leave part of a secret the redactor no longer recognises
+    err.vendorCode !== undefined ? `vendor code ${sharesPiece(err.vendorCode) ? '[redacted]' : redact(err.vendorCode).slice(0, 64)}` : undefined,
+    err.correlationId !== undefined ? `correlation id ${sharesPiece(err.correlationId) ? '[redacted]' : redact(err.correlationId).slice(0, 128)}` : undefined,
+  ].filter((f) => f !== undefined);
+}
+
 /**
  * Why a request failed, when the host must fix it: `undefined` for the visitor's own
  * mistakes (4xx) and for passing vendor trouble (unreachable, timed out), which the
@@ -161,19 +173,27 @@ function diagnose(err: unknown, vendor: string, redact: (text: string) => string
     }
     case 'UPSTREAM_REJECTED': {
       const status = err.upstreamStatus;
-      const facts = [
-        status !== undefined ? `HTTP ${status}` : undefined,
-        // redacted before cutting: a cut could leave part of a secret the redactor no longer recognises
-        err.vendorCode !== undefined ? `vendor code ${sharesPiece(err.vendorCode) ? '[redacted]' : redact(err.vendorCode).slice(0, 64)}` : undefined,
-        err.correlationId !== undefined ? `correlation id ${sharesPiece(err.correlationId) ? '[redacted]' : redact(err.correlationId).slice(0, 128)}` : undefined,
-      ].filter((f) => f !== undefined);
+      const facts = vendorFacts(err, redact, sharesPiece);
       return {
-        key: `UPSTREAM_REJECTED|${status ?? ''}`,
+        // a hint is the library's own sentence about a distinct cause (a missing scope)
+        key: `UPSTREAM_REJECTED|${status ?? ''}${err.hint !== undefined ? `|${err.hint}` : ''}`,
         report: {
           code: err.code,
           cause: 'upstream.rejected',
-          message: `The ${vendor} API refused this server's request${facts.length ? ` (${facts.join(', ')})` : ''}; every visitor gets 502 until it is fixed. ${rejectedHint(status)}`,
+          message: `The ${vendor} API refused this server's request${facts.length ? ` (${facts.join(', ')})` : ''}; every visitor gets 502 until it is fixed. ${err.hint ?? rejectedHint(status)}`,
           docs: docsLink(REPORT_ANCHORS.rejected),
+        },
+      };
+    }
+    case 'UPSTREAM_FEATURE_UNAVAILABLE': {
+      const facts = vendorFacts(err, redact, sharesPiece);
+      return {
+        key: `UPSTREAM_FEATURE_UNAVAILABLE|${err.upstreamStatus ?? ''}`,
+        report: {
+          code: err.code,
+          cause: 'upstream.featureUnavailable',
+          message: `The ${vendor} API says this account's plan does not include what this route needs${facts.length ? ` (${facts.join(', ')})` : ''}; every visitor gets ${err.status} until the plan includes it (or the route is unmounted). ${err.hint ?? "Check the vendor's plan requirements for the feature."}`,
+          docs: docsLink(REPORT_ANCHORS.featureUnavailable),
         },
       };
     }

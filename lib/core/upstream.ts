@@ -208,6 +208,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const vendorErrorSchema = z
   .object({
     code: z.union([z.string(), z.number()]).optional(),
+    // HubSpot's error bodies name the kind of failure `category` (`MISSING_SCOPES`) and carry no `code`
+    category: z.string().optional().catch(undefined),
     correlationId: z.string().optional(),
     correlation_id: z.string().optional(),
     error: z.union([z.string(), z.object({ code: z.union([z.string(), z.number()]).optional() }).loose()]).optional(),
@@ -411,7 +413,7 @@ export function createUpstreamClient(
       const body = vendorErrorSchema.safeParse(JSON.parse(text));
       if (body.success) {
         const nested = typeof body.data.error === 'object' ? body.data.error.code : undefined;
-        const code = body.data.code ?? nested;
+        const code = body.data.code ?? nested ?? body.data.category;
         if (code !== undefined) vendorCode = vendorText(String(code), MAX_VENDOR_CODE);
         const id = body.data.correlationId ?? body.data.correlation_id;
         if (id !== undefined) correlationId = vendorText(id, MAX_CORRELATION_ID);
