@@ -1,7 +1,8 @@
 /**
- * `widgetCredentialRouter` over real HTTP, on Express 5 and Express 4: the worked
- * example of docs/custom-vendor.md run as written (its code is read from the page, so the
- * page and this test cannot drift apart), then the router's own rules: the pipeline
+ * `widgetCredentialRouter` over real HTTP, on Express 5 and Express 4: the two worked
+ * examples of docs/custom-vendor.md run as written (their code is read from the page, so
+ * the page and this test cannot drift apart; the remote one against a stand-in for the
+ * vendor's API on 127.0.0.1), then the router's own rules: the pipeline
  * (origin and Fetch Metadata, CORS, rate limit, redaction, error shapes), host mistakes
  * in the strategy's hooks, strategies of the host's own, and start-up errors.
  */
@@ -16,6 +17,7 @@ import { WidgetAuthConfigError, WidgetAuthError, hmacCredential, jwtCredential, 
 import { EXPRESS_MAJOR, USERS, buildApp, captureLogger, expectNoSecrets, testResolveUser } from './helpers/app';
 import { codeBlocks } from './helpers/docs-blocks';
 import { loadJose } from './helpers/jose';
+import { API_KEY, LIFE, startVendor, type Vendor } from './helpers/remote-vendor';
 
 const { jwtVerify } = loadJose();
 
@@ -30,13 +32,13 @@ const ATTACKER = 'https://attacker.test';
 const SAME_ORIGIN_FETCH = { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty' };
 const crossSiteFetch = (origin: string) => ({ 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty', origin });
 
-/** The first ```ts block after the page's "A complete example" heading. */
-function workedExample(): { code: string; lines: number } {
+/** The first ```ts block after the page's `heading` ("A complete example" unless told). */
+function workedExample(heading = 'A complete example'): { code: string; lines: number } {
   const markdown = readFileSync(PAGE, 'utf8');
-  const start = markdown.indexOf('\n## A complete example\n');
-  if (start === -1) throw new Error('docs/custom-vendor.md has no "A complete example" section');
+  const start = markdown.indexOf(`\n## ${heading}\n`);
+  if (start === -1) throw new Error(`docs/custom-vendor.md has no "${heading}" section`);
   const block = codeBlocks(markdown.slice(start), 'docs/custom-vendor.md').find((b) => b.lang === 'ts');
-  if (!block) throw new Error('the "A complete example" section of docs/custom-vendor.md has no ts block');
+  if (!block) throw new Error(`the "${heading}" section of docs/custom-vendor.md has no ts block`);
   return { code: block.code, lines: block.code.trimEnd().split('\n').length };
 }
 
@@ -163,6 +165,122 @@ describe(`docs/custom-vendor.md, its worked example run as written (Express ${EX
       problems.push(...(err as WidgetAuthConfigError).problems);
     }
     expect(problems).toEqual(['secret: looks like a placeholder, not a real secret']);
+  });
+});
+
+describe(`docs/custom-vendor.md, its remote example run as written against a vendor stand-in (Express ${EXPRESS_MAJOR})`, () => {
+  const example = workedExample('A vendor that mints the credential with its API');
+  const logger = captureLogger();
+  const realNow = Date.now.bind(Date);
+  let shift = 0;
+  let vendor: Vendor;
+  let app: express.Express;
+  let credential: lib.RemoteCredential;
+
+  beforeAll(async () => {
+    // the cache reads Date.now: shifting it moves time for the cache and the stand-in
+    jest.spyOn(Date, 'now').mockImplementation(() => realNow() + shift);
+    vendor = await startVendor(() => Date.now());
+    app = express();
+    // the page's code, with remoteCredential wrapped to keep hold of the strategy it makes
+    const wrapped = {
+      ...lib,
+      remoteCredential: (options: lib.RemoteCredentialOptions) => (credential = lib.remoteCredential(options)),
+    };
+    const js = ts.transpileModule(example.code, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
+    new Function('require', 'exports', 'app', 'resolveUser', 'logger', 'process', js)(
+      (specifier: string) => {
+        if (specifier === 'express-widget-auth') return wrapped;
+        throw new Error(`the example imports ${specifier}`);
+      },
+      {},
+      app,
+      testResolveUser,
+      logger,
+      { env: { ACME_API_KEY: API_KEY, ACME_API_URL: new URL(vendor.url).origin } },
+    );
+  });
+  afterAll(async () => {
+    await vendor.close();
+    jest.restoreAllMocks();
+    expectNoSecrets(logger.text(), [API_KEY]);
+  });
+  beforeEach(async () => {
+    shift = 0;
+    vendor.mode = 'ok';
+    // each test starts from an empty cache
+    await Promise.all(Object.values(USERS).map((user) => credential.invalidate(user)));
+    vendor.calls.length = 0;
+  });
+
+  const post = (user?: string) => {
+    const req = request(app).post('/api/acme-support-token');
+    return user === undefined ? req : req.set('x-test-user', user);
+  };
+
+  it('defines the vendor in under 30 lines, with remoteCredential and a cache', () => {
+    expect(example.lines).toBeGreaterThan(10);
+    expect(example.lines).toBeLessThan(30);
+    expect(example.code).toContain('remoteCredential(');
+    expect(example.code).toContain('cache: {');
+    expect(readFileSync(PAGE, 'utf8')).toContain('](scaling.md#caching-vendor-minted-credentials)');
+  });
+
+  it('makes one vendor call for N requests of one user, with the key as a bearer token, and one for another user', async () => {
+    const first = await post('ada').expect(200);
+    expect(first.body).toEqual({ token: `tok-1-${USERS['ada']!.id}`, expires_at: Math.floor(Date.now() / 1000) + LIFE });
+    for (let i = 0; i < 3; i++) {
+      shift += 60_000;
+      expect((await post('ada').expect(200)).body).toEqual(first.body);
+    }
+    const together = await Promise.all(Array.from({ length: 10 }, () => post('ada')));
+    expect(new Set(together.map((r) => r.body.token))).toEqual(new Set([first.body.token]));
+    expect(vendor.calls).toEqual([{ user: USERS['ada']!.id, auth: `Bearer ${API_KEY}` }]);
+    expect((await post('bob').expect(200)).body.token).toBe(`tok-2-${USERS['bob']!.id}`);
+    expect(vendor.calls).toHaveLength(2);
+    // a minute before expiry, a new one
+    shift = (LIFE - 30) * 1000;
+    expect((await post('ada').expect(200)).body.token).toBe(`tok-3-${USERS['ada']!.id}`);
+  });
+
+  it('answers 401 to nobody signed in without calling the vendor', async () => {
+    const res = await post().expect(401);
+    expect(res.body).toEqual({ error: { code: 'UNAUTHORIZED', message: 'Sign in to use this widget.' } });
+    expect(vendor.calls).toEqual([]);
+  });
+
+  it('serves the cached token while the vendor is down, until it expires, then 502 UPSTREAM_UNAVAILABLE', async () => {
+    const first = (await post('ada').expect(200)).body.token as string;
+    vendor.mode = 'down';
+    shift = (LIFE - 30) * 1000;
+    expect((await post('ada').expect(200)).body.token).toBe(first);
+    shift = (LIFE + 1) * 1000;
+    const res = await post('ada').expect(502);
+    expect(res.body.error.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(res.text).not.toContain(first);
+  });
+
+  it('answers 502 UPSTREAM_REJECTED, never 401, when the vendor refuses the key', async () => {
+    vendor.mode = 'refuse401';
+    const res = await post('bob').expect(502);
+    expect(res.body.error.code).toBe('UPSTREAM_REJECTED');
+  });
+
+  it('mints a new token after invalidate(user), as at sign-out', async () => {
+    const first = (await post('ada').expect(200)).body.token as string;
+    await credential.invalidate(USERS['ada']!);
+    const second = (await post('ada').expect(200)).body.token as string;
+    expect(second).not.toBe(first);
+    expect(vendor.calls).toHaveLength(2);
+  });
+
+  it('refuses a token that holds the API key, and never caches it', async () => {
+    vendor.mode = 'echo-key';
+    const res = await post('bob').expect(502);
+    expect(res.body.error.code).toBe('UPSTREAM_INVALID_RESPONSE');
+    expectNoSecrets(res.text, [API_KEY]);
+    vendor.mode = 'ok';
+    expect((await post('bob').expect(200)).body.token).toMatch(/^tok-\d+-/);
   });
 });
 
