@@ -25,6 +25,7 @@ import {
   hostileString,
   jsonText,
   leakFinder,
+  notWellFormed,
   objectText,
   serve,
   userRegistry,
@@ -33,7 +34,7 @@ import {
   type ServedApp,
   type WireError,
 } from './helpers/hardening';
-import { presetTable, presetWire, type PresetDescriptor } from './helpers/preset-table';
+import { presetTable, presetWire, type PresetDescriptor, type PresetOutcome } from './helpers/preset-table';
 
 /** Property runs per preset route (twelve routes, each file run once per Express major). */
 const RUNS = { generic: 100, users: 60, identity: 30, twins: 30 };
@@ -108,7 +109,8 @@ function simple(preset: PresetDescriptor, method: string, key: string, body = pr
 function checkOutcome(preset: PresetDescriptor, answer: Answer, method: string, user: WidgetUser, requestBody: unknown): string | undefined {
   const where = `${preset.label} ${method} for ${JSON.stringify(user).slice(0, 200)}: ${answer.status} ${answer.text.slice(0, 200)}`;
   const error = expectShaped(presetWire(preset.vendor, preset.codes), answer, method);
-  const want = preset.outcome(user, requestBody);
+  // an id or email that is not well-formed Unicode is the host's broken record, refused on every route
+  const want: PresetOutcome = notWellFormed(user.id) || notWellFormed(user.email) ? { status: 500, code: 'INTERNAL_ERROR' } : preset.outcome(user, requestBody);
   if (want.status !== 200) {
     expectError(error, want.status, want.code, where);
     if (want.message !== undefined && error!.message !== want.message) throw new Error(`message ${JSON.stringify(error!.message)} for ${where}`);

@@ -52,6 +52,7 @@ import {
   originHeader,
   secretTraceFinder,
   serve,
+  notWellFormed,
   userRegistry,
   type Answer,
   type OutgoingRequest,
@@ -437,6 +438,11 @@ describe(`Property tests of every router (Express ${EXPRESS_MAJOR}, seed ${FUZZ_
           }
           const key = registry.add(user);
           const answer = await app.send({ method, path: '/api/hissuno-token', headers: { 'x-fuzz-user': key } });
+          if (notWellFormed(user.id) || notWellFormed(user.email)) {
+            expectError(expectShaped(WIRE.hissuno, answer, method), 500, undefined, JSON.stringify(user.id));
+            afterRun(answer);
+            return;
+          }
           expect(answer.status).toBe(200);
           expectShaped(WIRE.hissuno, answer, method);
           const { token } = JSON.parse(answer.text) as { token: string };
@@ -521,7 +527,13 @@ describe(`Property tests of every router (Express ${EXPRESS_MAJOR}, seed ${FUZZ_
             headers: { 'x-fuzz-user': key, ...(method === 'POST' ? { 'content-type': 'application/json', 'content-length': String(bytes.length) } : {}) },
             ...(method === 'POST' ? { body: bytes } : {}),
           });
-          expectShaped(contract, answer, method);
+          const error = expectShaped(contract, answer, method);
+          if (notWellFormed(id)) {
+            // as UTF-8 it would be the id of another user: refused, never signed
+            expectError(error, 500, 'INTERNAL_ERROR', JSON.stringify(id));
+            afterRun(answer);
+            return;
+          }
           if (answer.status !== 200) throw new Error(`expected 200, got ${answer.status} ${answer.text.slice(0, 200)}`);
           const got = JSON.parse(answer.text) as { identifier: string; identifier_hash: string };
           expect(got).toEqual({ identifier: id, identifier_hash: createHmac('sha256', CUSTOM_HMAC_SECRET).update(id, 'utf8').digest('hex') });
@@ -763,8 +775,8 @@ describe(`Property tests of every router (Express ${EXPRESS_MAJOR}, seed ${FUZZ_
           const error = expectShaped(WIRE.nevermined, answer, method);
           if (email === undefined || email === null || (typeof email === 'string' && email.trim() === '')) {
             expectError(error, 401, 'UNAUTHORIZED', JSON.stringify(email));
-          } else if (typeof email !== 'string') {
-            // a record whose email is not a string is the host's bug: reported, not a sign-in problem
+          } else if (typeof email !== 'string' || notWellFormed(email)) {
+            // a record whose email is not a string (or not well-formed Unicode) is the host's bug: reported, not a sign-in problem
             expectError(error, 500, 'INTERNAL_ERROR', JSON.stringify(email));
           } else {
             const normalised = email.trim().toLowerCase();

@@ -112,6 +112,15 @@ export const TRICKY_STRINGS: readonly string[] = [
  * Any string: arbitrary code points, arbitrary UTF-16 code units (lone surrogates,
  * control characters), the {@link TRICKY_STRINGS}, and very long runs.
  */
+/**
+ * Whether `text` is not well-formed Unicode (holds a lone surrogate): its UTF-8 round trip
+ * changes it. A host user whose id or email is such text is refused (500), since as UTF-8
+ * it is the very id of another user.
+ */
+export function notWellFormed(text: unknown): boolean {
+  return typeof text === 'string' && Buffer.from(text, 'utf8').toString('utf8') !== text;
+}
+
 export function hostileString(maxLength = 40, options: { long?: boolean } = {}): fc.Arbitrary<string> {
   const long = options.long ?? true;
   return fc.oneof(
