@@ -202,10 +202,12 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Wond
       // the sooner of the answer's expiry and the token's own exp
       return { credential: { ...body }, expiresAt: Math.min(body.expiresAt, tokenExp ?? Infinity) };
     };
+    // the vendor may write the entity in upper case; entity ids compare without regard to case
+    const ours = (entry: Record<string, unknown>) => typeof entry['id'] === 'string' && entry['id'].toLowerCase() === entityId;
     let entry = await cache.issue(user, { mint, renew });
     // a token cached for another entity (entityIdFor changed its answer) is replaced, never served
-    if (entry['id'] !== entityId && !renew) entry = await cache.issue(user, { mint, renew: true });
-    if (entry['id'] !== entityId) entry = (await mint()).credential;
+    if (!ours(entry) && !renew) entry = await cache.issue(user, { mint, renew: true });
+    if (!ours(entry)) entry = (await mint()).credential;
     return answerOf(entry as unknown as WonderfulTokenBody);
   };
 
