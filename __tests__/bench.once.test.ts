@@ -18,6 +18,7 @@ const EXPECTED = [
   'credential-jwt',
   'constant-form',
   'pusher',
+  'remote-cached',
   'nevermined',
   'nevermined-direct',
   'nevermined-hand',
@@ -25,10 +26,10 @@ const EXPECTED = [
   'wonderful-direct',
   'wonderful-hand',
   'neuroon-cold-1',
-  ...(redisInstalled ? ['neuroon-cold-redis-1', 'neuroon-cold-redis-3'] : []),
+  ...(redisInstalled ? ['neuroon-cold-redis-1', 'neuroon-cold-redis-3', 'remote-shared-3'] : []),
   'memory',
 ];
-const TARGET_ROWS = ['hissuno', 'neut', 'neuroon', 'credential-hmac', 'credential-jwt', 'pusher', 'nevermined', 'wonderful', 'neuroon-cold-1', 'memory'];
+const TARGET_ROWS = ['hissuno', 'neut', 'neuroon', 'credential-hmac', 'credential-jwt', 'pusher', 'remote-cached', 'nevermined', 'wonderful', 'neuroon-cold-1', 'remote-shared-3', 'memory'];
 
 describe('npm run bench (quick mode)', () => {
   let report: BenchReport;
@@ -67,12 +68,20 @@ describe('npm run bench (quick mode)', () => {
     expect(comparison('neut')).toMatch(/^\d+\.\d\d× plain$/);
     expect(comparison('neuroon')).toMatch(/^\d+\.\d\d× constant$/);
     expect(comparison('pusher')).toMatch(/^\d+\.\d\d× constant POST$/);
-    expect(comparison('nevermined')).toMatch(/^\+-?\d+\.\d\d ms p50, \+-?\d+\.\d\d ms p99; \d+ connections? opened for [\d,]+ vendor calls/);
-    expect(comparison('wonderful')).toMatch(/^\+-?\d+\.\d\d ms p50, \+-?\d+\.\d\d ms p99; \d+ connections? opened for [\d,]+ vendor calls/);
+    expect(comparison('remote-cached')).toMatch(/^\d+\.\d\d× constant$/);
+    for (const id of ['nevermined', 'wonderful']) {
+      expect(comparison(id)).toMatch(/^\+-?\d+\.\d\d ms p50, \+-?\d+\.\d\d ms p99; \d+ connections? opened for [\d,]+ vendor calls \(at most \d+ in one slot\); \d+\.\d\d× hand-written CPU$/);
+    }
     for (const id of ['nevermined-hand', 'wonderful-hand']) {
       expect(comparison(id)).toMatch(/^\+-?\d+\.\d\d ms p50, \+-?\d+\.\d\d ms p99 \(Express and the extra hop alone\)$/);
     }
     expect(comparison('memory')).toMatch(/^RSS \d+\.\d MB at the start, \d+\.\d MB at the end \([+-]\d+\.\d%\)/);
+  });
+
+  it('makes one vendor call for one user across 3 instances sharing Redis, cold and warm', () => {
+    if (!redisInstalled) return expect(report.rows.find((r) => r.id === 'remote-shared-3')).toBeUndefined();
+    const row = report.rows.find((r) => r.id === 'remote-shared-3')!;
+    expect({ comparison: row.comparison, pass: row.pass }).toEqual({ comparison: expect.stringMatching(/^1 vendor call for 120 requests within the credential's life/), pass: true });
   });
 
   it('makes exactly one vendor call for all the concurrent cold requests', () => {
@@ -97,8 +106,8 @@ describe('npm run bench without redis-server', () => {
     const lines: string[] = [];
     const report = await runBench({ quick: true, write: false, only: ['cold'], noRedis: true, log: (line) => lines.push(line) });
     expect(report.rows.map((r) => [r.id, r.pass])).toEqual([['neuroon-cold-1', true]]);
-    expect(report.facts.skipped).toEqual(['Neuroon cold start with Redis (1 and 3 instances): redis-server is not installed']);
-    expect(lines).toContain('  skipped: Neuroon cold start with Redis (1 and 3 instances): redis-server is not installed');
-    expect(report.markdown).toContain('Skipped: Neuroon cold start with Redis (1 and 3 instances): redis-server is not installed');
+    expect(report.facts.skipped).toEqual(['Neuroon cold start with Redis (1 and 3 instances) and the cached remote route on 3 instances: redis-server is not installed']);
+    expect(lines).toContain('  skipped: Neuroon cold start with Redis (1 and 3 instances) and the cached remote route on 3 instances: redis-server is not installed');
+    expect(report.markdown).toContain('Skipped: Neuroon cold start with Redis (1 and 3 instances) and the cached remote route on 3 instances: redis-server is not installed');
   });
 });

@@ -19,9 +19,12 @@ import {
   wonderfulEntityIdFor,
   NEVERMINED_SESSION_API_PATH,
   pusherAuthRouter,
+  memoryCredentialStore,
+  redisCredentialStore,
+  remoteCredential,
 } from '../lib';
 import { constantFormRoute, constantRoute, handWrittenVendorRoute, naiveHissunoRoute, plainNeutRoute } from './baselines';
-import { benchResolveUser, CREDENTIAL_SECRET, HISSUNO_SECRET, NEUROON_API_KEY, NEUT_ENV, NEVERMINED_ORG, PATHS, PUSHER_BENCH, WONDERFUL_API_KEY } from './fixtures';
+import { benchResolveUser, CREDENTIAL_SECRET, HISSUNO_SECRET, NEUROON_API_KEY, NEUT_ENV, NEVERMINED_ORG, PATHS, PUSHER_BENCH, REMOTE_CACHE_KEY, WONDERFUL_API_KEY } from './fixtures';
 
 /** Which app a server process runs. */
 export type AppKind =
@@ -32,6 +35,7 @@ export type AppKind =
   | 'credential-hmac'
   | 'credential-jwt'
   | 'pusher'
+  | 'remote-cached'
   | 'neut'
   | 'neut-plain'
   | 'neuroon'
@@ -48,8 +52,10 @@ export interface AppConfig {
   vendors?: { nevermined?: string; wonderful?: string; neuroon?: string };
   /** Neuroon shop the process serves. */
   shopId?: string;
-  /** Port of the Redis server shared by Neuroon instances; memory store when absent. */
+  /** Port of the Redis server shared by Neuroon instances (and by the cached remote route); memory store when absent. */
   redisPort?: number;
+  /** Key prefix of the cached remote route's Redis store: one per trial, so no trial finds another's credential. */
+  cachePrefix?: string;
 }
 
 const neutOptions = {
@@ -75,6 +81,43 @@ function neuroonRouter(config: AppConfig): express.Router {
   const redis = new Redis({ host: '127.0.0.1', port: config.redisPort, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 250, connectTimeout: 500 });
   const provider = new NeuroonTokenProvider({ shopId, apiKey: NEUROON_API_KEY, apiBaseUrl, store: new RedisTokenStore(redis) });
   return neuroonTokenRouter({ provider, resolveUser: benchResolveUser });
+}
+
+/**
+ * A vendor whose API mints the credential, on `remoteCredential` with a per-user cache:
+ * the Wonderful fake's `/api/v1/jwt/sign` as the vendor, the JWT's `exp` as the expiry.
+ * In memory, or in Redis shared by every instance given `redisPort`.
+ */
+function remoteCachedRouter(config: AppConfig): express.Router {
+  const base = need(config.vendors?.wonderful, 'the Wonderful fake URL');
+  const store =
+    config.redisPort === undefined
+      ? memoryCredentialStore({ max: 1000 })
+      : redisCredentialStore({
+          client: new Redis({ host: '127.0.0.1', port: config.redisPort, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 250, connectTimeout: 500 }),
+          prefix: config.cachePrefix ?? 'bench:',
+          encryptionKeys: [REMOTE_CACHE_KEY],
+        });
+  const credential = remoteCredential({
+    vendor: 'bench-remote',
+    secrets: [WONDERFUL_API_KEY],
+    call: async ({ user, upstream }) => {
+      const answer = await upstream<{ jwt: string }>({
+        url: `${base}/api/v1/jwt/sign`,
+        headers: { 'x-api-key': WONDERFUL_API_KEY },
+        body: { entityId: wonderfulEntityIdFor(user), expiresIn: 3600 },
+        parse: (body) => {
+          const jwt = (body as { jwt?: unknown } | null)?.jwt;
+          if (typeof jwt !== 'string') throw new Error('no jwt in the answer');
+          return { jwt };
+        },
+      });
+      return { token: answer.jwt };
+    },
+    expiresAt: (credential) => (JSON.parse(Buffer.from(String(credential['token']).split('.')[1]!, 'base64url').toString('utf8')) as { exp: number }).exp,
+    cache: { store, refreshBefore: 60 },
+  });
+  return widgetCredentialRouter({ vendor: 'bench-remote', path: PATHS.remote, resolveUser: benchResolveUser, credential });
 }
 
 /** Build the app of one benchmark server. */
@@ -127,6 +170,9 @@ export function buildBenchApp(config: AppConfig): Express {
           userInfo: (user) => ({ name: user.name }),
         }),
       );
+      break;
+    case 'remote-cached':
+      app.use(remoteCachedRouter(config));
       break;
     case 'neut':
       app.use(neutEmbedParamsRouter({ ...neutOptions, resolveUser }));

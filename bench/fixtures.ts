@@ -61,6 +61,7 @@ export const PATHS = {
   credentialHmac: '/api/custom-identity',
   credentialJwt: '/api/custom-token',
   pusher: '/api/pusher/auth',
+  remote: '/api/remote-token',
 } as const;
 
 /** The Pusher app of the benchmark, and the presence channel its load joins. */
@@ -70,6 +71,9 @@ export const PUSHER_BENCH = {
   secret: 'e4a91c07b2d85f36a1c9',
   form: { socket_id: '1234.5678', channel_name: 'presence-bench' },
 } as const;
+
+/** Encryption key of the credential cache in Redis (base64 of 32 bytes). */
+export const REMOTE_CACHE_KEY = 'pYc3mV8qT1xN6wK0zR4bL7sD2hF9jG5aE3uI8oW1yQ0=';
 
 /** The signing secret of the custom vendor routes (widgetCredentialRouter). */
 export const CREDENTIAL_SECRET = 'cred_bench_Qm4vT8xKp2LrW9zYc5NdHs7JfB3gUe6A';
