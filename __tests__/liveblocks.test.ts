@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { LIVEBLOCKS_ENV, liveblocksAuthRouter, liveblocksConfigFromEnv, widgetAuth, type LiveblocksAuthRouterOptions, type WidgetUser } from '../lib';
+import { LIVEBLOCKS_ENV, WidgetAuthError, liveblocksAuthRouter, liveblocksConfigFromEnv, widgetAuth, type LiveblocksAuthRouterOptions, type WidgetUser } from '../lib';
 import { startFakeLiveblocks, type FakeLiveblocks } from '../lib/testing';
 import { EXPRESS_MAJOR, USERS, buildApp, captureLogger, expectNoSecrets, testResolveUser } from './helpers/app';
 import { configProblems } from './helpers/presets';
@@ -90,6 +90,14 @@ describe(`Liveblocks (Express ${EXPRESS_MAJOR})`, () => {
       ['user-ada', 'other'],
       ['user-ada', 'empty'],
     ]);
+    expect(fake.requests).toHaveLength(0);
+    // the hook's own refusal is answered as it is
+    const refuse = () => {
+      throw new WidgetAuthError('FORBIDDEN', 'Ask the owner of this room for access.');
+    };
+    const own = await post(buildApp(router({ permissions: refuse })), { room: 'r' });
+    expect(own.status).toBe(403);
+    expect(own.body).toEqual({ error: { code: 'FORBIDDEN', message: 'Ask the owner of this room for access.' } });
     expect(fake.requests).toHaveLength(0);
     // an async hook
     const later = await post(buildApp(router({ permissions: async () => ['room:read'] })), { room: 'r' });
@@ -237,12 +245,13 @@ describe(`Liveblocks (Express ${EXPRESS_MAJOR})`, () => {
   });
 
   it('answers 500 INTERNAL_ERROR when userInfo, groupIds or organizationId answer something Liveblocks cannot take', async () => {
+    const fails = () => {
+      throw new Error('db down');
+    };
     const bad: Partial<LiveblocksAuthRouterOptions>[] = [
       { userInfo: () => ['x'] as never },
       { userInfo: () => ({ n: 1n }) as never },
-      { userInfo: () => {
-          throw new Error('db down');
-        } },
+      { userInfo: fails },
       { mode: 'id', permissions: undefined, groupIds: () => 'team' as never },
       { mode: 'id', permissions: undefined, groupIds: () => [''] },
       { organizationId: () => 42 as never },

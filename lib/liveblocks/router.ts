@@ -50,8 +50,9 @@ export interface LiveblocksAuthRouterOptions extends CommonRouterOptions, Upstre
    * `'access'` mode, required: what `user` may do in `room` (the room id the browser
    * posted, already checked): a list of Liveblocks permission scopes such as
    * `['room:write']`, or `null` / `[]` to refuse (403 `FORBIDDEN`, and no call to
-   * Liveblocks). May return a promise. A throw, or anything else, answers 500
-   * `INTERNAL_ERROR`. Refused in `'id'` mode.
+   * Liveblocks). May return a promise. A {@link WidgetAuthError} it throws is answered
+   * with its code; any other throw, or any other answer, is 500 `INTERNAL_ERROR`.
+   * Refused in `'id'` mode.
    */
   permissions?: (user: WidgetUser, room: string) => LiveblocksPermissions | Promise<LiveblocksPermissions>;
   /**
@@ -163,7 +164,7 @@ function checkedScopes(value: unknown): string[] | undefined {
   if (!Array.isArray(value) || value.length > MAX_SCOPES || !value.every((s) => typeof s === 'string' && SCOPE.test(s))) {
     throw new WidgetAuthError(
       'INTERNAL_ERROR',
-      `permissions(user, room) of liveblocksAuthRouter returned ${Array.isArray(value) ? 'a list that is not of Liveblocks scopes' : value === undefined ? 'undefined' : `a ${typeof value}`}; it must return a list of scopes such as ['room:write'], or null or [] to refuse`,
+      `permissions(user, room) of liveblocksAuthRouter returned ${Array.isArray(value) ? 'a list that is not of Liveblocks scopes' : value === undefined ? 'undefined' : `a value of type ${typeof value}`}; it must return a list of scopes such as ['room:write'], or null or [] to refuse`,
     );
   }
   return [...new Set(value as string[])];
