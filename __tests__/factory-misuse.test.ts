@@ -13,6 +13,8 @@ import {
   hissunoTokenRouter,
   intercomIdentityRouter,
   liveblocksAuthRouter,
+  hubspotVisitorTokenRouter,
+  pusherAuthRouter,
   neuroonTokenRouter,
   neuroonWidgetToken,
   neutEmbedParamsRouter,
@@ -58,6 +60,8 @@ const FACTORIES: [string, Factory, string][] = [
   ['frontChatIdentityRouter', frontChatIdentityRouter, 'app.use(frontChatIdentityRouter({ … }))'],
   ['plainChatIdentityRouter', plainChatIdentityRouter, 'app.use(plainChatIdentityRouter({ … }))'],
   ['liveblocksAuthRouter', liveblocksAuthRouter, 'app.use(liveblocksAuthRouter({ … }))'],
+  ['hubspotVisitorTokenRouter', hubspotVisitorTokenRouter, 'app.use(hubspotVisitorTokenRouter({ … }))'],
+  ['pusherAuthRouter', pusherAuthRouter, 'app.use(pusherAuthRouter({ … }))'],
 ];
 
 const lineFor = (name: string, right: string) => `${name} was mounted without being called: write ${right}, not ${name} alone. See ${DOCS}`;

@@ -21,6 +21,7 @@ import {
   zendeskMessagingRouter,
   intercomIdentityRouter,
   liveblocksAuthRouter,
+  hubspotVisitorTokenRouter,
   neuroonConfigFromEnv,
   neuroonTokenRouter,
   neutConfigFromEnv,
@@ -33,7 +34,7 @@ import {
   type CommonRouterOptions,
   type WidgetUser,
 } from '../lib';
-import { startFakeLiveblocks, type FakeLiveblocks } from '../lib/testing';
+import { startFakeHubSpot, startFakeLiveblocks, type FakeHubSpot, type FakeLiveblocks } from '../lib/testing';
 import { EXPRESS_MAJOR, USERS, buildApp, expectNoSecrets, testResolveUser } from './helpers/app';
 import { NEUT_BODY, SECRETS, startSandbox, type SandboxFakes } from './helpers/widget-auth';
 
@@ -188,7 +189,7 @@ describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
 
   it('documents exactly the routes the routers serve', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/api/hissuno-token', '/api/intercom-identity', '/api/neuroon-widget-token', '/api/refresh-sdk-token', '/api/sdk-token', '/api/widget-embed-params', '/api/widget-session', '/api/zendesk-token', '/api/stream-token', '/api/canny-token', '/api/featurebase-token', '/api/chatwoot-identity', '/api/crisp-identity', '/api/helpscout-signature', '/api/front-identity', '/api/plain-identity', '/api/liveblocks-auth', '/api/pusher/auth', '/api/pusher/user-auth'].sort(),
+      ['/api/hissuno-token', '/api/intercom-identity', '/api/neuroon-widget-token', '/api/refresh-sdk-token', '/api/sdk-token', '/api/widget-embed-params', '/api/widget-session', '/api/zendesk-token', '/api/stream-token', '/api/canny-token', '/api/featurebase-token', '/api/chatwoot-identity', '/api/crisp-identity', '/api/helpscout-signature', '/api/front-identity', '/api/plain-identity', '/api/liveblocks-auth', '/api/hubspot-visitor-token', '/api/pusher/auth', '/api/pusher/user-auth'].sort(),
     );
   });
 
@@ -481,6 +482,53 @@ describe(`docs/openapi.yaml (Express ${EXPRESS_MAJOR})`, () => {
       expect(busy.headers['retry-after']).toBe('7');
       fake.fault({ kind: 'latency', ms: 1000 }, { times: 1 });
       await expectAnswer(ada(a), 'post', path, 504, 'UPSTREAM_TIMEOUT');
+    });
+  });
+
+  describe('/api/hubspot-visitor-token (HubSpot)', () => {
+    const path = '/api/hubspot-visitor-token';
+    const accessToken = 'pat-na1-7c9e6679-7425-40de-944b-e07fc1f90ae7';
+    let fake: FakeHubSpot;
+    beforeAll(async () => {
+      fake = await startFakeHubSpot({ accessToken });
+    });
+    afterEach(() => {
+      fake.clearFaults();
+      fake.setVisitorIdentification(true);
+    });
+    afterAll(async () => {
+      await fake.close();
+    });
+    // no cache: every request reaches the fake, so each fault is answered
+    const app = (extra: object = {}) => buildApp(hubspotVisitorTokenRouter({ accessToken, apiBaseUrl: fake.url, resolveUser, cache: false, ...upstream, ...common(), ...extra }));
+
+    it('answers GET and POST with { identificationEmail, identificationToken }, and the shared errors, as documented', async () => {
+      const a = app();
+      await expectAnswer(request(a).get(path).set('x-test-user', 'ada'), 'get', path, 200);
+      await expectAnswer(request(a).post(path).set('x-test-user', 'ada').send({ ignored: true }), 'post', path, 200);
+      for (const method of ['get', 'post'] as const) await expectAnswer(request(a)[method](path), method, path, 401, 'UNAUTHORIZED');
+      await expectAnswer(request(a).post(path).set('x-test-user', 'ada').set('Content-Type', 'application/json').send('{"bad'), 'post', path, 400, 'INVALID_REQUEST');
+      await sharedCases(a, app(limited), path, ['get', 'post'], false);
+    });
+
+    it('answers every HubSpot failure in a documented shape', async () => {
+      const a = app();
+      for (const method of ['get', 'post'] as const) {
+        await expectAnswer(request(app({ accessToken: 'pat-na1-0d9c6a52-7f0e-4c1b-9a8d-3e2f1b0c4d5e' }))[method](path).set('x-test-user', 'ada'), method, path, 502, 'UPSTREAM_REJECTED');
+        fake.setVisitorIdentification(false);
+        const plan = await expectAnswer(request(a)[method](path).set('x-test-user', 'ada'), method, path, 503, 'UPSTREAM_FEATURE_UNAVAILABLE');
+        expect(plan.body.error.correlationId).toBe(fake.errors.at(-1)!.correlationId);
+        fake.setVisitorIdentification(true);
+        fake.fault({ kind: 'status', status: 500 }, { times: 1 });
+        await expectAnswer(request(a)[method](path).set('x-test-user', 'ada'), method, path, 502, 'UPSTREAM_UNAVAILABLE');
+        fake.fault({ kind: 'wrong-shape' }, { times: 1 });
+        await expectAnswer(request(a)[method](path).set('x-test-user', 'ada'), method, path, 502, 'UPSTREAM_INVALID_RESPONSE');
+        fake.fault({ kind: 'status', status: 429, headers: { 'Retry-After': '7' } }, { times: 1 });
+        const busy = await expectAnswer(request(a)[method](path).set('x-test-user', 'ada'), method, path, 503, 'UPSTREAM_UNAVAILABLE');
+        expect(busy.headers['retry-after']).toBe('7');
+        fake.fault({ kind: 'latency', ms: 1000 }, { times: 1 });
+        await expectAnswer(request(a)[method](path).set('x-test-user', 'ada'), method, path, 504, 'UPSTREAM_TIMEOUT');
+      }
     });
   });
 

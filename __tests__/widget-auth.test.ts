@@ -413,6 +413,7 @@ describe(`widgetAuth (Express ${EXPRESS_MAJOR})`, () => {
         ['plain', 'absent', ['PLAIN_CHAT_SECRET']],
         ['pusher', 'absent', ['PUSHER_APP_ID', 'PUSHER_KEY', 'PUSHER_SECRET']],
         ['liveblocks', 'absent', ['LIVEBLOCKS_SECRET_KEY']],
+        ['hubspot', 'absent', ['HUBSPOT_ACCESS_TOKEN']],
       ]);
       expect(statuses[4]!.set).toEqual(['WONDERFUL_API_URL']);
       expect(statuses[0]!.variables).toBe(NEVERMINED_ENV);

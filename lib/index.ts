@@ -16,5 +16,6 @@ export * from './front/index';
 export * from './plain/index';
 export * from './pusher/index';
 export * from './liveblocks/index';
+export * from './hubspot/index';
 export * from './widget-auth';
 export { NEUT_EMBED_SCRIPT, NEUT_EMBED_SCRIPT_INTEGRITY, serveNeutEmbedScript } from './browser/neut-embed';

@@ -6,6 +6,7 @@ import { featurebaseVendor } from './featurebase/vendor';
 import { frontVendor } from './front/vendor';
 import { helpscoutVendor } from './helpscout/vendor';
 import { hissunoVendor } from './hissuno/vendor';
+import { hubspotVendor } from './hubspot/vendor';
 import { intercomVendor } from './intercom/vendor';
 import { liveblocksVendor } from './liveblocks/vendor';
 import { neuroonVendor } from './neuroon/vendor';
@@ -22,7 +23,7 @@ import { zendeskVendor } from './zendesk/vendor';
  * `vendors` option, `detectWidgetAuthVendors`, `.env.example`, the OpenAPI document and
  * the README's list of vendor pages are driven from this list or checked against it.
  */
-export const VENDOR_REGISTRY = [neverminedVendor, neuroonVendor, hissunoVendor, neutVendor, wonderfulVendor, intercomVendor, zendeskVendor, streamVendor, cannyVendor, featurebaseVendor, chatwootVendor, crispVendor, helpscoutVendor, frontVendor, plainVendor, pusherVendor, liveblocksVendor] as const;
+export const VENDOR_REGISTRY = [neverminedVendor, neuroonVendor, hissunoVendor, neutVendor, wonderfulVendor, intercomVendor, zendeskVendor, streamVendor, cannyVendor, featurebaseVendor, chatwootVendor, crispVendor, helpscoutVendor, frontVendor, plainVendor, pusherVendor, liveblocksVendor, hubspotVendor] as const;
 
 /** A descriptor of the registry. */
 export type RegisteredVendor = (typeof VENDOR_REGISTRY)[number];
