@@ -574,9 +574,9 @@ describe(`Secret-leak audit (Express ${EXPRESS_MAJOR})`, () => {
 
     // the audit covered what it says it did
     expect(seen.length).toBeGreaterThan(300);
-    // every preset route went through every path (about 115 answers each)
-    const perPreset = PRESETS.map((p) => ({ preset: p.label, answers: seen.filter((x) => x.label.startsWith(`${p.label} `)).length }));
-    expect(perPreset.filter((p) => p.answers < 100)).toEqual([]);
+    // every preset route went through every path (about 115 answers for GET and POST, 68 for POST only)
+    const perPreset = PRESETS.map((p) => ({ preset: p.label, answers: seen.filter((x) => x.label.startsWith(`${p.label} `)).length, least: p.methods.length === 2 ? 100 : 60 }));
+    expect(perPreset.filter((p) => p.answers < p.least)).toEqual([]);
     expect(minted.length).toBeGreaterThan(100);
     expect(logger.events.length).toBeGreaterThan(250);
     expect(logger.events.filter((e) => e.level === 'error').length).toBeGreaterThan(40);

@@ -26,6 +26,8 @@ export interface GenericRoute {
   methods: readonly string[];
   /** Bodies of this route's own, mixed into the generic ones. */
   bodies?: fc.Arbitrary<string>;
+  /** The route also reads `application/x-www-form-urlencoded` bodies (UTF-8, each field named once). */
+  forms?: boolean;
 }
 
 type Encoding = 'gzip' | 'gzip-garbage' | 'deflate-garbage' | 'br-garbage' | 'identity' | 'xyz';
@@ -71,6 +73,23 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
 
 /** Header text without the optional white space HTTP strips around it. */
 export const trimOws = (v: string) => v.replace(/^[ \t]+|[ \t]+$/g, '');
+
+const FORM_TYPE = /^application\/x-www-form-urlencoded$/i;
+
+/** For a route that reads forms: `form` for a form declared UTF-8 (or with no charset), `refused` for another charset, else `undefined`. */
+function formClass(contentType: string | undefined): 'form' | 'refused' | undefined {
+  if (contentType === undefined) return undefined;
+  const seen = trimOws(contentType);
+  const semi = seen.indexOf(';');
+  if (!FORM_TYPE.test((semi === -1 ? seen : seen.slice(0, semi)).trim())) return undefined;
+  if (semi === -1) return 'form';
+  // every charset parameter, quoted or not, must name UTF-8
+  for (const [, value] of seen.slice(semi).matchAll(/;[ \t]*charset[ \t]*=[ \t]*("(?:[^"\\]|\\.)*"?|[^;]*)/gi)) {
+    const v = value!.trim().replace(/^"|"$/g, '').replace(/\\(.)/g, '$1');
+    if (v.toLowerCase() !== 'utf-8') return 'refused';
+  }
+  return 'form';
+}
 
 function typeClass(contentType: string | undefined): 'utf8' | 'refused' | 'exotic' {
   if (contentType === undefined) return 'refused';
@@ -235,24 +254,35 @@ export function expected(route: GenericRoute, c: GenericCase, users: { get(key: 
   let body: unknown = {};
   const payload = c.body;
   if (c.method === 'POST' && payload !== undefined && (c.chunked || payload.length > 0 || (c.encoding !== undefined && c.encoding !== 'identity'))) {
-    const type = typeClass(c.contentType);
+    const form = route.forms === true ? formClass(c.contentType) : undefined;
+    const type = form ?? typeClass(c.contentType);
     if (type === 'refused') return { kind: 'answer', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' };
     if (type === 'exotic') return { kind: 'refused-body' };
     if (c.encoding === 'xyz') return { kind: 'answer', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' };
     if (c.encoding === 'br-garbage') return EXPRESS_MAJOR === '4' ? { kind: 'answer', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' } : { kind: 'answer', status: 400, code: 'INVALID_REQUEST' };
     if (c.encoding === 'gzip-garbage' || c.encoding === 'deflate-garbage') return { kind: 'answer', status: 400, code: 'INVALID_REQUEST' };
     if (payload.length > BODY_LIMIT) return { kind: 'answer', status: 413, code: 'PAYLOAD_TOO_LARGE' };
-    // a UTF-16 or UTF-32 byte order mark gives the body away as not UTF-8
-    if (/^(?:\xfe\xff|\xff\xfe|\0\0\xfe\xff)/.test(payload.toString('latin1'))) return { kind: 'answer', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' };
-    const text = payload.toString('utf8').replace(/^\ufeff/, '');
-    if (text.length > 0) {
-      // JSON's own white space only (space, tab, LF, CR), as the body parser's strict check
-      const first = /^[ \t\n\r]*([^ \t\n\r])/.exec(text)?.[1];
-      if (first !== '{' && first !== '[') return { kind: 'answer', status: 400, code: 'INVALID_REQUEST' };
-      try {
-        body = JSON.parse(text);
-      } catch {
-        return { kind: 'answer', status: 400, code: 'INVALID_REQUEST' };
+    if (type === 'form') {
+      // URLSearchParams over the UTF-8 text; a field named twice is refused
+      const fields: Record<string, string> = {};
+      for (const [name, value] of new URLSearchParams(payload.toString('utf8'))) {
+        if (Object.hasOwn(fields, name)) return { kind: 'answer', status: 400, code: 'INVALID_REQUEST' };
+        Object.defineProperty(fields, name, { value, enumerable: true, writable: true, configurable: true });
+      }
+      body = fields;
+    } else {
+      // a UTF-16 or UTF-32 byte order mark gives the body away as not UTF-8
+      if (/^(?:\xfe\xff|\xff\xfe|\0\0\xfe\xff)/.test(payload.toString('latin1'))) return { kind: 'answer', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' };
+      const text = payload.toString('utf8').replace(/^\ufeff/, '');
+      if (text.length > 0) {
+        // JSON's own white space only (space, tab, LF, CR), as the body parser's strict check
+        const first = /^[ \t\n\r]*([^ \t\n\r])/.exec(text)?.[1];
+        if (first !== '{' && first !== '[') return { kind: 'answer', status: 400, code: 'INVALID_REQUEST' };
+        try {
+          body = JSON.parse(text);
+        } catch {
+          return { kind: 'answer', status: 400, code: 'INVALID_REQUEST' };
+        }
       }
     }
   }

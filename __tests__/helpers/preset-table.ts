@@ -1,6 +1,6 @@
 /**
- * One descriptor per preset route (the ten vendor presets, Intercom and Front in both of
- * their modes), for the property tests and the leak audit: how to build the router with a
+ * One descriptor per preset route (the eleven vendor presets, Intercom and Front in both
+ * of their modes), for the property tests and the leak audit: how to build the router with a
  * file's own secrets, what a signed-in user gets, and how the credential is verified
  * with code of the tests' own (jose for JWTs, `node:crypto` for digests), written from
  * docs/<vendor>.md rather than from the library.
@@ -10,7 +10,8 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import type { Router } from 'express';
-import type fc from 'fast-check';
+import fc from 'fast-check';
+import Pusher from 'pusher';
 import {
   cannySsoRouter,
   chatwootIdentityRouter,
@@ -20,6 +21,7 @@ import {
   helpScoutBeaconRouter,
   intercomIdentityRouter,
   plainChatIdentityRouter,
+  pusherAuthRouter,
   streamChatTokenRouter,
   zendeskMessagingRouter,
 } from '../../lib';
@@ -31,7 +33,7 @@ import { loadJose } from './jose';
 export const NO_EMAIL_MESSAGE = 'Sign in with an account that has an email address to use this widget.';
 
 /** What a preset answers a resolved user, decided from its documented rules before the request is sent. */
-export type PresetOutcome = { status: 200 } | { status: 401 | 500; code: 'UNAUTHORIZED' | 'INTERNAL_ERROR'; message?: string };
+export type PresetOutcome = { status: 200 } | { status: 400 | 401 | 403 | 500; code: 'INVALID_REQUEST' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'INTERNAL_ERROR'; message?: string };
 
 /** One preset route. */
 export interface PresetDescriptor {
@@ -55,6 +57,8 @@ export interface PresetDescriptor {
   identityOf(user: WidgetUser): string | undefined;
   /** What the route answers `user` (for a request with this parsed JSON body, `{}` when none), from the documented rules. */
   outcome(user: WidgetUser, requestBody?: unknown): PresetOutcome;
+  /** The route also reads `application/x-www-form-urlencoded` bodies (Pusher's). */
+  forms?: boolean;
   /** A route reading its request body: JSON text of bodies near the valid ones, mixed into the generated ones. */
   bodies?: fc.Arbitrary<string>;
   /** A route reading its request body: JSON text of a body it serves, sent where a property or the audit needs a success. */
@@ -403,7 +407,79 @@ export function presetTable(tag: string): PresetDescriptor[] {
       hashField: 'emailHash',
       fields: (user, email) => ({ email, fullName: raw(user, 'name') }),
     }),
-    // Pusher: one descriptor per route here, with a `verify` of its own (the answer is `key:signature` of
-    // the socket and channel), `bodies`/`okBody` (socket_id, channel_name) and `codes` for its own refusals
+    pusherPreset(tag),
   ];
+}
+
+/** The public Pusher app key of the table (the prefix of every `auth`). */
+export const PUSHER_KEY = '3c9f0a7d2b6e1f4a8c05';
+const PUSHER_SOCKET = /^\d+\.\d+$/;
+const PUSHER_CHANNEL = /^[A-Za-z0-9_\-=@,.;]+$/;
+
+/**
+ * Pusher's channel authorization route, from pusher-js's fields sent as JSON (the route
+ * takes forms too; the generators write JSON): presence channels carry the user, so two
+ * users never share an `auth`. Answers are compared with the `pusher` SDK's own
+ * `authorizeChannel` for the same socket, channel and user. `canJoin` of the table lets
+ * every channel in but `presence-closed`.
+ */
+function pusherPreset(tag: string): PresetDescriptor {
+  const secret = createHash('sha256').update(`${tag}/pusher`).digest('hex').slice(0, 20);
+  const sdk = new Pusher({ appId: '424242', key: PUSHER_KEY, secret, cluster: 'mt1' });
+  const canJoin = (_user: WidgetUser, channel: string) => channel !== 'presence-closed';
+  const fields = (body: unknown): { socket?: unknown; channel?: unknown } => {
+    const record = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+    return { socket: Object.hasOwn(record, 'socket_id') ? record['socket_id'] : undefined, channel: Object.hasOwn(record, 'channel_name') ? record['channel_name'] : undefined };
+  };
+  return {
+    label: 'pusher',
+    vendor: 'pusher',
+    path: '/api/pusher/auth',
+    methods: ['POST'],
+    forms: true,
+    kind: 'hmac',
+    secrets: { 'the Pusher secret': secret },
+    build: (extra) => pusherAuthRouter({ appId: '424242', key: PUSHER_KEY, secret, canJoin, ...extra } as never),
+    identity: 'id',
+    identityOf: (user) => user.id,
+    outcome(_user, requestBody) {
+      const { socket, channel } = fields(requestBody);
+      const bad = { status: 400, code: 'INVALID_REQUEST' } as const;
+      if (typeof socket !== 'string' || socket.length === 0 || typeof channel !== 'string' || channel.length === 0) return bad;
+      if (socket.length > 64 || !PUSHER_SOCKET.test(socket) || channel.length > 200 || !PUSHER_CHANNEL.test(channel)) return bad;
+      if (!channel.startsWith('private-') && !channel.startsWith('presence-')) return bad;
+      // no master key in the table: encrypted channels are refused, as is the closed one
+      if (channel.startsWith('private-encrypted-') || !canJoin(_user, channel)) return { status: 403, code: 'FORBIDDEN' };
+      return { status: 200 };
+    },
+    bodies: fc
+      .record({
+        socket_id: fc.oneof(fc.constantFrom('1234.5678', '1.2', '12', '1.2:private-x', ' 1.2', '١.٢'), fc.string({ maxLength: 12 })),
+        channel_name: fc.oneof(fc.constantFrom('presence-room', 'private-room', 'presence-closed', 'private-encrypted-room', 'room', 'presence-a:b', `presence-${'a'.repeat(191)}`, `presence-${'a'.repeat(192)}`), fc.string({ maxLength: 24 })),
+      })
+      .map((body) => JSON.stringify(body)),
+    okBody: JSON.stringify({ socket_id: '1234.5678', channel_name: 'presence-room' }),
+    codes: { FORBIDDEN: [403] },
+    credentialField: 'auth',
+    async verify(body, user, _when, requestBody) {
+      const { socket, channel } = fields(requestBody) as { socket: string; channel: string };
+      const expected = sdk.authorizeChannel(socket, channel, channel.startsWith('presence-') ? { user_id: user.id } : undefined);
+      expectFields(body, { ...expected }, 'pusher');
+    },
+    hostileHooks: (hookSecret, error) => ({
+      options: {
+        canJoin: (user: WidgetUser) => {
+          if (user.id === HOOK_USER_IDS.fails) throw error(hookSecret);
+          if (user.id === HOOK_USER_IDS.odd) return `yes ${hookSecret}` as unknown as boolean;
+          return true;
+        },
+        userInfo: (user: WidgetUser) => (user.id === HOOK_USER_IDS.leaks ? { note: hookSecret } : undefined),
+      },
+      cases: [
+        { user: 'fails', status: 500, what: 'canJoin throws quoting the secret' },
+        { user: 'odd', status: 500, what: 'canJoin returns a text quoting the secret, not a boolean' },
+        { user: 'leaks', status: 500, what: 'userInfo hands the secret back (an answer holding it is refused)' },
+      ],
+    }),
+  };
 }
