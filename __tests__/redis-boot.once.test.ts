@@ -23,6 +23,9 @@ const SECRETS = {
   HISSUNO_SECRET_KEY: 'sk_live_boot_wMK2jEU2Dtn5HuBOoW68YoQd583TiGmM',
   NVM_WIDGET_KEY_SECRET: 'wk_boot_d8e21fa80a66ff5d',
   WONDERFUL_API_KEY: 'wk_test_boot_b2e28c293bf34c21',
+  // the credential cache of remoteCredential (a vendor not called by these tests)
+  ACME_API_KEY: 'acme_boot_Vq7rN2xK9mT4wL8cZ3pB',
+  CREDENTIAL_CACHE_KEY: 'mYDz9HUl9+uiRxsaqUOA03OPiLk5Raj67QfrbO3Xax4=',
 };
 
 /** Import specifiers of the page's code, resolved from this repository. */
