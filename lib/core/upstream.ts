@@ -392,23 +392,26 @@ export function createUpstreamClient(
     // a vendor's code and correlation id are its own free text, and may echo what we sent
     const vendorText = (text: string, max: number) => cutText(req.redact ? req.redact(text, max) : text, max);
     const idHeader = res.header('x-correlation-id') ?? res.header('x-request-id');
-    const correlationHeader = idHeader === undefined ? undefined : vendorText(idHeader, MAX_CORRELATION_ID);
+    // redacted only when an error carries it: a success never reads it
+    const correlationOf = () => (idHeader === undefined ? undefined : vendorText(idHeader, MAX_CORRELATION_ID));
     if (status >= 200 && status < 300) {
       let json: unknown;
       try {
         json = JSON.parse(text);
       } catch {
+        const correlationHeader = correlationOf();
         return { ok: false, retry: false, error: new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered ${status} with a body that is not JSON.`, { upstreamStatus: status, ...(correlationHeader ? { correlationId: correlationHeader } : {}) }) };
       }
       const parsed = req.schema.safeParse(json);
       if (!parsed.success) {
         const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(body)'))].slice(0, 5).join(', ');
+        const correlationHeader = correlationOf();
         return { ok: false, retry: false, error: new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered ${status} with an unexpected body (${fields}).`, { upstreamStatus: status, ...(correlationHeader ? { correlationId: correlationHeader } : {}) }) };
       }
       return { ok: true, data: parsed.data, status };
     }
     let vendorCode: string | undefined;
-    let correlationId = correlationHeader;
+    let correlationId = correlationOf();
     try {
       const body = vendorErrorSchema.safeParse(JSON.parse(text));
       if (body.success) {

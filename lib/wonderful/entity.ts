@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { WidgetUser } from '../core/types';
+import { hasLoneSurrogate } from '../core/user';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** True for a UUID in its usual `8-4-4-4-12` hexadecimal form (any version, any case). */
 export function isUuid(value: unknown): value is string {
@@ -34,6 +34,10 @@ export function uuidV5(name: string, namespace: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** How many user ids {@link wonderfulEntityIdFor} remembers the entity of. */
+const MAX_REMEMBERED_ENTITIES = 1000;
+const ENTITIES = new Map<string, string>();
+
 /**
  * The default Wonderful entity id of an application user: the v5 UUID of the user's
  * `id` in {@link WONDERFUL_ENTITY_NAMESPACE}, whatever the id looks like. An id that
@@ -56,7 +60,13 @@ export function wonderfulEntityIdFor(user: Pick<WidgetUser, 'id'>): string {
   const id = user.id;
   if (typeof id !== 'string' || id.length === 0) throw new TypeError('the user has no string id');
   // UTF-8 turns every lone surrogate into U+FFFD, so two different ids would share an entity
-  if (LONE_SURROGATE.test(id)) throw new TypeError('the user id is not well-formed Unicode (it holds a lone surrogate)');
+  const known = ENTITIES.get(id);
+  if (known !== undefined) return known;
+  if (hasLoneSurrogate(id)) throw new TypeError('the user id is not well-formed Unicode (it holds a lone surrogate)');
   // every id goes through the hash, so host ids and entity ids never meet in one space
-  return uuidV5(id, WONDERFUL_ENTITY_NAMESPACE);
+  const entity = uuidV5(id, WONDERFUL_ENTITY_NAMESPACE);
+  // the entities of the ids seen last, so a returning user costs no hash; the oldest go first
+  if (ENTITIES.size >= MAX_REMEMBERED_ENTITIES) ENTITIES.delete(ENTITIES.keys().next().value!);
+  ENTITIES.set(id, entity);
+  return entity;
 }
