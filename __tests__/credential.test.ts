@@ -8,6 +8,7 @@ import { WidgetAuthConfigError, WidgetAuthError, hmacCredential, jwtCredential, 
 
 import request from 'supertest';
 import { widgetCredentialRouter } from '../lib';
+import { shareSecrets } from '../lib/core/pipeline';
 import { buildApp } from './helpers/app';
 import { loadJose } from './helpers/jose';
 
@@ -197,6 +198,26 @@ describe('an identity that is not well-formed Unicode', () => {
     }
     expect(signed).toBe(0);
     expect((await request(app).get('/api/acme-identity').set('x-who', 'twin')).status).toBe(200);
+  });
+});
+
+describe('the last search of an answer', () => {
+  it('searches a repeated answer again once the secrets change: a text found clean is not clean for ever', async () => {
+    const echoed = 've_' + 'Q'.repeat(4) + 'k9Tz2Lw7Xc4Nb8Rm1Pv6';
+    const router = widgetCredentialRouter({
+      vendor: 'acme',
+      path: '/api/acme-identity',
+      report: false,
+      resolveUser: () => ({ id: 'u1', metadata: { note: echoed } }),
+      credential: hmacCredential({ secret: HMAC_SECRET, message: (user) => user.id, answer: { hash: 'hash', note: (user) => user.metadata!['note'] } }),
+    });
+    const app = buildApp(router);
+    for (let i = 0; i < 2; i++) expect((await request(app).get('/api/acme-identity')).status).toBe(200);
+    // another router mounted beside it holds that text as its secret (as widgetAuth shares them)
+    shareSecrets(router, [echoed]);
+    const res = await request(app).get('/api/acme-identity');
+    expect(res.status).toBe(500);
+    expect(res.text).not.toContain(echoed);
   });
 });
 

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, createSecretKey, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { parseOptions } from './config';
 import { WidgetAuthConfigError } from './errors';
@@ -75,6 +75,15 @@ function readRecord(text: string): CachedCredential | undefined {
   return isPlainObject(c) && typeof e === 'number' && Number.isFinite(e) ? { credential: c, expiresAt: e } : undefined;
 }
 
+/** `value` and everything in it, frozen (a JSON value: objects and arrays only). */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 const writeRecord = (value: CachedCredential): string => JSON.stringify({ c: value.credential, e: value.expiresAt });
 
 // ---------------------------------------------------------------------------
@@ -111,9 +120,10 @@ const memorySchema = z
 export function memoryCredentialStore(options: MemoryCredentialStoreOptions = {}): CredentialStore {
   const config = parseOptions('memoryCredentialStore', memorySchema, options);
   const max = config.max;
-  const salt = randomBytes(32);
+  // a KeyObject made once: HMAC with it costs less than with the bytes
+  const salt = createSecretKey(randomBytes(32));
   // insertion order is recency order: a read moves the entry to the end
-  const entries = new Map<string, { text: string; deadline: number }>();
+  const entries = new Map<string, { value: CachedCredential; deadline: number }>();
   const locks = new Map<string, { owner: symbol; deadline: number }>();
   const keyOf = (namespace: string, userId: string) => createHmac('sha256', salt).update(subject(namespace, userId), 'utf8').digest('base64url');
 
@@ -125,12 +135,15 @@ export function memoryCredentialStore(options: MemoryCredentialStoreOptions = {}
       entries.delete(key);
       if (performance.now() >= entry.deadline) return Promise.resolve(undefined);
       entries.set(key, entry);
-      return Promise.resolve(readRecord(entry.text));
+      return Promise.resolve(entry.value);
     },
     set(namespace, userId, value, ttlMs) {
       const key = keyOf(namespace, userId);
       entries.delete(key);
-      entries.set(key, { text: writeRecord(value), deadline: performance.now() + ttlMs });
+      // a detached JSON copy, frozen: every reader gets the same value, and nobody can change it
+      const copy = readRecord(writeRecord(value));
+      if (copy === undefined) return Promise.resolve();
+      entries.set(key, { value: deepFreeze(copy), deadline: performance.now() + ttlMs });
       while (entries.size > max) entries.delete(entries.keys().next().value as string);
       return Promise.resolve();
     },
