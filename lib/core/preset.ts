@@ -73,12 +73,13 @@ export function presetUserId(user: WidgetUser, vendor: string, max = Infinity): 
   return id;
 }
 
-/** The preset's router: {@link widgetCredentialRouter} with the common options of a parsed preset configuration. */
-export function presetRouter(vendor: string, defaultPath: string, config: CommonConfig & { resolveUser: ResolveUser }, credential: WidgetCredential): Router {
+/** The preset's router: {@link widgetCredentialRouter} with the common options of a parsed preset configuration (`GET` and `POST` unless `methods` says otherwise). */
+export function presetRouter(vendor: string, defaultPath: string, config: CommonConfig & { resolveUser: ResolveUser }, credential: WidgetCredential, methods?: readonly ('GET' | 'POST')[]): Router {
   const { path, allowedOrigins, requireOrigin, cors, rateLimit, logger, report, bodyLimit } = config;
   return widgetCredentialRouter({
     vendor,
     path: path ?? defaultPath,
+    ...(methods !== undefined ? { methods } : {}),
     resolveUser: config.resolveUser,
     credential,
     requireOrigin,

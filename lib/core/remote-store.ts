@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, createSecretK
 import { z } from 'zod';
 import { parseOptions } from './config';
 import { WidgetAuthConfigError } from './errors';
+import { withTimeout } from './redis';
 
 /** One user's cached credential: the JSON object the browser gets and its expiry in Unix seconds. */
 export interface CachedCredential {
@@ -259,18 +260,6 @@ function deriveKey(base64: string): DerivedKey {
     cipher: derive('value encryption'),
     naming: derive('entry names'),
   };
-}
-
-class RedisCommandTimeout extends Error {
-  override readonly name = 'RedisCommandTimeout';
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, command: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RedisCommandTimeout(`Redis ${command} did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 const VERSION = 'v1';

@@ -1,11 +1,10 @@
 import type { Router } from 'express';
 import { z } from 'zod';
 import { optionsFromEnv, parseOptions, secretString, vendorBaseUrl, type EnvVariable, type WeakSecretOption } from '../core/config';
-import { widgetCredentialRouter } from '../core/credential';
 import { WidgetAuthError, isWidgetAuthError } from '../core/errors';
 import { guardFactory } from '../core/misuse';
 import { checkCommonOptions, commonOptionsShape, resolveUserSchema, type CommonRouterOptions } from '../core/pipeline';
-import { presetUserId } from '../core/preset';
+import { presetRouter, presetUserId } from '../core/preset';
 import { remoteCredential } from '../core/remote';
 import type { ResolveUser, WidgetUser } from '../core/types';
 import { perUserUpstreamOptionsShape, upstreamOptionsShape, type PerUserUpstreamOptions, type UpstreamOptions } from '../core/upstream';
@@ -271,21 +270,7 @@ export function liveblocksAuthRouter(options: LiveblocksAuthRouterOptions): Rout
     },
   });
 
-  const { path, allowedOrigins, requireOrigin, cors, rateLimit, logger, report, bodyLimit } = config;
-  return widgetCredentialRouter({
-    vendor: 'liveblocks',
-    path: path ?? LIVEBLOCKS_AUTH_PATH,
-    methods: ['POST'],
-    resolveUser: config.resolveUser,
-    credential,
-    requireOrigin,
-    cors,
-    report,
-    bodyLimit,
-    ...(allowedOrigins !== undefined ? { allowedOrigins } : {}),
-    ...(rateLimit !== undefined ? { rateLimit } : {}),
-    ...(logger !== undefined ? { logger } : {}),
-  });
+  return presetRouter('liveblocks', LIVEBLOCKS_AUTH_PATH, config, credential, ['POST']);
 }
 
 guardFactory(liveblocksAuthRouter, 'liveblocksAuthRouter');

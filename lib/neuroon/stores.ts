@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { parseOptions } from '../core/config';
 import { WidgetAuthConfigError } from '../core/errors';
+import { withTimeout } from '../core/redis';
 
 /** A Neuroon widget token and the moment this server obtained it (ms since the epoch). */
 export interface NeuroonCachedToken {
@@ -143,18 +144,6 @@ const redisStoreOptionsSchema = z
 
 /** Deletes the lock only if it still holds this owner's value (another owner may hold it after expiry). */
 const RELEASE_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
-
-class RedisCommandTimeout extends Error {
-  override readonly name = 'RedisCommandTimeout';
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, command: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RedisCommandTimeout(`Redis ${command} did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /**
  * A token store in Redis, so that several instances of the application share one
