@@ -258,6 +258,7 @@ describe(`HubSpot visitor identification (Express ${EXPRESS_MAJOR})`, () => {
       const lines = reports();
       expect(lines).toHaveLength(1);
       expect(lines[0]).toContain('hubspot /api/hubspot-plan: UPSTREAM_FEATURE_UNAVAILABLE:');
+      expect(lines[0]).toContain("The HubSpot API says this account's plan does not include");
       expect(lines[0]).toContain('HTTP 403, vendor code FORBIDDEN');
       expect(lines[0]).toMatch(/Professional or Enterprise subscription/);
       expect(lines[0]).toContain(`${DOCS}the-vendor-account-lacks-the-feature`);

@@ -242,6 +242,9 @@ const SILENT: RouterReporter = {
  * The reporter of one router. `enabled: false` (the `report: false` option) reports
  * nothing; `redact` is the router's redactor, applied to every text of every report.
  */
+/** Vendors whose name is not written as their log name with a capital first letter. */
+const VENDOR_LABELS: Readonly<Record<string, string>> = { hubspot: 'HubSpot', helpscout: 'Help Scout' };
+
 export function createReporter(options: {
   vendor: string;
   logger: WidgetAuthLogger | undefined;
@@ -253,7 +256,7 @@ export function createReporter(options: {
   if (!options.enabled) return SILENT;
   const { vendor, logger, redact } = options;
   const sharesPiece = options.sharesPiece ?? (() => false);
-  const label = `${vendor.charAt(0).toUpperCase()}${vendor.slice(1)}`;
+  const label = VENDOR_LABELS[vendor] ?? `${vendor.charAt(0).toUpperCase()}${vendor.slice(1)}`;
 
   const rateLimit = (level: Level, args: unknown[]): void => {
     // express-rate-limit calls logger.error(error) for a failed check, logger.error(error, message) for a store error
