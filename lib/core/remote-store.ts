@@ -52,6 +52,26 @@ export function credentialStoreSecrets(store: CredentialStore): readonly string[
   return STORE_SECRETS.get(store) ?? [];
 }
 
+/**
+ * `store` as seen by one account of a vendor: every namespace it is given is written as
+ * `JSON.stringify([namespace, scope])`, so routers of one vendor for different accounts
+ * sharing a store never read, lock or remove each other's entries, while routers of the
+ * same account still share theirs. Keeps the store's secrets.
+ */
+export function scopedCredentialStore(store: CredentialStore, scope: string): CredentialStore {
+  const scoped = (namespace: string) => JSON.stringify([namespace, scope]);
+  const lock = store.lock;
+  const view: CredentialStore = {
+    get: (namespace, userId) => store.get(scoped(namespace), userId),
+    set: (namespace, userId, value, ttlMs) => store.set(scoped(namespace), userId, value, ttlMs),
+    delete: (namespace, userId) => store.delete(scoped(namespace), userId),
+    // a `lock` that is not a function stays as it is, for the cache option's check to refuse
+    ...(lock === undefined ? {} : { lock: typeof lock === 'function' ? (namespace: string, userId: string, ttlMs: number) => lock.call(store, scoped(namespace), userId, ttlMs) : lock }),
+  };
+  STORE_SECRETS.set(view, credentialStoreSecrets(store));
+  return view;
+}
+
 /** The unambiguous text a store's key is the hash of: no `(namespace, userId)` pair can write another's. */
 function subject(namespace: string, userId: string): string {
   return JSON.stringify([namespace, userId]);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Router } from 'express';
 import { z } from 'zod';
 import { optionsFromEnv, parseOptions, secretString, vendorBaseUrl, type EnvVariable, type WeakSecretOption } from '../core/config';
@@ -7,7 +8,7 @@ import { guardFactory } from '../core/misuse';
 import { checkCommonOptions, commonOptionsShape, resolveUserSchema, type CommonConfig, type CommonRouterOptions } from '../core/pipeline';
 import { presetEmail, presetRouter } from '../core/preset';
 import { remoteCredential, type RemoteUpstream } from '../core/remote';
-import { memoryCredentialStore, type CredentialStore } from '../core/remote-store';
+import { memoryCredentialStore, scopedCredentialStore, type CredentialStore } from '../core/remote-store';
 import type { ResolveUser, WidgetUser } from '../core/types';
 import { perUserUpstreamOptionsShape, upstreamOptionsShape, type PerUserUpstreamOptions, type UpstreamOptions } from '../core/upstream';
 
@@ -254,7 +255,14 @@ export function hubspotVisitorTokenRouter(options: HubSpotVisitorTokenRouterOpti
   const url = `${config.apiBaseUrl}${TOKEN_ROUTE}`;
   const names = config.names ?? namesFromName;
   const clock = config.clock ?? Date.now;
-  const cache = config.cache === false ? false : { store: config.cache?.store ?? memoryCredentialStore(), refreshBefore: config.cache?.refreshBefore ?? DEFAULT_REFRESH_BEFORE };
+  // the account's tokens only: a store shared with the router of another HubSpot account (another
+  // access token or API) never hands that account's token out here. The access token is named by a
+  // hash, never by its text (a store of your own sees namespaces as they are)
+  const account = JSON.stringify([config.apiBaseUrl, createHash('sha256').update(`express-widget-auth hubspot account\0${accessToken}`, 'utf8').digest('base64url')]);
+  const cache =
+    config.cache === false
+      ? false
+      : { store: scopedCredentialStore(config.cache?.store ?? memoryCredentialStore(), account), refreshBefore: config.cache?.refreshBefore ?? DEFAULT_REFRESH_BEFORE };
   // when each token was asked for (HubSpot answers the token only): its expiry is 12 hours later
   const askedAt = new WeakMap<object, number>();
 
