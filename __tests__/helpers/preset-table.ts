@@ -408,7 +408,49 @@ export function presetTable(tag: string): PresetDescriptor[] {
       fields: (user, email) => ({ email, fullName: raw(user, 'name') }),
     }),
     pusherPreset(tag),
+    pusherUserAuthPreset(tag),
   ];
+}
+
+/**
+ * Pusher's user authentication route (`pusher.signin()`): `{ auth, user_data }` for the
+ * signed-in user, compared with the `pusher` SDK's own `authenticateUser`.
+ */
+function pusherUserAuthPreset(tag: string): PresetDescriptor {
+  const channelRoute = pusherPreset(tag);
+  const secret = Object.values(channelRoute.secrets)[0]!;
+  const sdk = new Pusher({ appId: '424242', key: PUSHER_KEY, secret, cluster: 'mt1' });
+  const socketOf = (body: unknown): unknown => (typeof body === 'object' && body !== null && !Array.isArray(body) && Object.hasOwn(body, 'socket_id') ? (body as Record<string, unknown>)['socket_id'] : undefined);
+  return {
+    ...channelRoute,
+    label: 'pusher-user-auth',
+    path: '/api/pusher/user-auth',
+    outcome(_user, requestBody) {
+      const socket = socketOf(requestBody);
+      if (typeof socket !== 'string' || socket.length === 0 || socket.length > 64 || !PUSHER_SOCKET.test(socket)) return { status: 400, code: 'INVALID_REQUEST' };
+      return { status: 200 };
+    },
+    bodies: fc.record({ socket_id: fc.oneof(fc.constantFrom('1234.5678', '1.2', '12', '1.2::user::x', ' 1.2'), fc.string({ maxLength: 12 })) }).map((body) => JSON.stringify(body)),
+    okBody: JSON.stringify({ socket_id: '1234.5678' }),
+    codes: {},
+    async verify(body, user, _when, requestBody) {
+      expectFields(body, { ...sdk.authenticateUser(socketOf(requestBody) as string, { id: user.id }) }, 'pusher-user-auth');
+    },
+    hostileHooks: (hookSecret, error) => ({
+      options: {
+        userInfo: (user: WidgetUser) => {
+          if (user.id === HOOK_USER_IDS.fails) throw error(hookSecret);
+          if (user.id === HOOK_USER_IDS.odd) return hookSecret as unknown as Record<string, unknown>;
+          return user.id === HOOK_USER_IDS.leaks ? { note: hookSecret } : undefined;
+        },
+      },
+      cases: [
+        { user: 'fails', status: 500, what: 'userInfo throws quoting the secret' },
+        { user: 'odd', status: 500, what: 'userInfo returns the secret as text, not an object' },
+        { user: 'leaks', status: 500, what: 'userInfo hands the secret back (an answer holding it is refused)' },
+      ],
+    }),
+  };
 }
 
 /** The public Pusher app key of the table (the prefix of every `auth`). */
