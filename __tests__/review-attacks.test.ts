@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { hubspotVisitorTokenRouter, memoryCredentialStore, type HubSpotVisitorTokenRouterOptions } from '../lib';
+import { hubspotVisitorTokenRouter, memoryCredentialStore, pusherAuthRouter, type HubSpotVisitorTokenRouterOptions, type WidgetUser } from '../lib';
 import { startFakeHubSpot, type FakeHubSpot } from '../lib/testing';
 import { EXPRESS_MAJOR, buildApp, captureLogger, expectNoSecrets, testResolveUser } from './helpers/app';
 
@@ -13,6 +13,30 @@ const PATH = '/api/hubspot-visitor-token';
 const HUBSPOT_PATH = '/visitor-identification/v3/tokens/create';
 
 describe(`Attacks on vendor-minted credentials (Express ${EXPRESS_MAJOR})`, () => {
+  describe('Pusher: form bodies two parsers read differently', () => {
+    const canJoin = (user: WidgetUser, channel: string) => channel === `private-user-${user.id}`;
+    const app = buildApp(pusherAuthRouter({ appId: '123456', key: '278d425bdf160c739803', secret: '7ad3773142a6692b25b8', resolveUser: testResolveUser, canJoin }));
+
+    it.each([
+      // qs (Express 4's express.urlencoded) reads channel_name as an array of both; PHP as the second alone
+      ['channel_name and channel_name[]', 'socket_id=1.2&channel_name=private-user-user-ada&channel_name[]=private-user-bob'],
+      ['channel_name[] first, escaped', 'socket_id=1.2&channel_name%5B%5D=private-user-bob&channel_name=private-user-user-ada'],
+      ['channel_name and channel_name[0]', 'socket_id=1.2&channel_name=private-user-user-ada&channel_name[0]=private-user-bob'],
+      ['socket_id and socket_id[x]', 'socket_id=1.2&socket_id[x]=3.4&channel_name=private-user-user-ada'],
+    ])('refuses a form naming a field twice as %s (400, nothing signed)', async (_case, body) => {
+      const res = await request(app).post('/api/pusher/auth').set('x-test-user', 'ada').type('form').send(body);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('INVALID_REQUEST');
+      expect(res.body.auth).toBeUndefined();
+    });
+
+    it('still signs a form whose other fields hold brackets', async () => {
+      const res = await request(app).post('/api/pusher/auth').set('x-test-user', 'ada').type('form').send('socket_id=1.2&channel_name=private-user-user-ada&params[room]=x');
+      expect(res.status).toBe(200);
+      expect(typeof res.body.auth).toBe('string');
+    });
+  });
+
   describe('HubSpot: two accounts sharing one credential store', () => {
     const tokenA = `pat-na1-${randomUUID()}`;
     const tokenB = `pat-eu1-${randomUUID()}`;

@@ -263,10 +263,13 @@ export function expected(route: GenericRoute, c: GenericCase, users: { get(key: 
     if (c.encoding === 'gzip-garbage' || c.encoding === 'deflate-garbage') return { kind: 'answer', status: 400, code: 'INVALID_REQUEST' };
     if (payload.length > BODY_LIMIT) return { kind: 'answer', status: 413, code: 'PAYLOAD_TOO_LARGE' };
     if (type === 'form') {
-      // URLSearchParams over the UTF-8 text; a field named twice is refused
+      // URLSearchParams over the UTF-8 text; a field named twice is refused (`a[…]` names `a`)
       const fields: Record<string, string> = {};
+      const named = new Set<string>();
       for (const [name, value] of new URLSearchParams(payload.toString('utf8'))) {
-        if (Object.hasOwn(fields, name)) return { kind: 'answer', status: 400, code: 'INVALID_REQUEST' };
+        const base = name.includes('[') ? name.slice(0, name.indexOf('[')) : name;
+        if (named.has(base)) return { kind: 'answer', status: 400, code: 'INVALID_REQUEST' };
+        named.add(base);
         Object.defineProperty(fields, name, { value, enumerable: true, writable: true, configurable: true });
       }
       body = fields;

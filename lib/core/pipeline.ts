@@ -301,12 +301,17 @@ function checkBodyType(req: Request, forms: boolean): 'json' | 'form' {
 /**
  * The fields of a form body read as bytes, decoded as UTF-8 like JSON bodies. A field
  * named twice is refused: parsers disagree on which of two values counts, so a filter in
- * front of the app and this router could read different channels.
+ * front of the app and this router could read different channels. `a[]` and `a[x]` name
+ * `a` too: qs and PHP read `a=1&a[]=2` as one field `a` holding an array, or `2`.
  */
 function parseFormBody(bytes: Buffer): Record<string, string> {
   const fields: Record<string, string> = {};
+  const named = new Set<string>();
   for (const [name, value] of new URLSearchParams(bytes.toString('utf8'))) {
-    if (Object.hasOwn(fields, name)) throw new WidgetAuthError('INVALID_REQUEST', 'Request body names a form field more than once.');
+    const bracket = name.indexOf('[');
+    const base = bracket === -1 ? name : name.slice(0, bracket);
+    if (named.has(base)) throw new WidgetAuthError('INVALID_REQUEST', 'Request body names a form field more than once.');
+    named.add(base);
     // defineProperty: a field named __proto__ is a field, not the object's prototype
     Object.defineProperty(fields, name, { value, enumerable: true, writable: true, configurable: true });
   }
