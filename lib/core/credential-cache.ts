@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { WidgetAuthError, isWidgetAuthError } from './errors';
-import { describeUnexpected, type Redactor, type WidgetAuthLogger } from './logger';
-import type { CachedCredential, CredentialLockRelease, CredentialStore } from './remote-store';
+import { createSecretMatcher, describeUnexpected, type Redactor, type WidgetAuthLogger } from './logger';
+import { credentialStoreSecrets, type CachedCredential, type CredentialLockRelease, type CredentialStore } from './remote-store';
 import { ERRORS_DOCS_URL, emitReport } from './report';
 import type { WidgetUser } from './types';
 
@@ -333,4 +333,30 @@ export function createCredentialCache(config: CredentialCacheConfig): Credential
       }
     },
   };
+}
+
+/**
+ * The cache of a vendor router's `cache` option (`undefined` when it is `false`) and the
+ * router's secrets: its own and, with a cache, the store's keys, so the router redacts and
+ * refuses them all. `namespace` keeps apart the credentials of routers that share a store
+ * but mint different ones (another account, API or tenant).
+ */
+export function routerCredentialCache(
+  option: false | ResolvedCredentialCacheOptions,
+  spec: { vendor: string; namespace: string; secrets: readonly string[]; timeoutMs: number; retries: number; logger: WidgetAuthLogger | undefined },
+): { cache: CredentialCache | undefined; secrets: string[] } {
+  if (option === false) return { cache: undefined, secrets: [...spec.secrets] };
+  const secrets = [...spec.secrets, ...credentialStoreSecrets(option.store)];
+  const cache = createCredentialCache({
+    vendor: spec.vendor,
+    namespace: spec.namespace,
+    store: option.store,
+    refreshBefore: option.refreshBefore,
+    mintBudgetMs: mintBudgetMs(spec.timeoutMs, spec.retries),
+    // read on each call, so that a test's fake Date is the clock
+    clock: () => Date.now(),
+    logger: spec.logger,
+    redact: createSecretMatcher(secrets).redact,
+  });
+  return { cache, secrets };
 }

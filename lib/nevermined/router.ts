@@ -2,12 +2,11 @@ import { createHash } from 'node:crypto';
 import type { Router } from 'express';
 import { z } from 'zod';
 import { optionsFromEnv, parseOptions, requiredString, vendorBaseUrl, type EnvVariable, type WeakSecretOption } from '../core/config';
-import { createCredentialCache, credentialCacheOption, invalidatedUserId, mintBudgetMs, type CredentialCacheOptions } from '../core/credential-cache';
+import { credentialCacheOption, invalidatedUserId, routerCredentialCache, type CredentialCacheOptions } from '../core/credential-cache';
 import { WidgetAuthError } from '../core/errors';
-import { createSecretMatcher } from '../core/logger';
 import { guardFactory } from '../core/misuse';
 import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions } from '../core/pipeline';
-import { credentialStoreSecrets, type CachedCredential } from '../core/remote-store';
+import type { CachedCredential } from '../core/remote-store';
 import type { ResolveUser, WidgetUser } from '../core/types';
 import { createUpstreamClient, perUserUpstreamOptionsShape, upstreamOptionsShape, userKeyOf, type PerUserUpstreamOptions, type UpstreamOptions } from '../core/upstream';
 import { neverminedContract } from './contract';
@@ -102,23 +101,15 @@ export function neverminedSessionRouter(options: NeverminedSessionRouterOptions)
   const config = parseOptions('neverminedSessionRouter', optionsSchema, options);
   const target = sessionTarget(config);
   const client = createUpstreamClient('nevermined', { timeoutMs: config.timeoutMs, retries: config.retries, fetch: config.fetch, maxInFlightPerUser: config.maxInFlightPerUser });
-  const store = config.cache === false ? undefined : config.cache.store;
-  const secrets = [config.rawSecret, ...(store ? credentialStoreSecrets(store) : [])];
-  const cache =
-    config.cache === false
-      ? undefined
-      : createCredentialCache({
-          vendor: 'nevermined',
-          // sessions of one organization on one API: routers of other organizations may share the store
-          namespace: JSON.stringify(['nevermined', config.apiBaseUrl, config.orgId]),
-          store: config.cache.store,
-          refreshBefore: config.cache.refreshBefore,
-          mintBudgetMs: mintBudgetMs(config.timeoutMs, config.retries),
-          // read on each call, so that a test's fake Date is the clock
-          clock: () => Date.now(),
-          logger: config.logger,
-          redact: createSecretMatcher(secrets).redact,
-        });
+  const { cache, secrets } = routerCredentialCache(config.cache, {
+    vendor: 'nevermined',
+    // sessions of one organization on one API: routers of other organizations may share the store
+    namespace: JSON.stringify(['nevermined', config.apiBaseUrl, config.orgId]),
+    secrets: [config.rawSecret],
+    timeoutMs: config.timeoutMs,
+    retries: config.retries,
+    logger: config.logger,
+  });
 
   /** The user's session from the cache: minted at most once per user at a time, never one of another email. */
   const cachedSession = async (user: WidgetUser, email: string, record: (ms: number) => void): Promise<WidgetSession> => {

@@ -1,13 +1,12 @@
 import type { Router } from 'express';
 import { z } from 'zod';
 import { optionsFromEnv, parseOptions, vendorBaseUrl, type EnvVariable, type WeakSecretOption } from '../core/config';
-import { createCredentialCache, credentialCacheOption, invalidatedUserId, mintBudgetMs, type CredentialCacheOptions } from '../core/credential-cache';
+import { credentialCacheOption, invalidatedUserId, routerCredentialCache, type CredentialCacheOptions } from '../core/credential-cache';
 import { WidgetAuthError } from '../core/errors';
-import { createSecretMatcher } from '../core/logger';
 import { guardFactory } from '../core/misuse';
 import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions, type RouteContext } from '../core/pipeline';
 import { perUserUpstreamOptionsShape, userKeyOf, type PerUserUpstreamOptions, type UpstreamOptions } from '../core/upstream';
-import { credentialStoreSecrets, type CachedCredential } from '../core/remote-store';
+import type { CachedCredential } from '../core/remote-store';
 import type { ResolveUser, WidgetUser } from '../core/types';
 import {
   WONDERFUL_DEFAULT_EXPIRES_IN,
@@ -146,23 +145,15 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Wond
   const entityIdFor = config.entityIdFor ?? wonderfulEntityIdFor;
   const metadataFor = config.metadataFor;
   const expiresIn = config.expiresIn;
-  const store = config.cache === false ? undefined : config.cache.store;
-  const secrets = [config.apiKey, ...(store ? credentialStoreSecrets(store) : [])];
-  const cache =
-    config.cache === false
-      ? undefined
-      : createCredentialCache({
-          vendor: 'wonderful',
-          // tokens of one API, tenant and lifetime: routers signing other tokens may share the store
-          namespace: JSON.stringify(['wonderful', config.baseUrl, config.tenantId ?? null, expiresIn]),
-          store: config.cache.store,
-          refreshBefore: config.cache.refreshBefore,
-          mintBudgetMs: mintBudgetMs(config.timeoutMs, config.retries),
-          // read on each call, so that a test's fake Date is the clock
-          clock: () => Date.now(),
-          logger: config.logger,
-          redact: createSecretMatcher(secrets).redact,
-        });
+  const { cache, secrets } = routerCredentialCache(config.cache, {
+    vendor: 'wonderful',
+    // tokens of one API, tenant and lifetime: routers signing other tokens may share the store
+    namespace: JSON.stringify(['wonderful', config.baseUrl, config.tenantId ?? null, expiresIn]),
+    secrets: [config.apiKey],
+    timeoutMs: config.timeoutMs,
+    retries: config.retries,
+    logger: config.logger,
+  });
 
   const ownEntity = async (user: WidgetUser): Promise<string> => {
     let entityId: unknown;
