@@ -29,28 +29,31 @@ type Slot = { durationS: number } | { amount: number };
 
 /** The sizes of one run. */
 export interface BenchPlan {
-  /** CPU comparisons (saturating, closed-loop load). */
-  cpu: { connections: number; warmup: Slot; rounds: number; slot: Slot };
+  /**
+   * CPU comparisons (saturating, closed-loop load). `rewarm` is an unmeasured load sent
+   * to a server just before each of its measured slots (see {@link runPairs}).
+   */
+  cpu: { connections: number; warmup: Slot; rounds: number; slot: Slot; rewarm: Slot };
   /** Vendor-calling routes against their fake called directly (one request at a time). */
-  upstream: { connections: number; warmup: Slot; rounds: number; slot: Slot };
+  upstream: { connections: number; warmup: Slot; rounds: number; slot: Slot; rewarm: Slot };
   /** Neuroon cold start: concurrent requests, and how slowly the fake issues the first token. */
   cold: { requests: number; vendorLatencyMs: number };
   /** Resident memory over many requests after a warm-up. */
   memory: { connections: number; warmup: number; requests: number; sampleMs: number };
 }
 
-/** The full run: about three minutes on two cores. */
+/** The full run: about eight minutes on two cores. */
 export const FULL_PLAN: BenchPlan = {
-  cpu: { connections: 16, warmup: { durationS: 3 }, rounds: 6, slot: { durationS: 1.5 } },
-  upstream: { connections: 1, warmup: { durationS: 3 }, rounds: 6, slot: { durationS: 1.5 } },
+  cpu: { connections: 16, warmup: { durationS: 3 }, rounds: 8, slot: { durationS: 1.5 }, rewarm: { durationS: 0.5 } },
+  upstream: { connections: 1, warmup: { durationS: 3 }, rounds: 6, slot: { durationS: 1.5 }, rewarm: { durationS: 0.5 } },
   cold: { requests: 1000, vendorLatencyMs: 300 },
   memory: { connections: 16, warmup: 20_000, requests: 200_000, sampleMs: 250 },
 };
 
 /** A few requests per step: exercises every part of the machinery in seconds. */
 export const QUICK_PLAN: BenchPlan = {
-  cpu: { connections: 4, warmup: { amount: 100 }, rounds: 2, slot: { amount: 150 } },
-  upstream: { connections: 1, warmup: { amount: 30 }, rounds: 2, slot: { amount: 60 } },
+  cpu: { connections: 4, warmup: { amount: 100 }, rounds: 2, slot: { amount: 150 }, rewarm: { amount: 20 } },
+  upstream: { connections: 1, warmup: { amount: 30 }, rounds: 2, slot: { amount: 60 }, rewarm: { amount: 10 } },
   cold: { requests: 60, vendorLatencyMs: 100 },
   memory: { connections: 4, warmup: 300, requests: 1500, sampleMs: 100 },
 };
@@ -202,12 +205,17 @@ async function warmUp(series: readonly Series[], plan: { connections: number; wa
  * on both alike; pairs take turns within a round, so that a burst of outside load
  * spoils one round of each pair rather than every round of one.
  */
-async function runPairs(pairs: readonly Pair[], plan: { connections: number; rounds: number; slot: Slot }, log: (line: string) => void): Promise<void> {
+async function runPairs(pairs: readonly Pair[], plan: { connections: number; rounds: number; slot: Slot; rewarm: Slot }, log: (line: string) => void): Promise<void> {
   for (let round = 0; round < plan.rounds; round++) {
     for (const pair of pairs) {
       const order = round % 2 === 0 ? [pair.a, pair.b] : [pair.b, pair.a];
       const got = new Map<Series, Measured>();
       for (const s of order) {
+        // unmeasured: a server that sat idle while the other pairs ran starts its next
+        // slot costlier per request, and the constant route's server, in five pairs,
+        // sits idle least — measured from idle, a route read 1.5× the constant route in
+        // a full run and 1.0× with its pair alone. Each slot measures a busy server.
+        await runLoad({ url: s.url, requests: s.requests, connections: plan.connections, ...slotLoad(plan.rewarm) });
         const m = await measure(s.server, s.url, s.requests, plan.connections, plan.slot);
         s.slots.push(m);
         got.set(s, m);
