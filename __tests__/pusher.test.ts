@@ -145,6 +145,25 @@ describe(`Pusher (Express ${EXPRESS_MAJOR})`, () => {
     expect(res.body.auth).toBeUndefined();
   });
 
+  it('refuses a JSON body that names a member twice: JSON.parse keeps the last, a first-wins filter in front reads the other', async () => {
+    const seen: string[] = [];
+    const guarded = buildApp(router({ canJoin: (_user, channel) => (seen.push(channel), channel === 'private-user-ada') }));
+    for (const text of [
+      '{"socket_id":"1.2","channel_name":"private-team","channel_name":"private-user-ada"}',
+      // the same name written with an escape
+      '{"socket_id":"1.2","channel_name":"private-team","channel_\\u006eame":"private-user-ada"}',
+    ]) {
+      const res = await request(guarded).post('/api/pusher/auth').set('x-test-user', 'ada').set('content-type', 'application/json').send(text);
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ error: { code: 'INVALID_REQUEST', message: 'Request body names a JSON member more than once in one object.' } });
+    }
+    expect(seen).toEqual([]);
+    // the same members once each: let in
+    const once = await request(guarded).post('/api/pusher/auth').set('x-test-user', 'ada').set('content-type', 'application/json').send('{"socket_id":"1.2","channel_name":"private-user-ada"}');
+    expect(once.status).toBe(200);
+    expect(once.body).toEqual(sdk.authorizeChannel('1.2', 'private-user-ada'));
+  });
+
   it('refuses encrypted channels with 403 FORBIDDEN when no master key is configured', async () => {
     const res = await request(buildApp(router({ encryptionMasterKeyBase64: undefined, canJoin: () => true }))).post('/api/pusher/auth').set('x-test-user', 'ada').type('form').send(form({ socket_id: '1.2', channel_name: 'private-encrypted-team' }));
     expect(res.status).toBe(403);

@@ -286,6 +286,7 @@ export function expected(route: GenericRoute, c: GenericCase, users: { get(key: 
         } catch {
           return { kind: 'answer', status: 400, code: 'INVALID_REQUEST' };
         }
+        if (namesMemberTwice(text)) return { kind: 'answer', status: 400, code: 'INVALID_REQUEST' };
       }
     }
   }
@@ -306,4 +307,33 @@ export function corsExpected(c: GenericCase, want: Expected): boolean {
   if (want.kind === 'preflight') return true;
   const site = c.fetchMetadata?.['sec-fetch-site'];
   return site === undefined || trimOws(site) !== 'same-origin';
+}
+
+/**
+ * Whether valid JSON `text` names a member twice in one object, read by a recursive
+ * descent of its own (not the library's scanner): the routers refuse such a body with 400
+ * `INVALID_REQUEST`, because parsers disagree on which of the two values counts.
+ */
+export function namesMemberTwice(text: string): boolean {
+  const TOKEN = /\s*("(?:[^"\\]|\\.)*"|[{}[\],:]|[^\s{}[\],:"]+)/y;
+  TOKEN.lastIndex = 0;
+  const next = (): string => TOKEN.exec(text)![1]!;
+  let found = false;
+  const value = (token: string): void => {
+    if (token === '{') {
+      const names = new Set<string>();
+      for (let t = next(); t !== '}'; t = next()) {
+        if (t === ',') continue;
+        const name = JSON.parse(t) as string;
+        if (names.has(name)) found = true;
+        names.add(name);
+        next(); // ':'
+        value(next());
+      }
+    } else if (token === '[') {
+      for (let t = next(); t !== ']'; t = next()) if (t !== ',') value(t);
+    }
+  };
+  value(next());
+  return found;
 }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { milliseconds } from './config';
 import { isSafeCorrelationId, type VendorContract } from './contract';
 import { WidgetAuthError, isWidgetAuthError } from './errors';
+import { hasDuplicateMember } from './json';
 import { createSecretMatcher, describeUnexpected, logRequest, loggerSchema, type Redactor, type RequestLogEvent, type SecretMatcher, type WidgetAuthLogger } from './logger';
 import { allowedOriginsSchema, checkOriginOptions, createOriginGate, type AllowedOrigins } from './origin';
 import { createReporter } from './report';
@@ -343,7 +344,8 @@ const FIRST_CHAR = /^[ \t\n\r]*([^ \t\n\r])/;
 /**
  * The JSON value of a body read as bytes, always decoded as UTF-8 (a UTF-8 byte order
  * mark is skipped; invalid sequences read as U+FFFD): no other decoder ever runs,
- * whatever the headers say. Empty is `{}`.
+ * whatever the headers say. Empty is `{}`. An object naming a member twice is refused,
+ * as a form naming a field twice is.
  */
 function parseJsonBody(bytes: Buffer): unknown {
   if (bytes.length >= 2 && ((bytes[0] === 0xfe && bytes[1] === 0xff) || (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 0xfe && bytes[3] === 0xff))) {
@@ -354,11 +356,19 @@ function parseJsonBody(bytes: Buffer): unknown {
   if (text.length === 0) return {};
   const first = FIRST_CHAR.exec(text)?.[1];
   if (first === '{' || first === '[') {
+    let value: unknown;
     try {
-      return JSON.parse(text);
+      value = JSON.parse(text);
     } catch {
       // the parser's message quotes the body: it is not kept
+      throw new WidgetAuthError('INVALID_REQUEST', 'Request body is not valid JSON.');
     }
+    // parsers disagree on which of two values counts (JSON.parse keeps the last): a
+    // filter in front of the app and this router could read different channels
+    if (text.includes('{') && hasDuplicateMember(text)) {
+      throw new WidgetAuthError('INVALID_REQUEST', 'Request body names a JSON member more than once in one object.');
+    }
+    return value;
   }
   throw new WidgetAuthError('INVALID_REQUEST', 'Request body is not valid JSON.');
 }

@@ -1,0 +1,43 @@
+/**
+ * Whether a JSON text names a member twice in one object (`{"a":1,"a":2}`, or
+ * `{"a":1,"\u0061":2}`: names compare as decoded). `JSON.parse` keeps the last of the
+ * two, other parsers the first or either: a filter in front of the app and this router
+ * could then read different values of one field. `text` must be valid JSON (call after
+ * `JSON.parse` succeeded); one pass, no allocation but each object's names.
+ */
+export function hasDuplicateMember(text: string): boolean {
+  // one entry per open object (the names seen so far) or array (null)
+  const open: (Set<string> | null)[] = [];
+  // inside an object, after `{` or `,`: the next string is a name
+  let expectName = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      const start = i;
+      let escaped = false;
+      for (i++; text.charCodeAt(i) !== 0x22; i++) {
+        if (text.charCodeAt(i) === 0x5c /* \ */) {
+          escaped = true;
+          i++;
+        }
+      }
+      if (expectName) {
+        const names = open[open.length - 1]!;
+        const name = escaped ? (JSON.parse(text.slice(start, i + 1)) as string) : text.slice(start + 1, i);
+        if (names.has(name)) return true;
+        names.add(name);
+        expectName = false;
+      }
+    } else if (c === 0x7b /* { */) {
+      open.push(new Set());
+      expectName = true;
+    } else if (c === 0x5b /* [ */) {
+      open.push(null);
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      open.pop();
+    } else if (c === 0x2c /* , */) {
+      expectName = open[open.length - 1] != null;
+    }
+  }
+  return false;
+}
