@@ -10,6 +10,7 @@
 import type { Express, Request } from 'express';
 import request from 'supertest';
 import { WidgetAuthConfigError, WidgetAuthError, memoryCredentialStore, neverminedSessionRouter, type CredentialStore, type NeverminedSessionRouterOptions, type WidgetUser } from '../lib';
+import { shareSecrets } from '../lib/core/pipeline';
 import { startFakeNevermined, type FakeNevermined } from '../lib/testing';
 import { EXPRESS_MAJOR, USERS, buildApp, captureLogger, expectNoSecrets, testResolveUser } from './helpers/app';
 
@@ -61,6 +62,23 @@ describe(`neverminedSessionRouter cache (Express ${EXPRESS_MAJOR})`, () => {
     expect(new Set(concurrent.map((r) => r.body.sessionToken))).toEqual(new Set([first.body.sessionToken]));
     expect(fake.sessions).toHaveLength(1);
     expect(fake.requests).toHaveLength(1);
+  });
+
+  it('neither answers nor caches a session holding the secret of a router mounted beside it (widgetAuth), and calls again next time', async () => {
+    const neighbour = 'hs_neighbour_secret_9c4e1a7b2f6d8035';
+    const shared = cached();
+    shareSecrets(shared, [neighbour]);
+    const app = buildApp(shared);
+    const session = { sessionToken: `sess-${neighbour}`, userId: 'u1', userWallet: '0xabc', apiKeyHash: 'h', expiresAt: new Date(Date.now() + HOUR_MS).toISOString() };
+    fake.fault({ kind: 'status', status: 200, body: session }, { times: 1 });
+    const echoed = await get(app);
+    expect(echoed.status).toBe(502);
+    expect(echoed.body.error.code).toBe('UPSTREAM_INVALID_RESPONSE');
+    expect(echoed.text).not.toContain(neighbour);
+    const next = await get(app);
+    expect(next.status).toBe(200);
+    expect(next.body).toEqual(fake.sessions[0]!.session);
+    expect(fake.requests).toHaveLength(2);
   });
 
   it('shares one call between concurrent cold requests of one user', async () => {

@@ -9,7 +9,11 @@
 import request from 'supertest';
 import { z } from 'zod';
 import { WidgetAuthConfigError, WidgetAuthError, memoryCredentialStore, remoteCredential, widgetCredentialRouter, type RemoteCredentialOptions, type WidgetUser } from '../lib';
+import { shareSecrets } from '../lib/core/pipeline';
 import { EXPRESS_MAJOR, USERS, buildApp, captureLogger, expectNoSecrets, testResolveUser } from './helpers/app';
+
+/** This router's own key in the test of a neighbour's secret (the vendor is called with API_KEY all the same). */
+const OWN_KEY = 'acme_own_key_5d1f0c9b7e3a2486';
 import { API_KEY, LIFE, T0, Token, startVendor, type Vendor } from './helpers/remote-vendor';
 
 describe(`remoteCredential with widgetCredentialRouter (Express ${EXPRESS_MAJOR})`, () => {
@@ -232,6 +236,29 @@ describe(`remoteCredential with widgetCredentialRouter (Express ${EXPRESS_MAJOR}
     expect(expired.body.error.code).toBe('UPSTREAM_INVALID_RESPONSE');
     vendor.mode = 'ok';
     expect((await get(app)).body.token).toBe('tok-3-user-ada');
+  });
+
+  it('neither sends nor caches a credential holding the secret of a router mounted beside it, and mints anew next time', async () => {
+    // the vendor's key is a neighbour's secret here (widgetAuth shares every router's secrets), not this router's own
+    const router = widgetCredentialRouter({ vendor: 'acme', path: '/api/acme-token', resolveUser: testResolveUser, credential: strategy({ secrets: [OWN_KEY] }), logger });
+    shareSecrets(router, [API_KEY]);
+    const app = buildApp(router);
+    vendor.mode = 'echo-key';
+    const echoed = await get(app);
+    expect(echoed.status).toBe(502);
+    expect(echoed.body.error.code).toBe('UPSTREAM_INVALID_RESPONSE');
+    vendor.mode = 'ok';
+    const next = await get(app);
+    expect(next.status).toBe(200);
+    expect(next.body.token).toBe('tok-2-user-ada');
+    expect(vendor.calls).toHaveLength(2);
+    // without a cache too: the vendor's fault (502), not the host's hooks' (500)
+    const uncached = widgetCredentialRouter({ vendor: 'acme', path: '/api/acme-token', resolveUser: testResolveUser, credential: strategy({ secrets: [OWN_KEY], cache: false }), logger });
+    shareSecrets(uncached, [API_KEY]);
+    vendor.mode = 'echo-key';
+    const direct = await get(buildApp(uncached));
+    expect(direct.status).toBe(502);
+    expect(direct.body.error.code).toBe('UPSTREAM_INVALID_RESPONSE');
   });
 
   it('answers 500 INTERNAL_ERROR for a call or expiresAt that misbehaves, and passes a WidgetAuthError on', async () => {

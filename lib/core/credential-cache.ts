@@ -115,6 +115,11 @@ export interface CredentialCacheRequest {
    * never served, also not while the vendor is down. Defaults to `false`.
    */
   renew?: boolean;
+  /**
+   * The route's search for secrets (its context's `holdsSecret`): a minted credential
+   * it finds a secret in is refused (502 `UPSTREAM_INVALID_RESPONSE`) and never stored.
+   */
+  holdsSecret?: (text: string) => boolean;
 }
 
 /** The per-user credential cache shared by the credential strategies and routers that call a vendor. */
@@ -226,6 +231,7 @@ export function createCredentialCache(config: CredentialCacheConfig): Credential
   interface Ask {
     user: WidgetUser;
     mint: () => Promise<CachedCredential>;
+    holdsSecret: ((text: string) => boolean) | undefined;
     flight: Flight;
     /** For a renewal: the entry cached when it started (never served), else `undefined`. */
     renewing: { held: CachedCredential | undefined } | undefined;
@@ -242,6 +248,10 @@ export function createCredentialCache(config: CredentialCacheConfig): Credential
         return held.credential;
       }
       throw err;
+    }
+    // the answer check would refuse it on every request until it expired: never stored
+    if (ask.holdsSecret?.(JSON.stringify(value.credential))) {
+      throw new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered with a credential that holds a secret of a router mounted with it; it was neither sent nor cached.`);
     }
     await writeStore(ask.user.id, value, ask.flight);
     return value.credential;
@@ -312,7 +322,7 @@ export function createCredentialCache(config: CredentialCacheConfig): Credential
       const running = map.get(id);
       if (running !== undefined) return running.promise;
       const flight: Flight = { promise: undefined as unknown as Promise<Record<string, unknown>>, store: true };
-      flight.promise = obtain({ user, mint: request.mint, flight, renewing: renew ? { held: undefined } : undefined }).finally(() => {
+      flight.promise = obtain({ user, mint: request.mint, holdsSecret: request.holdsSecret, flight, renewing: renew ? { held: undefined } : undefined }).finally(() => {
         if (map.get(id) === flight) map.delete(id);
       });
       map.set(id, flight);

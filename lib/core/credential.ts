@@ -66,6 +66,13 @@ export interface WidgetCredential {
    * `INTERNAL_ERROR` and is reported.
    */
   issue(user: WidgetUser, request: CredentialRequest): Record<string, unknown> | Promise<Record<string, unknown>>;
+  /**
+   * `true` when the answer is what a vendor's API returned (as {@link remoteCredential}'s
+   * is): an answer holding a secret is then the vendor's fault, 502
+   * `UPSTREAM_INVALID_RESPONSE`, not 500 `INTERNAL_ERROR` blamed on the host's hooks.
+   * Defaults to `false`.
+   */
+  readonly relaysVendor?: boolean;
 }
 
 // ---------------------------------------------------------------------------
@@ -537,6 +544,7 @@ export function widgetCredentialRouter(options: WidgetCredentialRouterOptions): 
   const handle = (ctx: RouteContext) => credential.issue(ctx.user!, ctx);
   return createWidgetRouter(contract, config, {
     secrets: [...credential.secrets],
+    relaysVendor: credential.relaysVendor === true,
     routes: [{ path: config.path, methods: config.methods, requireUser: true, handle }],
   });
 }

@@ -144,6 +144,13 @@ export interface RouteContext {
   readonly signal: AbortSignal;
   /** Whether the browser has closed the request before the answer was sent; cheap, makes no signal. */
   readonly aborted: boolean;
+  /**
+   * Whether `text` holds, in any encoding, a secret of this router or of a router mounted
+   * beside it by `widgetAuth`: the search every answer gets before it is sent. A
+   * credential about to be cached goes through it first, or one that fails it would be
+   * refused on every request until it expired.
+   */
+  holdsSecret(text: string): boolean;
 }
 
 /** One route of a vendor router. */
@@ -239,6 +246,7 @@ class Context implements RouteContext {
     public user: WidgetUser | undefined,
     public body: unknown,
     public upstream: (ms: number) => void,
+    public holdsSecret: (text: string) => boolean,
   ) {}
 
   get signal(): AbortSignal {
@@ -414,6 +422,7 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
   // widgetAuth adds the secrets of the routers mounted beside this one (see shareSecrets)
   let secrets = own;
   const redact: Redactor = (text, max) => secrets.redact(text, max);
+  const holdsSecret = (text: string): boolean => secrets.contains(text);
   // answers already searched and found clean (a cached credential is answered as the same
   // text for hours): searched once while they stay among the last few, forgotten when the
   // secrets change
@@ -550,9 +559,16 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
       if (route.requireUser && !user) throw new WidgetAuthError('UNAUTHORIZED', 'Sign in to use this widget.');
 
       let result = route.handle(
-        new Context(req, res, user, body, (ms) => {
-          state.upstreamMs = (state.upstreamMs ?? 0) + ms;
-        }),
+        new Context(
+          req,
+          res,
+          user,
+          body,
+          (ms) => {
+            state.upstreamMs = (state.upstreamMs ?? 0) + ms;
+          },
+          holdsSecret,
+        ),
       );
       if (isPromiseLike(result)) result = await result;
       if (res.headersSent) return;

@@ -349,9 +349,12 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
   return {
     kind: 'remoteCredential',
     secrets,
+    relaysVendor: true,
     async issue(user, request) {
       if (cache === undefined) return (await mint(user, request, false)).credential;
-      return cache.issue(user, { mint: () => mint(user, request, true) });
+      // a router's context searches for the secrets of every router mounted with it
+      const holdsSecret = (request as { holdsSecret?: unknown } | undefined)?.holdsSecret;
+      return cache.issue(user, { mint: () => mint(user, request, true), ...(typeof holdsSecret === 'function' ? { holdsSecret: holdsSecret as (text: string) => boolean } : {}) });
     },
     async invalidate(user) {
       const id = invalidatedUserId(user, 'remoteCredential');

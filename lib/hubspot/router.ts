@@ -304,6 +304,7 @@ export function hubspotVisitorTokenRouter(options: HubSpotVisitorTokenRouterOpti
   const credential: WidgetCredential = {
     kind: 'hubspotVisitorToken',
     secrets: remote.secrets,
+    relaysVendor: true,
     async issue(user, request) {
       // before the cache: a user who lost their email is not served the token of the old one
       const email = visitorEmail(user);

@@ -5,7 +5,7 @@ import { optionsFromEnv, parseOptions, requiredString, vendorBaseUrl, type EnvVa
 import { credentialCacheOption, invalidatedUserId, routerCredentialCache, type CredentialCacheOptions } from '../core/credential-cache';
 import { WidgetAuthError } from '../core/errors';
 import { guardFactory } from '../core/misuse';
-import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions } from '../core/pipeline';
+import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions, type RouteContext } from '../core/pipeline';
 import type { CachedCredential } from '../core/remote-store';
 import type { ResolveUser, WidgetUser } from '../core/types';
 import { createUpstreamClient, perUserUpstreamOptionsShape, upstreamOptionsShape, userKeyOf, type PerUserUpstreamOptions, type UpstreamOptions } from '../core/upstream';
@@ -112,7 +112,9 @@ export function neverminedSessionRouter(options: NeverminedSessionRouterOptions)
   });
 
   /** The user's session from the cache: minted at most once per user at a time, never one of another email. */
-  const cachedSession = async (user: WidgetUser, email: string, record: (ms: number) => void): Promise<WidgetSession> => {
+  const cachedSession = async (user: WidgetUser, email: string, ctx: RouteContext): Promise<WidgetSession> => {
+    const record = (ms: number) => ctx.upstream(ms);
+    const holdsSecret = ctx.holdsSecret;
     const emailKey = createHash('sha256').update(email, 'utf8').digest('base64url');
     const mint = async (): Promise<CachedCredential> => {
       // shared by every request of the user: the browser that asked first cannot cancel it
@@ -120,9 +122,9 @@ export function neverminedSessionRouter(options: NeverminedSessionRouterOptions)
       record(upstreamMs);
       return { credential: { session, emailKey }, expiresAt: Date.parse(session.expiresAt) / 1000 };
     };
-    let entry = await cache!.issue(user, { mint });
+    let entry = await cache!.issue(user, { mint, holdsSecret });
     // the user's email changed since the session was cached: a session of the new address replaces it
-    if (entry['emailKey'] !== emailKey) entry = await cache!.issue(user, { mint, renew: true });
+    if (entry['emailKey'] !== emailKey) entry = await cache!.issue(user, { mint, renew: true, holdsSecret });
     if (entry['emailKey'] !== emailKey) entry = (await mint()).credential;
     return entry['session'] as WidgetSession;
   };
@@ -148,7 +150,7 @@ export function neverminedSessionRouter(options: NeverminedSessionRouterOptions)
             // the address comes from the host's user record, not from the browser
             throw new WidgetAuthError('INTERNAL_ERROR', 'resolveUser returned a user whose email is not an email address', { cause: err });
           }
-          if (cache !== undefined) return cachedSession(user, email, (ms) => ctx.upstream(ms));
+          if (cache !== undefined) return cachedSession(user, email, ctx);
           const { session, upstreamMs } = await mintWidgetSession(client, target, email, { signal: ctx, userKey: userKeyOf(user) });
           ctx.upstream(upstreamMs);
           return session;
