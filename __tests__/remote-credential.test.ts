@@ -197,6 +197,22 @@ describe(`remoteCredential with widgetCredentialRouter (Express ${EXPRESS_MAJOR}
     expect(vendor.calls).toHaveLength(4);
   });
 
+  it('keeps two accounts of one vendor (another API key) sharing a store apart', async () => {
+    const store = memoryCredentialStore();
+    const accountB = strategy({
+      secrets: [OWN_KEY],
+      cache: { store },
+      call: async ({ user }) => ({ token: `account-b-${user.id}`, expires_at: Math.floor(now / 1000) + LIFE }),
+    });
+    const a = appWith(strategy({ cache: { store } }));
+    const b = appWith(accountB);
+    expect((await get(a)).body.token).toBe('tok-1-user-ada');
+    // the same vendor name and user: account B's router mints its own, never serves A's
+    expect((await get(b)).body.token).toBe('account-b-user-ada');
+    expect((await get(a)).body.token).toBe('tok-1-user-ada');
+    expect(vendor.calls).toHaveLength(1);
+  });
+
   it('answers 504 UPSTREAM_TIMEOUT when the vendor does not answer in time, through upstream or a client of the host’s own', async () => {
     vendor.mode = 'hang';
     const viaUpstream = await get(appWith(strategy({ timeoutMs: 150 })));

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { isLoopbackHost, parseOptions, secretString, weakSecretReason, type WeakSecretOption } from './config';
 import type { CredentialRequest, WidgetCredential } from './credential';
@@ -67,8 +68,9 @@ export type RemoteCredentialCacheOptions = CredentialCacheOptions;
 /** Options of {@link remoteCredential}. */
 export interface RemoteCredentialOptions<C extends Record<string, unknown> = Record<string, unknown>> extends UpstreamOptions, PerUserUpstreamOptions, WeakSecretOption {
   /**
-   * The vendor's name, as the router's `vendor`: in messages, and the namespace of the
-   * cache (strategies of two vendors may share one store). 1 to 40 lower-case letters,
+   * The vendor's name, as the router's `vendor`: in messages, and with a hash of
+   * `secrets` the namespace of the cache (strategies of two vendors, or of two accounts of
+   * one vendor, may share one store). 1 to 40 lower-case letters,
    * digits, `-` and `_`, starting with a letter. Required.
    */
   vendor: string;
@@ -204,6 +206,15 @@ function kindOf(value: unknown): string {
 const isAbortSource = (v: unknown): v is AbortSource => typeof v === 'object' && v !== null && typeof (v as AbortSource).aborted === 'boolean' && 'signal' in v;
 
 /**
+ * The cache namespace of a strategy: its vendor name and a hash of its keys, so that two
+ * accounts of one vendor (another API key) sharing a store never serve each other's
+ * credentials. A changed key starts an empty namespace: every user mints anew once.
+ */
+function cacheNamespace(vendor: string, secrets: readonly string[]): string {
+  return JSON.stringify([vendor, createHash('sha256').update(`express-widget-auth remote account\0${JSON.stringify(secrets)}`, 'utf8').digest('base64url')]);
+}
+
+/**
  * A credential strategy for {@link widgetCredentialRouter} whose credential the vendor's
  * API makes: `call` asks the vendor (through `upstream`, the package's upstream client)
  * and resolves the JSON object the browser gets.
@@ -259,7 +270,7 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
   const cache =
     config.cache === false
       ? undefined
-      : createCredentialCache({ vendor, namespace: vendor, store: config.cache.store, refreshBefore: config.cache.refreshBefore, mintBudgetMs: budgetMs, clock, logger, redact: matcher.redact });
+      : createCredentialCache({ vendor, namespace: cacheNamespace(vendor, config.secrets), store: config.cache.store, refreshBefore: config.cache.refreshBefore, mintBudgetMs: budgetMs, clock, logger, redact: matcher.redact });
 
   const upstreamFor = (userKey: string | undefined, abort: AbortSource | undefined, request: CredentialRequest | undefined): RemoteUpstream =>
     async function upstream<T>(req: RemoteUpstreamRequest<T>): Promise<T> {
