@@ -13,9 +13,13 @@ import type Redis from 'ioredis';
 import request from 'supertest';
 import { WidgetAuthConfigError, redisCredentialStore, remoteCredential, widgetCredentialRouter, type RemoteCredential } from '../lib';
 import { encodedForms } from '../lib/core/logger';
+import { cacheNamespace } from '../lib/core/remote';
 import { buildApp, captureLogger, expectNoSecrets, testResolveUser } from './helpers/app';
 import { RUN_REDIS_TESTS, freePort, startRedis, type TestRedis } from './helpers/redis';
 import { API_KEY, LIFE, T0, Token, startVendor, type Vendor } from './helpers/remote-vendor';
+
+/** The cache namespace of the strategies below (vendor `acme`, key API_KEY), as the store sees it. */
+const ACME = cacheNamespace('acme', [API_KEY]);
 
 const describeRedis = RUN_REDIS_TESTS ? describe : describe.skip; // skip-reason: redis-server is not installed here; under CI=true this runs (and fails) instead
 
@@ -127,22 +131,22 @@ describeRedis('remote credentials shared through Redis', () => {
 
     // the same entry names under another key hold nothing this store can read
     const wrong = redisCredentialStore({ client: await redis.connect(), encryptionKeys: [K3] });
-    expect(await wrong.get('acme', USER_ID)).toBeUndefined();
+    expect(await wrong.get(ACME, USER_ID)).toBeUndefined();
     const keyed = redisCredentialStore({ client: await redis.connect(), encryptionKeys: [K1] });
-    expect((await keyed.get('acme', USER_ID))?.credential).toEqual(a.body);
+    expect((await keyed.get(ACME, USER_ID))?.credential).toEqual(a.body);
     // …nor does a value copied under another user's name (the name is bound to the value)
     const values = await Promise.all(keys.map((k) => admin.get(k)));
     await Promise.all([admin.set(keys[0]!, values[1]!), admin.set(keys[1]!, values[0]!)]);
-    expect(await keyed.get('acme', USER_ID)).toBeUndefined();
-    expect(await keyed.get('acme', '6f1c1d3e-2b4a-4c5d-9e8f-0a1b2c3d4e5f')).toBeUndefined();
+    expect(await keyed.get(ACME, USER_ID)).toBeUndefined();
+    expect(await keyed.get(ACME, '6f1c1d3e-2b4a-4c5d-9e8f-0a1b2c3d4e5f')).toBeUndefined();
     // …nor one whose ciphertext was changed
     const flip = (v: string) => `${v.slice(0, -2)}${v.at(-2) === 'A' ? 'B' : 'A'}${v.slice(-1)}`;
     await Promise.all([admin.set(keys[0]!, flip(values[0]!)), admin.set(keys[1]!, flip(values[1]!))]);
-    expect(await keyed.get('acme', USER_ID)).toBeUndefined();
-    expect(await keyed.get('acme', '6f1c1d3e-2b4a-4c5d-9e8f-0a1b2c3d4e5f')).toBeUndefined();
+    expect(await keyed.get(ACME, USER_ID)).toBeUndefined();
+    expect(await keyed.get(ACME, '6f1c1d3e-2b4a-4c5d-9e8f-0a1b2c3d4e5f')).toBeUndefined();
     // restored, they read again
     await Promise.all([admin.set(keys[0]!, values[0]!), admin.set(keys[1]!, values[1]!)]);
-    expect((await keyed.get('acme', USER_ID))?.credential).toEqual(a.body);
+    expect((await keyed.get(ACME, USER_ID))?.credential).toEqual(a.body);
     // an instance with the wrong key calls the vendor rather than serve what it cannot read
     const calls = vendor.calls.length;
     expect((await get(strategy(await redis.connect(), [K3]))).status).toBe(200);
@@ -194,7 +198,7 @@ describeRedis('remote credentials shared through Redis', () => {
 
   it('bounds the wait for a lock holder that died: its lock expires and another instance mints', async () => {
     const crashed = redisCredentialStore({ client: await redis.connect(), encryptionKeys: [K1] });
-    expect(typeof (await crashed.lock!('acme', USER_ID, 60_000))).toBe('function'); // never released
+    expect(typeof (await crashed.lock!(ACME, USER_ID, 60_000))).toBe('function'); // never released
     const started = performance.now();
     const res = await get(strategy(await redis.connect(), [K1], { timeoutMs: 300 }));
     expect(res.status).toBe(200);

@@ -210,7 +210,7 @@ const isAbortSource = (v: unknown): v is AbortSource => typeof v === 'object' &&
  * accounts of one vendor (another API key) sharing a store never serve each other's
  * credentials. A changed key starts an empty namespace: every user mints anew once.
  */
-function cacheNamespace(vendor: string, secrets: readonly string[]): string {
+export function cacheNamespace(vendor: string, secrets: readonly string[]): string {
   return JSON.stringify([vendor, createHash('sha256').update(`express-widget-auth remote account\0${JSON.stringify(secrets)}`, 'utf8').digest('base64url')]);
 }
 
