@@ -8,7 +8,6 @@
  * log event against the configured secrets and the tokens minted so far.
  */
 import { createHmac } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
 import express from 'express';
 import fc from 'fast-check';
 import jwt from 'jsonwebtoken';
@@ -55,12 +54,11 @@ import {
   notWellFormed,
   userRegistry,
   type Answer,
-  type OutgoingRequest,
   type ServedApp,
   type WireContract,
   type WireError,
 } from './helpers/hardening';
-import { namesMemberTwice } from './helpers/fuzz-requests';
+import { CONTENT_TYPES, expected, namesMemberTwice, refusedByOriginRules, requestOf, trimOws, type Encoding, type GenericCase } from './helpers/fuzz-requests';
 import { NEUT } from './helpers/neut';
 
 /**
@@ -124,59 +122,6 @@ function afterRun(answer: Answer): void {
 // ---------------------------------------------------------------------------
 // Generic requests and the pipeline's documented answers to them
 
-type Encoding = 'gzip' | 'gzip-garbage' | 'deflate-garbage' | 'br-garbage' | 'identity' | 'xyz';
-
-/** One generated request, before it is turned into bytes. */
-interface GenericCase {
-  method: string;
-  pathForm: 'exact' | 'slash' | 'upper';
-  query: string;
-  origin: string | string[] | undefined;
-  acrm: string | undefined;
-  user: string | undefined;
-  contentType: string | undefined;
-  encoding: Encoding | undefined;
-  chunked: boolean;
-  body: Buffer | undefined;
-  extra: [string, string][];
-}
-
-/** Content types with what the body parser does with them (`exotic`: decoded by a charset other than UTF-8). */
-const CONTENT_TYPES: readonly (readonly [string, 'utf8' | 'refused' | 'exotic'])[] = [
-  ['application/json', 'utf8'],
-  ['application/json; charset=utf-8', 'utf8'],
-  ['application/json;charset="UTF-8"', 'utf8'],
-  ['Application/JSON', 'utf8'],
-  ['application/vnd.api+json', 'utf8'],
-  ['application/problem+json; charset=UTF-8', 'utf8'],
-  ['application/json-patch+json', 'utf8'],
-  ['application/json; charset=latin1', 'refused'],
-  ['application/json; charset=iso-8859-1', 'refused'],
-  ['application/json; charset=utf8', 'refused'],
-  ['application/json; charset=utf-16', 'exotic'],
-  ['application/json; charset=utf-7', 'exotic'],
-  ['application/json; charset=utf-xyz', 'exotic'],
-  ['text/plain', 'refused'],
-  ['application/x-www-form-urlencoded', 'refused'],
-  ['multipart/form-data; boundary=x', 'refused'],
-  ['application/jsonx', 'refused'],
-  ['json', 'refused'],
-  ['', 'refused'],
-  ['*/*', 'refused'],
-];
-
-const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i;
-const trimOws = (v: string) => v.replace(/^[ \t]+|[ \t]+$/g, '');
-
-function typeClass(contentType: string | undefined): 'utf8' | 'refused' | 'exotic' {
-  if (contentType === undefined) return 'refused';
-  const known = CONTENT_TYPES.find(([t]) => t === contentType);
-  if (known) return known[1];
-  const seen = trimOws(contentType);
-  const semi = seen.indexOf(';');
-  return JSON_TYPE.test((semi === -1 ? seen : seen.slice(0, semi)).trim()) ? 'exotic' : 'refused';
-}
-
 const EXTRA_HEADERS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'authorization', 'cookie', 'accept', 'accept-encoding', 'x-http-method-override', 'x-requested-with', 'if-none-match', 'range', 'referer', 'user-agent', 'x-correlation-id'];
 const ODD_QUERIES = ['?__proto__[polluted]=1', '?constructor[prototype][polluted]=1', '?a[b][c][d][e][f][g]=1', '?%', '?%E0%A4%A', '?a=%ZZ', '?a=1&a=2&a[]=3', `?${'a'.repeat(4000)}=1`, '?entityId=0b7e8a52-3c1d-4f6e-9a2b-7c8d9e0f1a2b', '?token=x&bootstrap_nonce=y'];
 
@@ -215,6 +160,8 @@ function genericArb(route: FuzzRoute): fc.Arbitrary<GenericCase> {
       { weight: 1, arbitrary: fc.constantFrom<string[]>(['https://app.example.com', 'https://app.example.com'], ['https://a.example.org', 'https://evil.example']) },
     ),
     acrm: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom('POST', 'GET', '', 'DELETE') }),
+    // the Fetch Metadata rules have their own property below
+    fetchMetadata: fc.constant(undefined),
     user: fc.oneof({ weight: 5, arbitrary: fc.constant(GOOD_KEY) }, { weight: 2, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'toString', 'GOOD', ' good') }, { weight: 1, arbitrary: headerValue(20) }),
     contentType: fc.oneof({ weight: 1, arbitrary: fc.constant(undefined) }, { weight: 6, arbitrary: fc.constantFrom(...CONTENT_TYPES.map(([t]) => t)) }, { weight: 1, arbitrary: headerValue(40) }),
     encoding: fc.oneof({ weight: 10, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: fc.constantFrom<Encoding>('gzip', 'gzip-garbage', 'deflate-garbage', 'br-garbage', 'identity', 'xyz') }),
@@ -224,75 +171,6 @@ function genericArb(route: FuzzRoute): fc.Arbitrary<GenericCase> {
   });
 }
 
-const GARBAGE = Buffer.from('definitely not compressed');
-
-function requestOf(route: FuzzRoute, c: GenericCase): OutgoingRequest {
-  const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of c.extra) headers[name] = value;
-  if (c.origin !== undefined) headers['origin'] = c.origin;
-  if (c.acrm !== undefined) headers['access-control-request-method'] = c.acrm;
-  if (c.user !== undefined) headers['x-fuzz-user'] = c.user;
-  if (c.contentType !== undefined) headers['content-type'] = c.contentType;
-  let payload = c.method === 'HEAD' || c.method === 'TRACE' ? undefined : c.body;
-  if (payload !== undefined && c.encoding !== undefined) {
-    headers['content-encoding'] = c.encoding.replace('-garbage', '');
-    if (c.encoding === 'gzip') payload = gzipSync(payload);
-    else if (c.encoding !== 'identity') payload = GARBAGE;
-  }
-  if (payload !== undefined) {
-    if (c.chunked) headers['transfer-encoding'] = 'chunked';
-    else headers['content-length'] = String(payload.length);
-  }
-  const path = c.pathForm === 'slash' ? `${route.path}/` : c.pathForm === 'upper' ? route.path.toUpperCase() : route.path;
-  return { method: c.method, path: `${path}${c.query}`, headers, ...(payload !== undefined ? { body: payload } : {}) };
-}
-
-/** What the pipeline must answer, decided from the documented rules, before the route's own logic. */
-type Expected =
-  | { kind: 'answer'; status: number; code: string; allow?: string }
-  | { kind: 'preflight' }
-  | { kind: 'refused-body' }
-  | { kind: 'handled'; body: unknown; user: WidgetUser | undefined };
-
-function expected(route: FuzzRoute, c: GenericCase, users: { get(key: string): WidgetUser | undefined }): Expected {
-  const origin = c.origin === undefined ? undefined : Array.isArray(c.origin) ? c.origin.map(trimOws).join(', ') : trimOws(c.origin);
-  if (c.method === 'OPTIONS' && origin !== undefined && c.acrm !== undefined && trimOws(c.acrm) !== '') {
-    return fuzzOriginAllowed(origin) ? { kind: 'preflight' } : { kind: 'answer', status: 403, code: 'FORBIDDEN_ORIGIN' };
-  }
-  if (!route.methods.includes(c.method)) return { kind: 'answer', status: 405, code: 'METHOD_NOT_ALLOWED', allow: route.methods.join(', ') };
-  if (origin !== undefined && !fuzzOriginAllowed(origin)) return { kind: 'answer', status: 403, code: 'FORBIDDEN_ORIGIN' };
-
-  let body: unknown = {};
-  const payload = c.body;
-  if (c.method === 'POST' && payload !== undefined && (c.chunked || payload.length > 0 || (c.encoding !== undefined && c.encoding !== 'identity'))) {
-    const type = typeClass(c.contentType);
-    if (type === 'refused') return { kind: 'answer', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' };
-    if (type === 'exotic') return { kind: 'refused-body' };
-    if (c.encoding === 'xyz') return { kind: 'answer', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' };
-    if (c.encoding === 'br-garbage') return EXPRESS_MAJOR === '4' ? { kind: 'answer', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' } : { kind: 'answer', status: 400, code: 'INVALID_REQUEST' };
-    if (c.encoding === 'gzip-garbage' || c.encoding === 'deflate-garbage') return { kind: 'answer', status: 400, code: 'INVALID_REQUEST' };
-    if (payload.length > BODY_LIMIT) return { kind: 'answer', status: 413, code: 'PAYLOAD_TOO_LARGE' };
-    // a UTF-16 or UTF-32 byte order mark gives the body away as not UTF-8
-    if (/^(?:\xfe\xff|\xff\xfe|\0\0\xfe\xff)/.test(payload.toString('latin1'))) return { kind: 'answer', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' };
-    const text = payload.toString('utf8').replace(/^\ufeff/, '');
-    if (text.length > 0) {
-      // JSON's own white space only (space, tab, LF, CR), as the body parser's strict check
-      const first = /^[ \t\n\r]*([^ \t\n\r])/.exec(text)?.[1];
-      if (first !== '{' && first !== '[') return { kind: 'answer', status: 400, code: 'INVALID_REQUEST' };
-      try {
-        body = JSON.parse(text);
-      } catch {
-        return { kind: 'answer', status: 400, code: 'INVALID_REQUEST' };
-      }
-      if (namesMemberTwice(text)) return { kind: 'answer', status: 400, code: 'INVALID_REQUEST' };
-    }
-  }
-  const user = c.user === undefined ? undefined : users.get(trimOws(c.user));
-  if (route.requireUser && !user) return { kind: 'answer', status: 401, code: 'UNAUTHORIZED' };
-  return { kind: 'handled', body, user };
-}
-
-/** The code a canonical code has on a vendor's wire (`undefined` for Hissuno's flat shape). */
 function wireCode(contract: WireContract, canonical: string): string | undefined {
   if (contract.flat) return undefined;
   if (canonical === 'INVALID_REQUEST' && contract.vendor === 'neut') return 'INVALID_WIDGET_REQUEST';
@@ -1079,26 +957,6 @@ describe(`Only UTF-8 JSON reaches a router (Express ${EXPRESS_MAJOR}, seed ${FUZ
 // ---------------------------------------------------------------------------
 // Fetch Metadata: a refused request costs nothing
 
-/**
- * Whether the documented origin rules (docs/security.md, "Origins and CORS") refuse a
- * request with these headers, written from the table, not with the library's gate.
- */
-function refusedByOriginRules(headers: Record<string, string>, config: { listed: boolean; requireOrigin: boolean }): boolean {
-  const value = (name: string) => (headers[name] === undefined ? undefined : trimOws(headers[name]!));
-  const [site, mode, dest, origin] = [value('sec-fetch-site'), value('sec-fetch-mode'), value('sec-fetch-dest'), value('origin')];
-  const allowed = config.listed && origin !== undefined && fuzzOriginAllowed(origin);
-  if (site !== undefined) {
-    // only fetch() and XMLHttpRequest, whatever the site
-    if ((mode !== 'cors' && mode !== 'same-origin') || (dest !== undefined && dest !== 'empty')) return true;
-    if (site === 'same-origin') return false;
-    // same-site, cross-site and anything else: a cors call from an allowed origin only
-    if (site !== 'none') return !(mode === 'cors' && allowed);
-  }
-  // no Fetch Metadata, or `none`: the Origin rules of 0.1.0, with requireOrigin vouching only for allowed origins
-  if (origin === undefined) return config.requireOrigin;
-  if (config.listed) return !allowed;
-  return config.requireOrigin;
-}
 
 describe(`Fetch Metadata and Origin rules (Express ${EXPRESS_MAJOR}, seed ${FUZZ_SEED})`, () => {
   const CONFIGS = [

@@ -28,9 +28,11 @@ export interface GenericRoute {
   bodies?: fc.Arbitrary<string>;
   /** The route also reads `application/x-www-form-urlencoded` bodies (UTF-8, each field named once). */
   forms?: boolean;
+  /** Nobody signed in is answered 401 before the route runs. Defaults to `true`. */
+  requireUser?: boolean;
 }
 
-type Encoding = 'gzip' | 'gzip-garbage' | 'deflate-garbage' | 'br-garbage' | 'identity' | 'xyz';
+export type Encoding = 'gzip' | 'gzip-garbage' | 'deflate-garbage' | 'br-garbage' | 'identity' | 'xyz';
 
 /** One generated request, before it is turned into bytes. */
 export interface GenericCase {
@@ -50,21 +52,25 @@ export interface GenericCase {
 }
 
 /** Content types with what the body parser does with them (`exotic`: decoded by a charset other than UTF-8). */
-const CONTENT_TYPES: readonly (readonly [string, 'utf8' | 'refused' | 'exotic'])[] = [
+export const CONTENT_TYPES: readonly (readonly [string, 'utf8' | 'refused' | 'exotic'])[] = [
   ['application/json', 'utf8'],
   ['application/json; charset=utf-8', 'utf8'],
   ['application/json;charset="UTF-8"', 'utf8'],
   ['Application/JSON', 'utf8'],
   ['application/vnd.api+json', 'utf8'],
   ['application/problem+json; charset=UTF-8', 'utf8'],
+  ['application/json-patch+json', 'utf8'],
   ['application/json; charset=latin1', 'refused'],
+  ['application/json; charset=iso-8859-1', 'refused'],
   ['application/json; charset=utf8', 'refused'],
   ['application/json; charset=utf-16', 'exotic'],
   ['application/json; charset=utf-7', 'exotic'],
+  ['application/json; charset=utf-xyz', 'exotic'],
   ['text/plain', 'refused'],
   ['application/x-www-form-urlencoded', 'refused'],
   ['multipart/form-data; boundary=x', 'refused'],
   ['application/jsonx', 'refused'],
+  ['json', 'refused'],
   ['', 'refused'],
   ['*/*', 'refused'],
 ];
@@ -212,13 +218,14 @@ export function requestOf(route: GenericRoute, c: GenericCase): OutgoingRequest 
 
 /**
  * Whether the documented origin rules (docs/security.md, "Origins and CORS") refuse a
- * request with these headers, for a router with `allowedOrigins` and without
- * `requireOrigin`: written from the table, not with the library's gate.
+ * request with these headers, for a router with `allowedOrigins` (`listed`, the fuzz
+ * origins) or without, with `requireOrigin` or without: written from the table, not with
+ * the library's gate. Defaults to a listed router without `requireOrigin`.
  */
-export function refusedByOriginRules(headers: Record<string, string>): boolean {
+export function refusedByOriginRules(headers: Record<string, string>, config: { listed: boolean; requireOrigin: boolean } = { listed: true, requireOrigin: false }): boolean {
   const value = (name: string) => (headers[name] === undefined ? undefined : trimOws(headers[name]!));
   const [site, mode, dest, origin] = [value('sec-fetch-site'), value('sec-fetch-mode'), value('sec-fetch-dest'), value('origin')];
-  const allowed = origin !== undefined && fuzzOriginAllowed(origin);
+  const allowed = config.listed && origin !== undefined && fuzzOriginAllowed(origin);
   if (site !== undefined) {
     // only fetch() and XMLHttpRequest, whatever the site
     if ((mode !== 'cors' && mode !== 'same-origin') || (dest !== undefined && dest !== 'empty')) return true;
@@ -226,8 +233,10 @@ export function refusedByOriginRules(headers: Record<string, string>): boolean {
     // same-site, cross-site and anything else: a cors call from an allowed origin only
     if (site !== 'none') return !(mode === 'cors' && allowed);
   }
-  // no Fetch Metadata, or `none`: an Origin, when sent, must be allowed
-  return origin !== undefined && !allowed;
+  // no Fetch Metadata, or `none`: the Origin rules of 0.1.0, with requireOrigin vouching only for allowed origins
+  if (origin === undefined) return config.requireOrigin;
+  if (config.listed) return !allowed;
+  return config.requireOrigin;
 }
 
 /** What the pipeline must answer, decided from the documented rules, before the route's own logic. */
@@ -242,7 +251,7 @@ export function seenOrigin(c: GenericCase): string | undefined {
   return c.origin === undefined ? undefined : Array.isArray(c.origin) ? c.origin.map(trimOws).join(', ') : trimOws(c.origin);
 }
 
-/** The pipeline's answer to a case, for a route that requires a user. */
+/** The pipeline's answer to a case (before the route's own logic). */
 export function expected(route: GenericRoute, c: GenericCase, users: { get(key: string): WidgetUser | undefined }): Expected {
   const origin = seenOrigin(c);
   if (c.method === 'OPTIONS' && origin !== undefined && c.acrm !== undefined && trimOws(c.acrm) !== '') {
@@ -291,7 +300,7 @@ export function expected(route: GenericRoute, c: GenericCase, users: { get(key: 
     }
   }
   const user = c.user === undefined ? undefined : users.get(trimOws(c.user));
-  if (!user) return { kind: 'answer', status: 401, code: 'UNAUTHORIZED' };
+  if (route.requireUser !== false && !user) return { kind: 'answer', status: 401, code: 'UNAUTHORIZED' };
   return { kind: 'handled', body, user };
 }
 
