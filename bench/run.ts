@@ -42,7 +42,7 @@ export interface BenchPlan {
   memory: { connections: number; warmup: number; requests: number; sampleMs: number };
 }
 
-/** The full run: about eight minutes on two cores. */
+/** The full run: about nine minutes on two cores. */
 export const FULL_PLAN: BenchPlan = {
   cpu: { connections: 16, warmup: { durationS: 3 }, rounds: 8, slot: { durationS: 1.5 }, rewarm: { durationS: 0.5 } },
   upstream: { connections: 1, warmup: { durationS: 3 }, rounds: 6, slot: { durationS: 1.5 }, rewarm: { durationS: 0.5 } },
