@@ -389,6 +389,9 @@ describe(`widgetCredentialRouter (Express ${EXPRESS_MAJOR})`, () => {
         'allowWeakSecrets: belongs to the credential strategy: hmacCredential({ …, allowWeakSecrets: true }) or jwtCredential({ … })',
       ]);
       expect(problemsOf({ vendor: 'acme', path: '/a', resolveUser: testResolveUser, credential: identity(), cors: true })).toEqual([expect.stringMatching(/^cors: /)]);
+      expect(problemsOf({ vendor: 'acme', path: '/a', resolveUser: testResolveUser, credential: { ...identity(), relaysVendor: 'yes' } })).toEqual([
+        'credential: relaysVendor must be true, false or left out (true when issue() returns what a vendor answered)',
+      ]);
     });
 
     it('refuses a weak secret in the strategy, unless allowWeakSecrets', () => {

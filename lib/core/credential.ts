@@ -498,9 +498,13 @@ const routerSchema = z
       .refine((m) => new Set(m).size === m.length, 'must not repeat a method')
       .default(['GET', 'POST']),
     resolveUser: resolveUserSchema,
-    credential: z.custom<WidgetCredential>(isCredential, {
-      message: 'must be a credential strategy: hmacCredential({ … }), jwtCredential({ … }), or an object { kind, secrets: string[] (at least one), issue(user, request) }',
-    }),
+    credential: z
+      .custom<WidgetCredential>(isCredential, {
+        message: 'must be a credential strategy: hmacCredential({ … }), jwtCredential({ … }), or an object { kind, secrets: string[] (at least one), issue(user, request) }',
+      })
+      .refine((c) => c.relaysVendor === undefined || typeof c.relaysVendor === 'boolean', {
+        message: 'relaysVendor must be true, false or left out (true when issue() returns what a vendor answered)',
+      }),
     contract: z
       .custom<VendorContract>((v) => typeof v === 'object' && v !== null && typeof (v as VendorContract).shape === 'function', { message: 'must be an error contract { vendor, shape(err) }' })
       .optional(),
