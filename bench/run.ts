@@ -428,7 +428,7 @@ async function upstreamPart(ctx: Context): Promise<BenchRow[]> {
         baseline: 'fake called directly',
         comparison:
           `+${format.ms(addedP50)} ms p50, +${format.ms(addedP99)} ms p99; ` +
-          `${format.count(connections)} connection${connections === 1 ? '' : 's'} opened for ${format.count(calls)} vendor calls (at most ${mostInOneSlot} in one slot); ` +
+          `${format.count(connections)} connection${connections === 1 ? '' : 's'} opened for ${format.count(calls)} vendor calls (at most ${mostInOneSlot} opened during one measured slot); ` +
           `${format.ratio(vsHand)} hand-written CPU`,
         target: `≤ ${TARGETS.addedP99Ms} ms added p99; connections reused; ≤ ${format.ratio(TARGETS.vendorVsHand)} hand-written CPU`,
         pass: routerFigures.notes.length === 0 && directFigures.notes.length === 0 && addedP99 <= TARGETS.addedP99Ms && reused && vsHand <= TARGETS.vendorVsHand,
