@@ -70,7 +70,8 @@ export interface RemoteCredentialOptions<C extends Record<string, unknown> = Rec
   /**
    * The vendor's name, as the router's `vendor`: in messages, and with a hash of
    * `secrets` the namespace of the cache (strategies of two vendors, or of two accounts of
-   * one vendor, may share one store). 1 to 40 lower-case letters,
+   * one vendor, may share one store; two strategies that mint different credentials with
+   * the same key, for another tenant or scope, need different names). 1 to 40 lower-case letters,
    * digits, `-` and `_`, starting with a letter. Required.
    */
   vendor: string;
