@@ -10,6 +10,7 @@ import request from 'supertest';
 import { z } from 'zod';
 import { WidgetAuthConfigError, WidgetAuthError, memoryCredentialStore, remoteCredential, widgetCredentialRouter, type RemoteCredentialOptions, type WidgetUser } from '../lib';
 import { shareSecrets } from '../lib/core/pipeline';
+import { allowSecretsWhile } from './setup/leak-watch';
 import { EXPRESS_MAJOR, USERS, buildApp, captureLogger, expectNoSecrets, testResolveUser } from './helpers/app';
 
 /** This router's own key in the test of a neighbour's secret (the vendor is called with API_KEY all the same). */
@@ -195,6 +196,27 @@ describe(`remoteCredential with widgetCredentialRouter (Express ${EXPRESS_MAJOR}
     const tokens = [(await get(app, 'a')).body.token, (await get(app, 'ab')).body.token, (await get(app, 'abc')).body.token, (await get(other, 'ab')).body.token];
     expect(new Set(tokens).size).toBe(4);
     expect(vendor.calls).toHaveLength(4);
+  });
+
+  it('drops a cached credential that a router sharing the store stored without knowing one of this router’s secrets, once it is refused', async () => {
+    const store = memoryCredentialStore();
+    // both routers mint and cache alike; only the second is mounted beside a router whose secret is API_KEY
+    const unaware = appWith(strategy({ secrets: [OWN_KEY], cache: { store } }));
+    const aware = widgetCredentialRouter({ vendor: 'acme', path: '/api/acme-token', resolveUser: testResolveUser, credential: strategy({ secrets: [OWN_KEY], cache: { store } }), logger });
+    shareSecrets(aware, [API_KEY]);
+    const app = buildApp(aware);
+    vendor.mode = 'echo-key';
+    // the unaware router has no reason to refuse it, and stores it
+    expect((await allowSecretsWhile(() => get(unaware))).status).toBe(200);
+    vendor.mode = 'ok';
+    const refused = await get(app);
+    expect(refused.status).toBe(502);
+    expect(refused.body.error.code).toBe('UPSTREAM_INVALID_RESPONSE');
+    // the entry is gone: the next request mints anew instead of being refused until the credential expires
+    const next = await get(app);
+    expect(next.status).toBe(200);
+    expect(next.body.token).toBe('tok-2-user-ada');
+    expect(vendor.calls).toHaveLength(2);
   });
 
   it('keeps two accounts of one vendor (another API key) sharing a store apart', async () => {

@@ -120,6 +120,12 @@ export interface CredentialCacheRequest {
    * it finds a secret in is refused (502 `UPSTREAM_INVALID_RESPONSE`) and never stored.
    */
   holdsSecret?: (text: string) => boolean;
+  /**
+   * The route context's `onAnswerRefused`: the cache registers the removal of the user's
+   * entry, so that an entry holding a secret (stored by a router that did not know that
+   * secret) is served once, refused, and minted anew next time.
+   */
+  onAnswerRefused?: (fn: () => void) => void;
 }
 
 /** The per-user credential cache shared by the credential strategies and routers that call a vendor. */
@@ -313,10 +319,14 @@ export function createCredentialCache(config: CredentialCacheConfig): Credential
     }
   }
 
-  return {
+  const cache: CredentialCache = {
     issue(user, request) {
       // one flight per user in this process: concurrent requests share its answer
       const id = user.id;
+      // an entry stored by a router that did not know one of this router's secrets: gone once refused
+      request.onAnswerRefused?.(() => {
+        cache.invalidate(id).catch(() => undefined);
+      });
       const renew = request.renew === true;
       const map = renew ? renewals : flights;
       const running = map.get(id);
@@ -343,6 +353,7 @@ export function createCredentialCache(config: CredentialCacheConfig): Credential
       }
     },
   };
+  return cache;
 }
 
 /**

@@ -151,6 +151,11 @@ export interface RouteContext {
    * refused on every request until it expired.
    */
   holdsSecret(text: string): boolean;
+  /**
+   * Run `fn` if the answer is refused for holding a secret (after `handle` returned): a
+   * cache that served the answer drops its entry, so the next request mints anew.
+   */
+  onAnswerRefused(fn: () => void): void;
 }
 
 /** One route of a vendor router. */
@@ -248,6 +253,13 @@ class Context implements RouteContext {
     public upstream: (ms: number) => void,
     public holdsSecret: (text: string) => boolean,
   ) {}
+
+  /** What to run if the answer is refused for holding a secret. */
+  refused: (() => void)[] | undefined;
+
+  onAnswerRefused(fn: () => void): void {
+    (this.refused ??= []).push(fn);
+  }
 
   get signal(): AbortSignal {
     return closeSignal(this.res);
@@ -558,18 +570,17 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
       }
       if (route.requireUser && !user) throw new WidgetAuthError('UNAUTHORIZED', 'Sign in to use this widget.');
 
-      let result = route.handle(
-        new Context(
-          req,
-          res,
-          user,
-          body,
-          (ms) => {
-            state.upstreamMs = (state.upstreamMs ?? 0) + ms;
-          },
-          holdsSecret,
-        ),
+      const context = new Context(
+        req,
+        res,
+        user,
+        body,
+        (ms) => {
+          state.upstreamMs = (state.upstreamMs ?? 0) + ms;
+        },
+        holdsSecret,
       );
+      let result = route.handle(context);
       if (isPromiseLike(result)) result = await result;
       if (res.headersSent) return;
       const json: string | undefined = JSON.stringify(result);
@@ -578,6 +589,13 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
         if (secrets.contains(json)) {
           const error = secretInAnswer(own, json, spec.relaysVendor === true);
           state.err = { name: error.name, message: error.message };
+          for (const fn of context.refused ?? []) {
+            try {
+              fn();
+            } catch {
+              // the refusal is answered whatever a hook does
+            }
+          }
           throw error;
         }
         if (json.length <= CLEAN_ANSWER_MAX_LENGTH) {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { isLoopbackHost, parseOptions, secretString, weakSecretReason, type WeakSecretOption } from './config';
 import type { CredentialRequest, WidgetCredential } from './credential';
 import { createCredentialCache, credentialCacheOption, invalidatedUserId, mintBudgetMs, type CredentialCacheOptions } from './credential-cache';
+import type { RouteContext } from './pipeline';
 import { WidgetAuthError, isWidgetAuthError } from './errors';
 import { createSecretMatcher, loggerSchema, type WidgetAuthLogger } from './logger';
 import { credentialStoreSecrets, type CachedCredential } from './remote-store';
@@ -365,8 +366,12 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
     async issue(user, request) {
       if (cache === undefined) return (await mint(user, request, false)).credential;
       // a router's context searches for the secrets of every router mounted with it
-      const holdsSecret = (request as { holdsSecret?: unknown } | undefined)?.holdsSecret;
-      return cache.issue(user, { mint: () => mint(user, request, true), ...(typeof holdsSecret === 'function' ? { holdsSecret: holdsSecret as (text: string) => boolean } : {}) });
+      const context = request as Partial<Pick<RouteContext, 'holdsSecret' | 'onAnswerRefused'>> | undefined;
+      return cache.issue(user, {
+        mint: () => mint(user, request, true),
+        ...(typeof context?.holdsSecret === 'function' ? { holdsSecret: context.holdsSecret } : {}),
+        ...(typeof context?.onAnswerRefused === 'function' ? { onAnswerRefused: (fn: () => void) => context.onAnswerRefused!(fn) } : {}),
+      });
     },
     async invalidate(user) {
       const id = invalidatedUserId(user, 'remoteCredential');
