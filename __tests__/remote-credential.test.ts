@@ -285,6 +285,8 @@ describe(`remoteCredential with widgetCredentialRouter (Express ${EXPRESS_MAJOR}
     const echoed = await get(app);
     expect(echoed.status).toBe(502);
     expect(echoed.body.error.code).toBe('UPSTREAM_INVALID_RESPONSE');
+    // the host is told what to check, without configuring anything
+    expect(logger.events.some((e) => /never sends a server's secret back/.test(`${e.msg ?? ''} ${JSON.stringify(e.obj ?? {})}`))).toBe(true);
     vendor.mode = 'ok';
     const next = await get(app);
     expect(next.status).toBe(200);

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { WidgetAuthError, isWidgetAuthError } from './errors';
+import { SECRET_ECHO_HINT, WidgetAuthError, isWidgetAuthError } from './errors';
 import { createSecretMatcher, describeUnexpected, type Redactor, type WidgetAuthLogger } from './logger';
 import { credentialStoreSecrets, type CachedCredential, type CredentialLockRelease, type CredentialStore } from './remote-store';
 import { ERRORS_DOCS_URL, emitReport } from './report';
+import type { RouteContext } from './pipeline';
 import type { WidgetUser } from './types';
 
 /**
@@ -116,16 +117,12 @@ export interface CredentialCacheRequest {
    */
   renew?: boolean;
   /**
-   * The route's search for secrets (its context's `holdsSecret`): a minted credential
-   * it finds a secret in is refused (502 `UPSTREAM_INVALID_RESPONSE`) and never stored.
+   * The route's context, when there is one: a minted credential in which its
+   * `holdsSecret` finds a secret is refused (502 `UPSTREAM_INVALID_RESPONSE`) and never
+   * stored, and through `onAnswerRefused` an entry the pipeline refuses (stored by a router
+   * that did not know that secret) is removed, so the next request mints anew.
    */
-  holdsSecret?: (text: string) => boolean;
-  /**
-   * The route context's `onAnswerRefused`: the cache registers the removal of the user's
-   * entry, so that an entry holding a secret (stored by a router that did not know that
-   * secret) is served once, refused, and minted anew next time.
-   */
-  onAnswerRefused?: (fn: () => void) => void;
+  context?: Pick<RouteContext, 'holdsSecret' | 'onAnswerRefused'> | undefined;
 }
 
 /** The per-user credential cache shared by the credential strategies and routers that call a vendor. */
@@ -237,7 +234,7 @@ export function createCredentialCache(config: CredentialCacheConfig): Credential
   interface Ask {
     user: WidgetUser;
     mint: () => Promise<CachedCredential>;
-    holdsSecret: ((text: string) => boolean) | undefined;
+    context: CredentialCacheRequest['context'];
     flight: Flight;
     /** For a renewal: the entry cached when it started (never served), else `undefined`. */
     renewing: { held: CachedCredential | undefined } | undefined;
@@ -256,8 +253,8 @@ export function createCredentialCache(config: CredentialCacheConfig): Credential
       throw err;
     }
     // the answer check would refuse it on every request until it expired: never stored
-    if (ask.holdsSecret?.(JSON.stringify(value.credential))) {
-      throw new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered with a credential that holds a secret of a router mounted with it; it was neither sent nor cached.`);
+    if (ask.context?.holdsSecret(JSON.stringify(value.credential))) {
+      throw new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered with a credential that holds a secret of a router mounted with it; it was neither sent nor cached.`, { hint: SECRET_ECHO_HINT });
     }
     await writeStore(ask.user.id, value, ask.flight);
     return value.credential;
@@ -324,7 +321,7 @@ export function createCredentialCache(config: CredentialCacheConfig): Credential
       // one flight per user in this process: concurrent requests share its answer
       const id = user.id;
       // an entry stored by a router that did not know one of this router's secrets: gone once refused
-      request.onAnswerRefused?.(() => {
+      request.context?.onAnswerRefused(() => {
         cache.invalidate(id).catch(() => undefined);
       });
       const renew = request.renew === true;
@@ -332,7 +329,7 @@ export function createCredentialCache(config: CredentialCacheConfig): Credential
       const running = map.get(id);
       if (running !== undefined) return running.promise;
       const flight: Flight = { promise: undefined as unknown as Promise<Record<string, unknown>>, store: true };
-      flight.promise = obtain({ user, mint: request.mint, holdsSecret: request.holdsSecret, flight, renewing: renew ? { held: undefined } : undefined }).finally(() => {
+      flight.promise = obtain({ user, mint: request.mint, context: request.context, flight, renewing: renew ? { held: undefined } : undefined }).finally(() => {
         if (map.get(id) === flight) map.delete(id);
       });
       map.set(id, flight);

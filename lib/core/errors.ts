@@ -128,3 +128,10 @@ export function isWidgetAuthError(value: unknown): value is WidgetAuthError {
     return false;
   }
 }
+
+/**
+ * The `hint` of an `UPSTREAM_INVALID_RESPONSE` for a vendor answer that holds a configured
+ * secret: what the host should check, in the console report.
+ */
+export const SECRET_ECHO_HINT =
+  "A vendor's API never sends a server's secret back: check that the base URL points at the vendor's API, not at a proxy or mock that echoes requests, and rotate the secret if that answer was stored or logged anywhere.";

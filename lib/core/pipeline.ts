@@ -4,7 +4,7 @@ import { rateLimit as createRateLimit, ipKeyGenerator, type Store } from 'expres
 import { z } from 'zod';
 import { milliseconds } from './config';
 import { isSafeCorrelationId, type VendorContract } from './contract';
-import { WidgetAuthError, isWidgetAuthError } from './errors';
+import { SECRET_ECHO_HINT, WidgetAuthError, isWidgetAuthError } from './errors';
 import { hasDuplicateMember } from './json';
 import { createSecretMatcher, describeUnexpected, logRequest, loggerSchema, type Redactor, type RequestLogEvent, type SecretMatcher, type WidgetAuthLogger } from './logger';
 import { allowedOriginsSchema, checkOriginOptions, createOriginGate, type AllowedOrigins } from './origin';
@@ -662,7 +662,7 @@ export function shareSecrets(router: Router, secrets: readonly string[]): void {
 function secretInAnswer(own: SecretMatcher, json: string, relaysVendor: boolean): WidgetAuthError {
   const whose = own.contains(json) ? "this router's own secret" : 'the secret of another router mounted with it';
   return relaysVendor
-    ? new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `The vendor's answer held ${whose} (in some encoding); nothing of it was sent to the browser.`)
+    ? new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `The vendor's answer held ${whose} (in some encoding); nothing of it was sent to the browser.`, { hint: SECRET_ECHO_HINT })
     : new WidgetAuthError('INTERNAL_ERROR', `The answer held ${whose} (in some encoding), from the user record or a hook; nothing of it was sent to the browser.`);
 }
 

@@ -4,7 +4,7 @@ import { isLoopbackHost, parseOptions, secretString, weakSecretReason, type Weak
 import type { CredentialRequest, WidgetCredential } from './credential';
 import { createCredentialCache, credentialCacheOption, invalidatedUserId, mintBudgetMs, type CredentialCacheOptions } from './credential-cache';
 import type { RouteContext } from './pipeline';
-import { WidgetAuthError, isWidgetAuthError } from './errors';
+import { SECRET_ECHO_HINT, WidgetAuthError, isWidgetAuthError } from './errors';
 import { createSecretMatcher, loggerSchema, type WidgetAuthLogger } from './logger';
 import { credentialStoreSecrets, type CachedCredential } from './remote-store';
 import type { WidgetUser } from './types';
@@ -205,6 +205,9 @@ function kindOf(value: unknown): string {
   return type === 'undefined' ? 'undefined' : `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
 }
 
+const isRouteContext = (v: unknown): v is Pick<RouteContext, 'holdsSecret' | 'onAnswerRefused'> =>
+  typeof v === 'object' && v !== null && typeof (v as RouteContext).holdsSecret === 'function' && typeof (v as RouteContext).onAnswerRefused === 'function';
+
 const isAbortSource = (v: unknown): v is AbortSource => typeof v === 'object' && v !== null && typeof (v as AbortSource).aborted === 'boolean' && 'signal' in v;
 
 /**
@@ -337,7 +340,7 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
     }
     // the answer goes to the browser and into the cache: one holding this server's key is never used
     if (matcher.contains(json)) {
-      throw new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered with a credential that holds this server's key; it was not used.`);
+      throw new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered with a credential that holds this server's key; it was not used.`, { hint: SECRET_ECHO_HINT });
     }
     const credential = JSON.parse(json) as Record<string, unknown>;
     if (expiresAtOf === undefined) return { credential, expiresAt: Number.NaN };
@@ -365,13 +368,8 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
     relaysVendor: true,
     async issue(user, request) {
       if (cache === undefined) return (await mint(user, request, false)).credential;
-      // a router's context searches for the secrets of every router mounted with it
-      const context = request as Partial<Pick<RouteContext, 'holdsSecret' | 'onAnswerRefused'>> | undefined;
-      return cache.issue(user, {
-        mint: () => mint(user, request, true),
-        ...(typeof context?.holdsSecret === 'function' ? { holdsSecret: context.holdsSecret } : {}),
-        ...(typeof context?.onAnswerRefused === 'function' ? { onAnswerRefused: (fn: () => void) => context.onAnswerRefused!(fn) } : {}),
-      });
+      // a router's context (`issue` called by a host has none) searches for the secrets of every router mounted with it
+      return cache.issue(user, { mint: () => mint(user, request, true), context: isRouteContext(request) ? request : undefined });
     },
     async invalidate(user) {
       const id = invalidatedUserId(user, 'remoteCredential');

@@ -114,8 +114,6 @@ export function neverminedSessionRouter(options: NeverminedSessionRouterOptions)
   /** The user's session from the cache: minted at most once per user at a time, never one of another email. */
   const cachedSession = async (user: WidgetUser, email: string, ctx: RouteContext): Promise<WidgetSession> => {
     const record = (ms: number) => ctx.upstream(ms);
-    const holdsSecret = ctx.holdsSecret;
-    const onAnswerRefused = (fn: () => void) => ctx.onAnswerRefused(fn);
     const emailKey = createHash('sha256').update(email, 'utf8').digest('base64url');
     const mint = async (): Promise<CachedCredential> => {
       // shared by every request of the user: the browser that asked first cannot cancel it
@@ -123,9 +121,9 @@ export function neverminedSessionRouter(options: NeverminedSessionRouterOptions)
       record(upstreamMs);
       return { credential: { session, emailKey }, expiresAt: Date.parse(session.expiresAt) / 1000 };
     };
-    let entry = await cache!.issue(user, { mint, holdsSecret, onAnswerRefused });
+    let entry = await cache!.issue(user, { mint, context: ctx });
     // the user's email changed since the session was cached: a session of the new address replaces it
-    if (entry['emailKey'] !== emailKey) entry = await cache!.issue(user, { mint, renew: true, holdsSecret });
+    if (entry['emailKey'] !== emailKey) entry = await cache!.issue(user, { mint, renew: true, context: ctx });
     if (entry['emailKey'] !== emailKey) entry = (await mint()).credential;
     return entry['session'] as WidgetSession;
   };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseOptions, requiredString, secretString, vendorBaseUrl, type WeakSecretOption } from '../core/config';
-import { WidgetAuthError } from '../core/errors';
+import { SECRET_ECHO_HINT, WidgetAuthError } from '../core/errors';
 import { createSecretMatcher, type SecretMatcher } from '../core/logger';
 import { createUpstreamClient, upstreamOptionsShape, type CallContext, type UpstreamClient } from '../core/upstream';
 
@@ -115,7 +115,7 @@ export function sessionTarget(config: { apiBaseUrl: string; orgId: string; rawSe
  */
 function relaySession(data: WidgetSession, target: SessionTarget, status: number, upstreamMs: number): WidgetSession {
   if (target.secrets.contains(JSON.stringify(data))) {
-    const err = new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `nevermined answered ${status} with a session that holds the widget key secret; it was not passed on.`, { upstreamStatus: status });
+    const err = new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `nevermined answered ${status} with a session that holds the widget key secret; it was not passed on.`, { upstreamStatus: status, hint: SECRET_ECHO_HINT });
     Object.defineProperty(err, 'upstreamMs', { value: upstreamMs, enumerable: false });
     throw err;
   }

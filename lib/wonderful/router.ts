@@ -195,11 +195,9 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Wond
     };
     // the vendor may write the entity in upper case; entity ids compare without regard to case
     const ours = (entry: Record<string, unknown>) => typeof entry['id'] === 'string' && entry['id'].toLowerCase() === entityId;
-    const holdsSecret = ctx.holdsSecret;
-    const onAnswerRefused = (fn: () => void) => ctx.onAnswerRefused(fn);
-    let entry = await cache.issue(user, { mint, renew, holdsSecret, onAnswerRefused });
+    let entry = await cache.issue(user, { mint, renew, context: ctx });
     // a token cached for another entity (entityIdFor changed its answer) is replaced, never served
-    if (!ours(entry) && !renew) entry = await cache.issue(user, { mint, renew: true, holdsSecret });
+    if (!ours(entry) && !renew) entry = await cache.issue(user, { mint, renew: true, context: ctx });
     if (!ours(entry)) entry = (await mint()).credential;
     return answerOf(entry as unknown as WonderfulTokenBody);
   };
