@@ -57,6 +57,15 @@ export function expectNoSecrets(text: string, secrets: readonly string[]): void 
 }
 
 /** Express major under test, for test names. */
+/**
+ * `text` with each long base64url run (a JWT segment, an opaque token, a signature) replaced
+ * by what it decodes to, so a check for a short hostile value reads a token's claims and is
+ * not tripped by a random signature that happens to spell it.
+ */
+export function withTokensDecoded(text: string): string {
+  return text.replace(/[A-Za-z0-9_-]{32,}/g, (run) => Buffer.from(run, 'base64url').toString('latin1'));
+}
+
 export const EXPRESS_MAJOR: string = (() => {
   // express 5 exposes `express.urlencoded` without the legacy `express.query`
   return typeof (express as unknown as { query?: unknown }).query === 'function' ? '4' : '5';

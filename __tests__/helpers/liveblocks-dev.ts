@@ -141,11 +141,11 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
  * Start `liveblocks dev` on a free port of 127.0.0.1, without persistence and without
  * the project check, in a scratch directory; resolves once `GET /health` answers.
  * Throws (naming the reason and the process's last output) when it cannot start within
- * `timeoutMs` (15 s by default).
+ * `timeoutMs` (40 s by default: a loaded 2-core machine starts it slowly).
  */
 export async function startLiveblocksDev(options: { timeoutMs?: number } = {}): Promise<LiveblocksDevServer> {
   if (BUN === undefined || CLI === undefined) throw new Error(`Liveblocks dev server cannot run: ${LIVEBLOCKS_DEV_UNAVAILABLE} (required when CI=true)`);
-  const timeoutMs = options.timeoutMs ?? 15_000;
+  const timeoutMs = options.timeoutMs ?? 40_000;
   const port = await freePort();
   const scratch = mkdtempSync(join(tmpdir(), 'liveblocks-dev-'));
   const started = Date.now();
