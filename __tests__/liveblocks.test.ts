@@ -237,8 +237,59 @@ describe(`Liveblocks (Express ${EXPRESS_MAJOR})`, () => {
     }
   });
 
+  /** A token as the local dev server writes them (unsigned), with the claims given as JSON text. */
+  const unsigned = (claims: string) => `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(claims).toString('base64url')}.`;
+  /** Liveblocks answers every call with this token, until told otherwise. */
+  const answerToken = (token: string) => {
+    fake.clearFaults();
+    fake.fault({ kind: 'status', status: 200, body: { token } });
+  };
+  const adaAccess = { k: 'acc', pid: 'p', uid: 'user-ada', perms: { 'user-ada:doc-1': ['room:write'] } };
+
+  it('passes on a token with the claims it asked for, and refuses one for another user, kind, room or scope, or naming a member twice (502 UPSTREAM_INVALID_RESPONSE)', async () => {
+    const app = buildApp(router());
+    answerToken(unsigned(JSON.stringify(adaAccess)));
+    const own = await post(app, { room: 'user-ada:doc-1' });
+    expect([own.status, own.body.token]).toEqual([200, unsigned(JSON.stringify(adaAccess))]);
+    // fewer scopes than asked for is Liveblocks' choice to make
+    answerToken(unsigned(JSON.stringify({ ...adaAccess, perms: { 'user-ada:doc-1': [] } })));
+    expect((await post(app, { room: 'user-ada:doc-1' })).status).toBe(200);
+
+    const hostile: [string, string][] = [
+      ['another user', JSON.stringify({ ...adaAccess, uid: 'user-bob' })],
+      ['no user', JSON.stringify({ ...adaAccess, uid: undefined })],
+      ['an ID token', JSON.stringify({ k: 'id', pid: 'p', uid: 'user-ada' })],
+      ['every room', JSON.stringify({ ...adaAccess, perms: { '*': ['room:write'] } })],
+      ['a pattern', JSON.stringify({ ...adaAccess, perms: { 'user-ada:*': ['room:write'] } })],
+      ['a second room', JSON.stringify({ ...adaAccess, perms: { 'user-ada:doc-1': ['room:write'], 'team:general': ['room:write'] } })],
+      ['another room', JSON.stringify({ ...adaAccess, perms: { 'user-ada:doc-2': ['room:write'] } })],
+      ['a scope not asked for', JSON.stringify({ ...adaAccess, perms: { 'user-ada:doc-1': ['room:write', 'comments:write'] } })],
+      ['scopes that are not a list', JSON.stringify({ ...adaAccess, perms: { 'user-ada:doc-1': 'room:write' } })],
+      ['no permissions', JSON.stringify({ ...adaAccess, perms: undefined })],
+      // JSON.parse keeps the last uid; a reader that keeps the first sees bob
+      ['uid named twice', '{"k":"acc","uid":"user-bob","uid":"user-ada","perms":{"user-ada:doc-1":["room:write"]}}'],
+      ['claims that are not an object', '["user-ada"]'],
+    ];
+    for (const [what, claims] of hostile) {
+      answerToken(unsigned(claims));
+      const res = await post(app, { room: 'user-ada:doc-1' });
+      expect([what, res.status, res.body.error?.code]).toEqual([what, 502, 'UPSTREAM_INVALID_RESPONSE']);
+      expect(res.text).not.toContain(unsigned(claims));
+    }
+
+    const ids = buildApp(router({ mode: 'id', permissions: undefined }));
+    answerToken(unsigned(JSON.stringify({ k: 'id', pid: 'p', uid: 'user-ada' })));
+    expect((await post(ids, {})).status).toBe(200);
+    for (const claims of [adaAccess, { k: 'id', pid: 'p', uid: 'user-ada', perms: { '*': ['room:write'] } }, { k: 'id', pid: 'p', uid: 'user-bob' }]) {
+      answerToken(unsigned(JSON.stringify(claims)));
+      const res = await post(ids, {});
+      expect([claims, res.status]).toEqual([claims, 502]);
+    }
+  });
+
   it('never sends an answer holding the secret key (502 UPSTREAM_INVALID_RESPONSE)', async () => {
-    fake.fault({ kind: 'status', status: 200, body: { token: `a.${Buffer.from(SECRET).toString('base64url')}.b` } });
+    // claims the router would otherwise pass on
+    fake.fault({ kind: 'status', status: 200, body: { token: unsigned(JSON.stringify({ ...adaAccess, note: SECRET })) } });
     const res = await post(buildApp(router()), { room: 'user-ada:doc-1' });
     expect(res.status).toBe(502);
     expect(res.body.error.code).toBe('UPSTREAM_INVALID_RESPONSE');

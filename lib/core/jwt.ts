@@ -1,4 +1,5 @@
 import { createHmac, type KeyObject } from 'node:crypto';
+import { hasDuplicateMember } from './json';
 
 /** The JWS algorithms a locally signed credential may use: HMAC with SHA-256, SHA-384 or SHA-512. */
 export type HmacJwtAlgorithm = 'HS256' | 'HS384' | 'HS512';
@@ -19,4 +20,25 @@ export function hmacJwtSigner(algorithm: HmacJwtAlgorithm, key: KeyObject, heade
     const input = head + Buffer.from(payloadJson, 'utf8').toString('base64url');
     return `${input}.${createHmac(hash, key).update(input, 'utf8').digest('base64url')}`;
   };
+}
+
+/**
+ * The claims of a compact JWT, read without verifying its signature: for a token a vendor
+ * minted, to check that it is for whom it was asked before a browser gets it. `undefined`
+ * unless the token has three parts and its payload is a JSON object that names no member
+ * twice: `JSON.parse` keeps the last of repeated names and another reader may keep the
+ * first, so a token that says two things about its owner is refused rather than read one
+ * way here and the other way by the widget.
+ */
+export function unverifiedJwtClaims(token: string): Record<string, unknown> | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3) return undefined;
+  try {
+    const text = Buffer.from(parts[1]!, 'base64url').toString('utf8');
+    const claims: unknown = JSON.parse(text);
+    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) return undefined;
+    return hasDuplicateMember(text) ? undefined : (claims as Record<string, unknown>);
+  } catch {
+    return undefined;
+  }
 }

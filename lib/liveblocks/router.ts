@@ -2,6 +2,7 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import { optionsFromEnv, parseOptions, secretString, vendorBaseUrl, type EnvVariable, type WeakSecretOption } from '../core/config';
 import { WidgetAuthError, isWidgetAuthError } from '../core/errors';
+import { unverifiedJwtClaims } from '../core/jwt';
 import { guardFactory } from '../core/misuse';
 import { checkCommonOptions, commonOptionsShape, resolveUserSchema, type CommonRouterOptions } from '../core/pipeline';
 import { presetRouter, presetUserId } from '../core/preset';
@@ -207,11 +208,39 @@ function identityFields(config: Config, user: WidgetUser): Record<string, unknow
   return out;
 }
 
-/** Liveblocks' `{ token }`, checked: anything else is 502 `UPSTREAM_INVALID_RESPONSE`. */
-function parseToken(body: unknown): { token: string } {
-  const token = isPlainObject(body) ? body['token'] : undefined;
-  if (typeof token !== 'string' || !TOKEN.test(token)) throw new Error('not a Liveblocks token');
-  return { token };
+/** What the router asked Liveblocks for: the token's kind (`acc` or `id`), user, and for an access token the room and scopes. */
+interface AskedToken {
+  kind: 'acc' | 'id';
+  userId: string;
+  room?: string;
+  scopes?: readonly string[];
+}
+
+/**
+ * Liveblocks' `{ token }`, checked against what was asked: a JWT whose claims (read as
+ * @liveblocks/client reads them, unverified) are of the kind asked for, for the user asked
+ * for, and for an access token grant the one room asked for and no scope beyond those
+ * asked for. @liveblocks/client keeps an access token and uses it for every room its
+ * `perms` match, so a token for another user, for a pattern or for more rooms, from a
+ * wrong `apiBaseUrl` or a proxy answering with a stored token, must not reach it.
+ * Anything else is 502 `UPSTREAM_INVALID_RESPONSE`.
+ */
+function tokenFor(asked: AskedToken): (body: unknown) => { token: string } {
+  return (body) => {
+    const token = isPlainObject(body) ? body['token'] : undefined;
+    if (typeof token !== 'string' || !TOKEN.test(token)) throw new Error('not a Liveblocks token');
+    const claims = unverifiedJwtClaims(token);
+    if (claims === undefined || claims['k'] !== asked.kind || claims['uid'] !== asked.userId) throw new Error('a token of another kind or user');
+    const perms = claims['perms'];
+    if (asked.kind === 'id') {
+      if (perms !== undefined) throw new Error('an ID token with permissions');
+    } else {
+      const rooms = isPlainObject(perms) ? Object.keys(perms) : [];
+      const granted = rooms.length === 1 && asked.room !== undefined && rooms[0] === asked.room ? (perms as Record<string, unknown>)[asked.room] : undefined;
+      if (!Array.isArray(granted) || !granted.every((scope) => asked.scopes!.includes(scope))) throw new Error('an access token for other rooms or scopes');
+    }
+    return { token };
+  };
 }
 
 /**
@@ -258,15 +287,18 @@ export function liveblocksAuthRouter(options: LiveblocksAuthRouterOptions): Rout
       const room = roomOf(body);
       const userId = presetUserId(user, 'Liveblocks');
       let request: Record<string, unknown>;
+      let asked: AskedToken;
       if (access) {
         if (room === undefined) throw new WidgetAuthError('INVALID_REQUEST', 'Request body must have a room.');
         const scopes = checkedScopes(await runHook('permissions(user, room)', () => permissionsOf!(user, room)));
         if (scopes === undefined) throw new WidgetAuthError('FORBIDDEN', 'You may not enter this room.');
         request = { userId, permissions: { [room]: scopes }, ...identityFields(config, user) };
+        asked = { kind: 'acc', userId, room, scopes };
       } else {
         request = { userId, ...identityFields(config, user) };
+        asked = { kind: 'id', userId };
       }
-      return upstream({ url, headers: { Authorization: `Bearer ${secretKey}` }, body: request, parse: parseToken });
+      return upstream({ url, headers: { Authorization: `Bearer ${secretKey}` }, body: request, parse: tokenFor(asked) });
     },
   });
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { closestName, parseOptions, secretString, vendorBaseUrl, type WeakSecretOption } from '../core/config';
 import { WidgetAuthError, type WidgetAuthErrorCode } from '../core/errors';
 import { createSecretMatcher } from '../core/logger';
+import { unverifiedJwtClaims } from '../core/jwt';
 import { createUpstreamClient, upstreamOptionsShape, type CallContext, type UpstreamOptions } from '../core/upstream';
 import { isUuid } from './entity';
 
@@ -194,35 +195,6 @@ export interface SignOutcome extends SignResponse {
  */
 export type WonderfulSigner = (request: CheckedSignRequest, context?: CallContext) => Promise<SignOutcome>;
 
-/** A JSON member name and its colon, the name's escapes included. */
-const MEMBER_NAME = /"((?:[^"\\]|\\.)*)"\s*:/g;
-/** A member named `sub` in JSON text without escapes (a string value "sub" is followed by `,` or `}`, never `:`). */
-const SUB_MEMBER = /"sub"\s*:/g;
-
-/**
- * The claims of a JWT, read without verifying it; `undefined` unless they are a JSON
- * object that names `sub` at most once. `JSON.parse` keeps the last of repeated names
- * and another reader may keep the first: a token that says two things about its owner
- * is refused rather than read one way here and the other way by the widget.
- */
-function unverifiedClaims(token: string): Record<string, unknown> | undefined {
-  try {
-    const text = Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8');
-    const claims: unknown = JSON.parse(text);
-    if (!isPlainObject(claims)) return undefined;
-    let subs = 0;
-    if (!text.includes('\\')) {
-      // without escapes a member named sub is written "sub" followed by its colon
-      subs = text.match(SUB_MEMBER)?.length ?? 0;
-    } else {
-      for (const [, name] of text.matchAll(MEMBER_NAME)) if ((JSON.parse(`"${name}"`) as string) === 'sub') subs++;
-    }
-    return subs > 1 ? undefined : claims;
-  } catch {
-    return undefined;
-  }
-}
-
 /** An invalid-answer error carrying the call's duration, as the upstream client's own errors do. */
 function answerError(message: string, status: number, upstreamMs: number): WidgetAuthError {
   const err = new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', message, { upstreamStatus: status });
@@ -256,8 +228,8 @@ export function createWonderfulSigner(config: WonderfulClientConfig & { maxInFli
     // only the token (checked here) and the ids (checked to be the entity's) are passed on
     if (secrets.contains(data.jwt)) throw answerError(`Wonderful answered ${status} with a token that holds the API key; it was not passed on.`, status, upstreamMs);
 
-    const claims = unverifiedClaims(data.jwt);
-    if (claims === undefined) throw answerError(`Wonderful answered ${status} with a jwt that does not decode.`, status, upstreamMs);
+    const claims = unverifiedJwtClaims(data.jwt);
+    if (claims === undefined) throw answerError(`Wonderful answered ${status} with a jwt whose claims are not one JSON object naming each member once.`, status, upstreamMs);
     if (claims.sub !== undefined && typeof claims.sub !== 'string') throw answerError(`Wonderful answered ${status} with a jwt whose sub is not a string.`, status, upstreamMs);
     const sub = claims.sub;
     // a token for anyone but the requested entity must never reach a browser
