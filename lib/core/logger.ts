@@ -125,6 +125,13 @@ const anyCase = (hex: string) => hex.replace(/[a-f]/gi, (c) => `[${c.toLowerCase
 const JSON_SHORT_ESCAPES: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', '/': '/', '\b': 'b', '\f': 'f', '\n': 'n', '\r': 'r', '\t': 't' };
 
 /**
+ * The backslashes of one JSON escape, nested up to {@link MAX_ESCAPE_LEVELS} deep (1, 2, 4 or 8
+ * of them): bounded, so a run of thousands of backslashes in a vendor's text costs a few
+ * steps per position, not a scan of the rest of the run from each one.
+ */
+const BACKSLASHES = '\\\\{1,8}';
+
+/**
  * A regex source matching `secret` written with any mixture, character by character, of
  * the character itself, its UTF-8 bytes as `%XX` and its JSON escapes (`\uXXXX`, `\/`, …),
  * hex digits in either case. An escape may have several backslashes: inside a serialised
@@ -135,10 +142,10 @@ function mixedSource(secret: string): string {
   for (const char of secret) {
     const ways = [escapeRegExp(char), [...Buffer.from(char, 'utf8')].map((b) => `%${anyCase(hexByte(b))}`).join('')];
     let units = '';
-    for (let i = 0; i < char.length; i++) units += `\\\\+u${anyCase(hexUnit(char.charCodeAt(i)))}`;
+    for (let i = 0; i < char.length; i++) units += `${BACKSLASHES}u${anyCase(hexUnit(char.charCodeAt(i)))}`;
     ways.push(units);
     const short = JSON_SHORT_ESCAPES[char];
-    if (short !== undefined) ways.push(`\\\\+${escapeRegExp(short)}`);
+    if (short !== undefined) ways.push(`${BACKSLASHES}${escapeRegExp(short)}`);
     source += `(?:${ways.join('|')})`;
   }
   return source;
@@ -329,9 +336,15 @@ export function createSecretMatcher(secrets: readonly unknown[]): SecretMatcher 
       if (containsText(text)) return true;
       // the JSON inside a token (a JWT's header and claims, base64url-encoded): its escapes
       // (`\/`, `\u00XX`) change the base64 that the search of the plain text looks for
-      JWT_SHAPED.lastIndex = 0;
-      for (let m = JWT_SHAPED.exec(text); m !== null; m = JWT_SHAPED.exec(text)) {
-        for (const part of [m[1]!, m[2]!]) if (containsText(Buffer.from(part, 'base64url').toString('utf8'))) return true;
+      if (!text.includes('eyJ')) return false;
+      TOKEN_RUN.lastIndex = 0;
+      for (let m = TOKEN_RUN.exec(text); m !== null; m = TOKEN_RUN.exec(text)) {
+        if (!m[0].includes('.')) continue;
+        for (const part of m[0].split('.')) {
+          // from the segment's first `eyJ`: a token may follow other characters of the run
+          const at = part.indexOf('eyJ');
+          if (at >= 0 && containsText(Buffer.from(part.slice(at), 'base64url').toString('utf8'))) return true;
+        }
       }
       return false;
     },
@@ -353,8 +366,14 @@ export function createSecretMatcher(secrets: readonly unknown[]): SecretMatcher 
   }
 }
 
-/** A JWT's first two segments (base64url JSON: `{"` encodes as `eyJ`), wherever they appear in a text. */
-const JWT_SHAPED = /(eyJ[A-Za-z0-9_-]+)\.(eyJ[A-Za-z0-9_-]+)\./g;
+/**
+ * A run of base64url characters and dots: where it holds a dot, a JWT or JWE, whose
+ * segments are decoded from their first `eyJ` (base64url JSON: `{"`) and searched. One
+ * character class, so each match is a maximal run and a search is one pass over the text
+ * (a pattern that needs a `.` or starts at `eyJ` scans each position of a run to its end
+ * again: quadratic in a vendor answer of `eyJeyJeyJ…`).
+ */
+const TOKEN_RUN = /[A-Za-z0-9_.-]+/g;
 
 /** The redactor of {@link createSecretMatcher}. */
 export function createRedactor(secrets: readonly unknown[]): Redactor {
