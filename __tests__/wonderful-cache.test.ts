@@ -7,10 +7,11 @@
  * the cached one, which the token route then serves. Time moves by shifting `Date.now`,
  * which both the router's cache and the fake read.
  */
+import { randomBytes } from 'node:crypto';
 import type { Express, Request } from 'express';
 import request from 'supertest';
 import { WONDERFUL_ENTITY_NAMESPACE, memoryCredentialStore, uuidV5, wonderfulTokenRouter, type WidgetUser, type WonderfulTokenRouterOptions } from '../lib';
-import type { FakeWonderful } from '../lib/testing';
+import { startFakeServer, startFakeWonderful, type FakeWonderful } from '../lib/testing';
 import { EXPRESS_MAJOR, USERS, buildApp, captureLogger, expectNoSecrets, testResolveUser } from './helpers/app';
 import { STRANGER_ENTITY, WONDERFUL_KEY, startWonderful } from './helpers/wonderful';
 
@@ -61,6 +62,36 @@ describe(`wonderfulTokenRouter cache (Express ${EXPRESS_MAJOR})`, () => {
     const concurrent = await Promise.all(Array.from({ length: 20 }, () => token(app)));
     expect(new Set(concurrent.map((r) => r.body.token))).toEqual(new Set([first.body.token]));
     expect(fake.requests).toHaveLength(1);
+  });
+
+  it('never serves one account’s token to another sharing the store: two API keys on one API URL each get their own', async () => {
+    // one API URL whose account is chosen by the key, as a SaaS API does: the key is the account
+    const otherKey = `wk_test_${randomBytes(16).toString('hex')}`;
+    const other = await startFakeWonderful({ apiKey: otherKey, now: () => Date.now() });
+    const api = await startFakeServer(async (req) => {
+      const target = req.headers['x-api-key'] === otherKey ? other : fake;
+      const res = await fetch(`${target.url}${req.path}`, { method: req.method, headers: { 'content-type': 'application/json', 'x-api-key': String(req.headers['x-api-key']) }, body: req.body });
+      return { status: res.status, body: await res.json() };
+    });
+    try {
+      const store = memoryCredentialStore();
+      // user "user-ada" of each host is a different person; both derive the same entity
+      const first = buildApp(router({ baseUrl: api.url, cache: { store, refreshBefore: 60 } }));
+      const second = buildApp(router({ baseUrl: api.url, apiKey: otherKey, cache: { store, refreshBefore: 60 } }));
+      const mine = await token(first);
+      const theirs = await token(second);
+      expect([mine.status, theirs.status]).toEqual([200, 200]);
+      expect(theirs.body.token).not.toBe(mine.body.token);
+      expect(() => other.verify(theirs.body.token)).not.toThrow();
+      expect(() => fake.verify(mine.body.token)).not.toThrow();
+      expect([fake.issued.length, other.issued.length]).toEqual([1, 1]);
+      // each is still served from the cache
+      expect((await token(second)).body.token).toBe(theirs.body.token);
+      expect(other.issued).toHaveLength(1);
+    } finally {
+      await api.close();
+      await other.close();
+    }
   });
 
   it('shares one call between concurrent cold requests of one user', async () => {

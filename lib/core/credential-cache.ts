@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { SECRET_ECHO_HINT, WidgetAuthError, isWidgetAuthError } from './errors';
 import { createSecretMatcher, describeUnexpected, type Redactor, type WidgetAuthLogger } from './logger';
@@ -354,10 +355,21 @@ export function createCredentialCache(config: CredentialCacheConfig): Credential
 }
 
 /**
+ * The namespace of one owner of a shared store: `label` (what it mints: the vendor, API,
+ * tenant) and a hash of the account's keys, so that two accounts of one vendor (another
+ * API key) sharing a store never serve each other's credentials. A changed key starts an
+ * empty namespace: every user mints anew once.
+ */
+export function accountNamespace(label: string, secrets: readonly string[]): string {
+  return JSON.stringify([label, createHash('sha256').update(`express-widget-auth remote account\0${JSON.stringify(secrets)}`, 'utf8').digest('base64url')]);
+}
+
+/**
  * The cache of a vendor router's `cache` option (`undefined` when it is `false`) and the
  * router's secrets: its own and, with a cache, the store's keys, so the router redacts and
  * refuses them all. `namespace` keeps apart the credentials of routers that share a store
- * but mint different ones (another account, API or tenant).
+ * but mint different ones (another API, tenant or lifetime); the hash of `secrets` joins
+ * it, so another account (another key) never shares entries either.
  */
 export function routerCredentialCache(
   option: false | ResolvedCredentialCacheOptions,
@@ -367,7 +379,7 @@ export function routerCredentialCache(
   const secrets = [...spec.secrets, ...credentialStoreSecrets(option.store)];
   const cache = createCredentialCache({
     vendor: spec.vendor,
-    namespace: spec.namespace,
+    namespace: accountNamespace(spec.namespace, spec.secrets),
     store: option.store,
     refreshBefore: option.refreshBefore,
     mintBudgetMs: mintBudgetMs(spec.timeoutMs, spec.retries),

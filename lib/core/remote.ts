@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { isLoopbackHost, parseOptions, secretString, weakSecretReason, type WeakSecretOption } from './config';
 import type { CredentialRequest, WidgetCredential } from './credential';
-import { createCredentialCache, credentialCacheOption, invalidatedUserId, mintBudgetMs, type CredentialCacheOptions } from './credential-cache';
+import { accountNamespace, createCredentialCache, credentialCacheOption, invalidatedUserId, mintBudgetMs, type CredentialCacheOptions } from './credential-cache';
 import type { RouteContext } from './pipeline';
 import { SECRET_ECHO_HINT, WidgetAuthError, isWidgetAuthError } from './errors';
 import { createSecretMatcher, loggerSchema, type WidgetAuthLogger } from './logger';
@@ -216,7 +215,7 @@ const isAbortSource = (v: unknown): v is AbortSource => typeof v === 'object' &&
  * credentials. A changed key starts an empty namespace: every user mints anew once.
  */
 export function cacheNamespace(vendor: string, secrets: readonly string[]): string {
-  return JSON.stringify([vendor, createHash('sha256').update(`express-widget-auth remote account\0${JSON.stringify(secrets)}`, 'utf8').digest('base64url')]);
+  return accountNamespace(vendor, secrets);
 }
 
 /**
