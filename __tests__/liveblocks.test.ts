@@ -246,7 +246,7 @@ describe(`Liveblocks (Express ${EXPRESS_MAJOR})`, () => {
   };
   const adaAccess = { k: 'acc', pid: 'p', uid: 'user-ada', perms: { 'user-ada:doc-1': ['room:write'] } };
 
-  it('passes on a token with the claims it asked for, and refuses one for another user, kind, room or scope, or naming a member twice (502 UPSTREAM_INVALID_RESPONSE)', async () => {
+  it('passes on a token with the claims it asked for, and refuses one for another user, kind, room, scope or group, or naming a member twice (502 UPSTREAM_INVALID_RESPONSE)', async () => {
     const app = buildApp(router());
     answerToken(unsigned(JSON.stringify(adaAccess)));
     const own = await post(app, { room: 'user-ada:doc-1' });
@@ -277,10 +277,19 @@ describe(`Liveblocks (Express ${EXPRESS_MAJOR})`, () => {
       expect(res.text).not.toContain(unsigned(claims));
     }
 
-    const ids = buildApp(router({ mode: 'id', permissions: undefined }));
-    answerToken(unsigned(JSON.stringify({ k: 'id', pid: 'p', uid: 'user-ada' })));
-    expect((await post(ids, {})).status).toBe(200);
-    for (const claims of [adaAccess, { k: 'id', pid: 'p', uid: 'user-ada', perms: { '*': ['room:write'] } }, { k: 'id', pid: 'p', uid: 'user-bob' }]) {
+    // groups decide what an ID token may do: a token from before ada lost a group is refused
+    const ids = buildApp(router({ mode: 'id', permissions: undefined, groupIds: (user) => (user.id === 'user-ada' ? ['team-a'] : undefined) }));
+    for (const claims of [{ k: 'id', pid: 'p', uid: 'user-ada' }, { k: 'id', pid: 'p', uid: 'user-ada', gids: ['team-a'] }, { k: 'id', pid: 'p', uid: 'user-ada', gids: [] }]) {
+      answerToken(unsigned(JSON.stringify(claims)));
+      expect([claims, (await post(ids, {})).status]).toEqual([claims, 200]);
+    }
+    for (const claims of [
+      adaAccess,
+      { k: 'id', pid: 'p', uid: 'user-ada', perms: { '*': ['room:write'] } },
+      { k: 'id', pid: 'p', uid: 'user-bob' },
+      { k: 'id', pid: 'p', uid: 'user-ada', gids: ['team-a', 'admins'] },
+      { k: 'id', pid: 'p', uid: 'user-ada', gids: 'team-a' },
+    ]) {
       answerToken(unsigned(JSON.stringify(claims)));
       const res = await post(ids, {});
       expect([claims, res.status]).toEqual([claims, 502]);

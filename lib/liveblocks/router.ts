@@ -214,13 +214,15 @@ interface AskedToken {
   userId: string;
   room?: string;
   scopes?: readonly string[];
+  /** An ID token's groups (none when `groupIds` gave none). */
+  groupIds?: readonly string[];
 }
 
 /**
  * Liveblocks' `{ token }`, checked against what was asked: a JWT whose claims (read as
  * @liveblocks/client reads them, unverified) are of the kind asked for, for the user asked
- * for, and for an access token grant the one room asked for and no scope beyond those
- * asked for. @liveblocks/client keeps an access token and uses it for every room its
+ * for, for an access token grant the one room asked for and no scope beyond those
+ * asked for, and for an ID token name no group beyond those asked for. @liveblocks/client keeps an access token and uses it for every room its
  * `perms` match, so a token for another user, for a pattern or for more rooms, from a
  * wrong `apiBaseUrl` or a proxy answering with a stored token, must not reach it.
  * Anything else is 502 `UPSTREAM_INVALID_RESPONSE`.
@@ -234,6 +236,11 @@ function tokenFor(asked: AskedToken): (body: unknown) => { token: string } {
     const perms = claims['perms'];
     if (asked.kind === 'id') {
       if (perms !== undefined) throw new Error('an ID token with permissions');
+      // groups decide what an ID token may do: none beyond those groupIds gave
+      const gids = claims['gids'];
+      if (gids !== undefined && !(Array.isArray(gids) && gids.every((group) => typeof group === 'string' && asked.groupIds!.includes(group)))) {
+        throw new Error('an ID token with groups not asked for');
+      }
     } else {
       const rooms = isPlainObject(perms) ? Object.keys(perms) : [];
       const granted = rooms.length === 1 && asked.room !== undefined && rooms[0] === asked.room ? (perms as Record<string, unknown>)[asked.room] : undefined;
@@ -296,7 +303,7 @@ export function liveblocksAuthRouter(options: LiveblocksAuthRouterOptions): Rout
         asked = { kind: 'acc', userId, room, scopes };
       } else {
         request = { userId, ...identityFields(config, user) };
-        asked = { kind: 'id', userId };
+        asked = { kind: 'id', userId, groupIds: (request['groupIds'] as string[] | undefined) ?? [] };
       }
       return upstream({ url, headers: { Authorization: `Bearer ${secretKey}` }, body: request, parse: tokenFor(asked) });
     },
