@@ -9,7 +9,7 @@
  * repeat. Then over HTTP: the pipeline answers 400 before `resolveUser` runs.
  */
 import fc from 'fast-check';
-import { hasDuplicateMember } from '../lib/core/json';
+import { hasDuplicateMember, nestingDepth } from '../lib/core/json';
 import { buildApp, testResolveUser } from './helpers/app';
 import request from 'supertest';
 import { TEST_PATH, testRouter } from './helpers/pipeline';
@@ -28,6 +28,29 @@ function nest(inner: string, path: readonly { array: boolean; name: string }[]):
 
 const memberName = fc.string({ unit: 'grapheme-composite', maxLength: 8 });
 const level = fc.record({ array: fc.boolean(), name: fc.string({ maxLength: 4 }) });
+
+describe('nestingDepth', () => {
+  /** The depth of a parsed value, by recursion: an oracle independent of the text scan. */
+  const depthOf = (value: unknown): number =>
+    value !== null && typeof value === 'object' ? 1 + Math.max(0, ...Object.values(value as object).map(depthOf)) : 0;
+
+  it('is the depth of the parsed value, for anything JSON.stringify writes (strings holding brackets, quotes and escapes included)', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 8 }), fc.boolean(), (value, indent) => {
+        const text = JSON.stringify(value, null, indent ? 2 : undefined);
+        expect(nestingDepth(text)).toBe(depthOf(JSON.parse(text)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('counts 200,000 levels without recursion', () => {
+    expect(nestingDepth(`${'['.repeat(200_000)}${']'.repeat(200_000)}`)).toBe(200_000);
+    expect(nestingDepth(JSON.stringify('[[[{{{\\"x'))).toBe(0);
+    // text that is not JSON (an unterminated string) ends the scan instead of looping
+    expect(nestingDepth('["[[[')).toBe(1);
+  });
+});
 
 describe('hasDuplicateMember', () => {
   it('finds no repeat in anything JSON.stringify writes, compact or indented', () => {

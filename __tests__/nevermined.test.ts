@@ -207,6 +207,8 @@ describe(`Nevermined (Express ${EXPRESS_MAJOR})`, () => {
       ['a 200 whose expiresAt is not a timestamp', 502, 'UPSTREAM_INVALID_RESPONSE', 'corr-date', { kind: 'status', status: 200, body: { ...VALID_SESSION, expiresAt: 'tomorrow' }, headers: { 'x-correlation-id': 'corr-date' } }],
       ['the malformed fault', 502, 'UPSTREAM_INVALID_RESPONSE', undefined, { kind: 'malformed' }],
       ['the wrong-shape fault', 502, 'UPSTREAM_INVALID_RESPONSE', undefined, { kind: 'wrong-shape' }],
+      // an extra field is relayed as it is: written out, 200,000 levels overflowed the stack (500)
+      ['a 200 whose extra field nests 200,000 arrays', 502, 'UPSTREAM_INVALID_RESPONSE', 'corr-deep', { kind: 'status', status: 200, body: JSON.stringify(VALID_SESSION).replace(/}$/, `,"extra":${'['.repeat(200_000)}${']'.repeat(200_000)}}`), headers: { 'Content-Type': 'application/json', 'x-correlation-id': 'corr-deep' } }],
     ])('maps %s to %i %s, with the correlation id when the vendor sent one', async (_name, status, code, correlationId, fault) => {
       fake.fault(fault);
       const res = seen(await request(app).get('/api/widget-session').set('x-test-user', 'ada'));

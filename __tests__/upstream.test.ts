@@ -218,6 +218,18 @@ describe('createUpstreamClient', () => {
       expect(fake.requests).toHaveLength(1);
     });
 
+    it('answers UPSTREAM_INVALID_RESPONSE for a 2xx body nested deeper than 64 levels (JSON.stringify of it would overflow the stack), and takes 64', async () => {
+      const loose = z.object({ value: z.string() }).loose();
+      const nested = (depth: number) => `{"value":"ok","extra":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+      fake.fault({ kind: 'status', status: 200, body: nested(200_000), headers: { 'content-type': 'application/json' } });
+      const err = await rejection(() => client().call({ url: `${fake.url}/v1/things`, body: {}, schema: loose }));
+      expect([err.code, err.status, err.message]).toEqual(['UPSTREAM_INVALID_RESPONSE', 502, 'acme answered 200 with JSON nested more than 64 levels deep.']);
+      fake.clearFaults();
+      fake.fault({ kind: 'status', status: 200, body: nested(64), headers: { 'content-type': 'application/json' } });
+      const ok = await client().call({ url: `${fake.url}/v1/things`, body: {}, schema: loose });
+      expect(JSON.stringify(ok.data)).toBe(nested(64));
+    });
+
     it('keeps the correlation id header of a wrongly shaped 2xx', async () => {
       fake.fault({ kind: 'status', status: 200, body: { value: 42 }, headers: { 'x-correlation-id': 'corr-shape' } });
       const err = await rejection(() => client().call({ url: `${fake.url}/v1/things`, body: {}, schema }));

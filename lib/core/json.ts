@@ -15,7 +15,7 @@ export function hasDuplicateMember(text: string): boolean {
     if (c === 0x22 /* " */) {
       const start = i;
       let escaped = false;
-      for (i++; text.charCodeAt(i) !== 0x22; i++) {
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) {
         if (text.charCodeAt(i) === 0x5c /* \ */) {
           escaped = true;
           i++;
@@ -40,4 +40,25 @@ export function hasDuplicateMember(text: string): boolean {
     }
   }
   return false;
+}
+
+/**
+ * How deep a JSON text nests objects and arrays (`1` for `{}`, `0` for a string). `text`
+ * must be valid JSON; one pass, no allocation. `JSON.parse` takes any depth, but
+ * `JSON.stringify` and recursive code overflow the stack on a few thousand levels.
+ */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c /* \ */) i++;
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (++depth > deepest) deepest = depth;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      depth--;
+    }
+  }
+  return deepest;
 }

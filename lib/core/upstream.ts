@@ -3,6 +3,7 @@ import https from 'node:https';
 import { urlToHttpOptions } from 'node:url';
 import { z } from 'zod';
 import { WidgetAuthError } from './errors';
+import { nestingDepth } from './json';
 import { cutText, type Redactor } from './logger';
 import type { WidgetUser } from './types';
 
@@ -112,6 +113,8 @@ export const perUserUpstreamOptionsShape = {
 
 const MAX_ERROR_BODY = 16 * 1024;
 const MAX_OK_BODY = 1024 * 1024;
+/** No vendor answer this library reads nests deeper; far deeper ones overflow the stack of the code that writes them out. */
+const MAX_OK_DEPTH = 64;
 const MAX_RETRY_AFTER_MS = 2000;
 /** Longest vendor error code and correlation id kept (after redaction). */
 const MAX_VENDOR_CODE = 100;
@@ -401,6 +404,10 @@ export function createUpstreamClient(
       } catch {
         const correlationHeader = correlationOf();
         return { ok: false, retry: false, error: new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered ${status} with a body that is not JSON.`, { upstreamStatus: status, ...(correlationHeader ? { correlationId: correlationHeader } : {}) }) };
+      }
+      if (json !== null && typeof json === 'object' && nestingDepth(text) > MAX_OK_DEPTH) {
+        const correlationHeader = correlationOf();
+        return { ok: false, retry: false, error: new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered ${status} with JSON nested more than ${MAX_OK_DEPTH} levels deep.`, { upstreamStatus: status, ...(correlationHeader ? { correlationId: correlationHeader } : {}) }) };
       }
       const parsed = req.schema.safeParse(json);
       if (!parsed.success) {
