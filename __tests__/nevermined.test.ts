@@ -162,6 +162,19 @@ describe(`Nevermined (Express ${EXPRESS_MAJOR})`, () => {
       expect(res.body).toEqual({ error: { code: 'INTERNAL_ERROR', message: 'Internal error.' } });
       expect(fake.requests).toHaveLength(0);
     });
+
+    it('never names two addresses as one user: a non-ASCII letter that lower-cases to another, or white space other than ASCII around it, is 500', async () => {
+      const as = (email: string) => buildApp(router({ resolveUser: () => ({ id: 'u-4', email }) }));
+      // the Kelvin sign lower-cases to k; String.trim strips U+3000 and U+FEFF
+      for (const email of ['\u212Aelly@example.com', 'kelly@example.com\u3000', '\ufeffkelly@example.com']) {
+        const res = seen(await request(as(email)).get('/api/widget-session'));
+        expect([JSON.stringify(email), res.status, res.body.error?.code]).toEqual([JSON.stringify(email), 500, 'INTERNAL_ERROR']);
+      }
+      expect(fake.requests).toHaveLength(0);
+      const own = seen(await request(as(' KELLY@Example.com\t')).get('/api/widget-session'));
+      expect(own.status).toBe(200);
+      expect(fake.requests.map((r) => (r.json as { email: string }).email)).toEqual(['kelly@example.com']);
+    });
   });
 
   describe('vendor failures', () => {

@@ -42,4 +42,19 @@ export function emailPresetCases(c: { factory: (options: never) => Router; optio
     expect(res.status).toBe(500);
     expect(res.body.error.code).toBe('INTERNAL_ERROR');
   });
+
+  it('never signs two addresses as one: only ASCII white space around the email is trimmed, any other white space is refused (500)', async () => {
+    const signed = async (email: string) => {
+      const res = await request(build(email)).get(c.path);
+      return { status: res.status, code: res.body.error?.code as string | undefined, text: res.text };
+    };
+    // ASCII white space around it is a padded column: trimmed, not refused
+    const own = await signed(' kelly@example.com\t');
+    expect(own.code).not.toBe('INTERNAL_ERROR');
+    // String.trim strips these too: each would have been signed as kelly's very address
+    for (const lookalike of ['kelly@example.com\u3000', '\ufeffkelly@example.com', '\u00a0kelly@example.com', 'kelly@example.com\u2028', 'kelly @example.com\u00a0', '\u00a0']) {
+      const got = await signed(lookalike);
+      expect([JSON.stringify(lookalike), got.status, got.code]).toEqual([JSON.stringify(lookalike), 500, 'INTERNAL_ERROR']);
+    }
+  });
 }

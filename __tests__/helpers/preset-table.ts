@@ -121,12 +121,28 @@ export function expectFields(body: unknown, want: Record<string, unknown>, where
   }
 }
 
-/** The user's email trimmed of surrounding white space, or undefined when missing, `null` or blank (the email presets' rule). */
-export function trimmedEmail(user: WidgetUser): string | undefined {
+/** `text` without the ASCII white space around it (space, tab, line feed, vertical tab, form feed, carriage return). */
+export function trimAscii(text: string): string {
+  let start = 0;
+  let end = text.length;
+  const space = (c: string) => ' \t\n\v\f\r'.includes(c);
+  while (start < end && space(text[start]!)) start++;
+  while (end > start && space(text[end - 1]!)) end--;
+  return text.slice(start, end);
+}
+
+/**
+ * The user's email trimmed of the ASCII white space around it, or undefined when missing,
+ * `null` or blank (the email presets' rule); `null` when the host's record is refused
+ * (500): other white space left anywhere in it, which `String.trim` would have stripped,
+ * so that two addresses would sign as one.
+ */
+export function trimmedEmail(user: WidgetUser): string | undefined | null {
   const email = (user as { email?: string | null }).email;
   if (email === undefined || email === null) return undefined;
-  const trimmed = email.trim();
-  return trimmed === '' ? undefined : trimmed;
+  const trimmed = trimAscii(email);
+  if (trimmed === '') return undefined;
+  return /\s/.test(trimmed) ? null : trimmed;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -147,7 +163,7 @@ interface HmacSpec {
 /** A preset answering HMAC-SHA256 (lower-case hex) of the user's id or trimmed email. */
 function hmacPreset(tag: string, spec: HmacSpec): PresetDescriptor {
   const secret = secretFor(tag, spec.label);
-  const identityOf = (user: WidgetUser) => (spec.identity === 'id' ? user.id : trimmedEmail(user));
+  const identityOf = (user: WidgetUser) => (spec.identity === 'id' ? user.id : (trimmedEmail(user) ?? undefined));
   return {
     label: spec.label,
     vendor: spec.vendor,
@@ -158,7 +174,12 @@ function hmacPreset(tag: string, spec: HmacSpec): PresetDescriptor {
     build: (extra) => (spec.factory as (o: Record<string, unknown>) => Router)({ [spec.secretOption]: secret, ...spec.options, ...extra }),
     identity: spec.identity,
     identityOf,
-    outcome: (user) => (identityOf(user) === undefined ? { status: 401, code: 'UNAUTHORIZED', message: NO_EMAIL_MESSAGE } : { status: 200 }),
+    outcome: (user) =>
+      spec.identity === 'email' && trimmedEmail(user) === null
+        ? { status: 500, code: 'INTERNAL_ERROR' }
+        : identityOf(user) === undefined
+          ? { status: 401, code: 'UNAUTHORIZED', message: NO_EMAIL_MESSAGE }
+          : { status: 200 },
     credentialField: spec.hashField,
     async verify(body, user) {
       const signed = identityOf(user)!;

@@ -7,6 +7,7 @@ import { WidgetAuthError } from './errors';
 import { guardFactory } from './misuse';
 import { checkCommonOptions, commonOptionsShape, resolveUserSchema, type CommonConfig, type CommonRouterOptions } from './pipeline';
 import type { ResolveUser, WidgetUser } from './types';
+import { trimmedUserEmail } from './user';
 
 /**
  * What the vendor presets built on {@link widgetCredentialRouter} share: the secret
@@ -145,7 +146,7 @@ export function jwtPresetFactory<Options, Extra extends z.ZodRawShape>(spec: Jwt
  */
 export function presetEmail(user: WidgetUser): string {
   // the pipeline has already refused an email that is not a string (checkResolvedUser)
-  const email = user.email?.trim();
+  const email = trimmedUserEmail(user.email);
   if (!email) throw new WidgetAuthError('UNAUTHORIZED', 'Sign in with an account that has an email address to use this widget.');
   return email;
 }

@@ -76,3 +76,28 @@ export function checkResolvedUser(value: unknown): WidgetUser | undefined {
   }
   return value as WidgetUser;
 }
+
+/** White space an email may carry around it (a form field, a padded column): ASCII only. */
+const EDGE_SPACE = /^[\t\n\v\f\r ]+|[\t\n\v\f\r ]+$/g;
+
+/** `text` without the ASCII white space around it (`String.prototype.trim` strips Unicode white space too). */
+export function trimAsciiSpace(text: string): string {
+  return text.replace(EDGE_SPACE, '');
+}
+
+/**
+ * The signed-in user's email as a credential names it: trimmed of ASCII white space, or
+ * `undefined` when missing or blank. Other white space anywhere in it (U+00A0, U+3000,
+ * U+FEFF, …) is the host's broken record: `String.prototype.trim` strips those too, so
+ * `kelly@example.com\u3000` would sign as the very address `kelly@example.com`. Throws
+ * `INTERNAL_ERROR` (a report about the `resolveUser` result) for it.
+ */
+export function trimmedUserEmail(email: string | null | undefined): string | undefined {
+  if (typeof email !== 'string') return undefined;
+  const trimmed = trimAsciiSpace(email);
+  if (trimmed === '') return undefined;
+  if (/\s/.test(trimmed)) {
+    throw new WidgetAuthError('INTERNAL_ERROR', 'resolveUser returned a user whose email holds white space other than ASCII spaces around it; two such addresses could be signed as one');
+  }
+  return trimmed;
+}

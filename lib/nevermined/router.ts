@@ -8,6 +8,7 @@ import { guardFactory } from '../core/misuse';
 import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions, type RouteContext } from '../core/pipeline';
 import type { CachedCredential } from '../core/remote-store';
 import type { ResolveUser, WidgetUser } from '../core/types';
+import { trimmedUserEmail } from '../core/user';
 import { createUpstreamClient, perUserUpstreamOptionsShape, upstreamOptionsShape, userKeyOf, type PerUserUpstreamOptions, type UpstreamOptions } from '../core/upstream';
 import { neverminedContract } from './contract';
 import { NEVERMINED_SESSION_API_PATH, mintWidgetSession, neverminedSecret, normaliseEmail, sessionTarget, type WidgetSession } from './session';
@@ -138,8 +139,8 @@ export function neverminedSessionRouter(options: NeverminedSessionRouterOptions)
         requireUser: true,
         async handle(ctx) {
           const user = ctx.user!;
-          const raw = user.email;
-          if (typeof raw !== 'string' || raw.trim() === '') {
+          const raw = trimmedUserEmail(user.email);
+          if (raw === undefined) {
             throw new WidgetAuthError('UNAUTHORIZED', 'Sign in with an account that has an email address to use this widget.');
           }
           let email: string;

@@ -3,6 +3,7 @@ import { parseOptions, requiredString, secretString, vendorBaseUrl, type WeakSec
 import { SECRET_ECHO_HINT, WidgetAuthError } from '../core/errors';
 import { createSecretMatcher, type SecretMatcher } from '../core/logger';
 import { createUpstreamClient, upstreamOptionsShape, type CallContext, type UpstreamClient } from '../core/upstream';
+import { trimAsciiSpace } from '../core/user';
 
 /**
  * The session the Nevermined API mints for one end user. Forward it to the browser
@@ -75,15 +76,24 @@ export const widgetSessionSchema = z.unknown().superRefine((value, ctx) => {
 const MAX_EMAIL_LENGTH = 254;
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
+/** An ASCII capital letter. */
+const ASCII_UPPER = /[A-Z]/g;
+
 /**
- * Trim and lower-case an email the way Nevermined identifies users. Throws
- * `INVALID_REQUEST` naming `email` when it is empty or not an address.
+ * Trim (ASCII white space) and lower-case an email the way Nevermined identifies users.
+ * Throws `INVALID_REQUEST` naming `email` when it is empty or not an address, or holds a
+ * letter outside ASCII that lower-cases to another character (`\u212A`, the Kelvin sign,
+ * lower-cases to `k`): two addresses would then name one user.
  */
 export function normaliseEmail(email: unknown): string {
   if (typeof email !== 'string') {
     throw new WidgetAuthError('INVALID_REQUEST', email === undefined || email === null ? 'email is required.' : 'email must be a string.', { field: 'email' });
   }
-  const normalised = email.trim().toLowerCase();
+  const trimmed = trimAsciiSpace(email);
+  const normalised = trimmed.toLowerCase();
+  if (normalised !== trimmed.replace(ASCII_UPPER, (c) => c.toLowerCase())) {
+    throw new WidgetAuthError('INVALID_REQUEST', 'email must not hold a letter outside ASCII that lower-cases to another character.', { field: 'email' });
+  }
   if (normalised.length === 0) throw new WidgetAuthError('INVALID_REQUEST', 'email must not be empty.', { field: 'email' });
   if (normalised.length > MAX_EMAIL_LENGTH || !EMAIL.test(normalised)) {
     throw new WidgetAuthError('INVALID_REQUEST', 'email must be an email address.', { field: 'email' });
