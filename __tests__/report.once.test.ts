@@ -24,6 +24,7 @@ const ANCHORS = [
   'the-vendor-refused-this-server',
   'the-vendor-account-lacks-the-feature',
   'the-vendor-sent-an-unexpected-answer',
+  'the-vendor-cannot-be-reached',
   'rate-limit-warnings',
   'a-factory-mounted-without-being-called',
 ];
@@ -92,13 +93,14 @@ describe('reports of what the host must fix (stderr of a child process, no logge
       'vendor-refuses-nevermined',
       'vendor-refuses-neuroon',
       'vendor-echoes-secret',
+      'vendor-unreachable',
       'visitor-mistakes',
     ]);
   }, 90_000);
 
   it('runs every scenario to the end', () => {
     expect(run.code).toBe(0);
-    expect(Object.keys(run.statuses)).toHaveLength(11);
+    expect(Object.keys(run.statuses)).toHaveLength(12);
   });
 
   it('never writes a secret to stderr or to the logger, in any encoding', () => {
@@ -122,6 +124,7 @@ describe('reports of what the host must fix (stderr of a child process, no logge
     ['hook-throws', 'INTERNAL_ERROR', 500, /entityIdFor threw \(Error: no entity for key \[redacted\]\)/, 'a-hook-or-a-vendor-step-failed'],
     ['vendor-refuses-nevermined', 'UPSTREAM_REJECTED', 502, /The Nevermined API refused this server's request \(HTTP 401, vendor code BCK\.WIDGET_SESSION\.0001, correlation id [^)]+\).*Check the secret or API key/, 'the-vendor-refused-this-server'],
     ['vendor-refuses-neuroon', 'UPSTREAM_REJECTED', 502, /The Neuroon API refused this server's request \(HTTP 40[13]/, 'the-vendor-refused-this-server'],
+    ['vendor-unreachable', 'UPSTREAM_UNAVAILABLE', 502, /The Wonderful API could not be reached \(ECONNREFUSED: nothing accepts connections at its address\); every visitor gets 502 while it lasts\. Check the host and port of the base URL/, 'the-vendor-cannot-be-reached'],
   ])('%s: the browser gets %s and stderr one report with the code, the cause and the docs link', (scenario, code, status, sentence, anchor) => {
     expect(run.statuses[scenario]!.every((s) => s === status)).toBe(true);
     const lines = reports(run.byScenario[scenario]);

@@ -148,6 +148,26 @@ describe('createUpstreamClient', () => {
     });
   });
 
+  describe('redirects', () => {
+    it.each([
+      ['the built-in client', undefined],
+      ['a given fetch', fetch],
+    ] as const)('answers a redirect with UPSTREAM_REJECTED, not retried, naming where it pointed and what to fix (%s)', async (_name, given) => {
+      for (const status of [301, 302, 307, 308]) {
+        fake.clearFaults();
+        fake.requests.length = 0;
+        fake.fault({ kind: 'status', status, body: {}, headers: { location: 'https://api.example.com/v2/things?key=never-quoted' } });
+        const upstream = createUpstreamClient('acme', { timeoutMs: 2000, retries: 1, ...(given ? { fetch: given } : {}) });
+        const err = await rejection(() => upstream.call({ url: `${fake.url}/v1/things`, body: {}, schema }));
+        expect([status, err.code, err.status, err.upstreamStatus]).toEqual([status, 'UPSTREAM_REJECTED', 502, status]);
+        expect(err.message).toBe(`acme answered a redirect (HTTP ${status} to https://api.example.com/v2/things); redirects are not followed.`);
+        expect(err.hint).toMatch(/base URL/);
+        // followed, the key would have gone to the other host; retried, the same answer again
+        expect(fake.requests).toHaveLength(1);
+      }
+    });
+  });
+
   describe('Retry-After', () => {
     it('waits the Retry-After a 503 asks for before the one retry', async () => {
       fake.fault({ kind: 'status', status: 503, headers: { 'Retry-After': '1' } }, { times: 1 });

@@ -16,6 +16,7 @@ export const REPORT_ANCHORS = {
   rejected: 'the-vendor-refused-this-server',
   featureUnavailable: 'the-vendor-account-lacks-the-feature',
   invalidResponse: 'the-vendor-sent-an-unexpected-answer',
+  unreachable: 'the-vendor-cannot-be-reached',
   rateLimit: 'rate-limit-warnings',
   misuse: 'a-factory-mounted-without-being-called',
 } as const;
@@ -117,6 +118,31 @@ function rejectedHint(status: number | undefined): string {
   return 'Check the options this router was given; the correlation id identifies the call to the vendor.';
 }
 
+/** The system code of a connection failure (`ENOTFOUND`, …), which the upstream client keeps as the error's `cause`. */
+function connectionCode(err: WidgetAuthError): string | undefined {
+  const cause = err.cause;
+  return cause instanceof Error && cause.name === 'ConnectionError' && /^[A-Z][A-Z0-9_]{2,63}$/.test(cause.message) ? cause.message : undefined;
+}
+
+/** TLS failures: a certificate refused, or TLS spoken to a port that does not. */
+const TLS_CODE = /^(?:ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO_|SELF_SIGNED_|UNABLE_TO_(?:GET|VERIFY)_|EPROTO$)/;
+
+/** Connection failures that point at this server's configuration more often than at the vendor: what they mean, what to check. */
+const UNREACHABLE: Readonly<Record<string, { what: string; check: string }>> = {
+  ENOTFOUND: {
+    what: 'its host name does not resolve',
+    check: "Check the host of the base URL this router was given (a typo, an old domain, an internal name this server's DNS does not know).",
+  },
+  ECONNREFUSED: {
+    what: 'nothing accepts connections at its address',
+    check: 'Check the host and port of the base URL this router was given (a local or staging address, a fake that is not running, http on the https port or the reverse).',
+  },
+  TLS: {
+    what: 'the TLS connection failed',
+    check: "Check the base URL's scheme and host (https to a plain-http port, a certificate issued for another name), and that this server trusts the vendor's certificate chain (NODE_EXTRA_CA_CERTS for a private CA); never turn verification off.",
+  },
+};
+
 /** The vendor's status, code and correlation id as quoted in a report: redacted, cut, or `[redacted]` whole when they hold a piece of a secret. */
 function vendorFacts(err: WidgetAuthError, redact: (text: string) => string, sharesPiece: (text: string) => boolean): string[] {
   const status = err.upstreamStatus;
@@ -194,6 +220,21 @@ function diagnose(err: unknown, vendor: string, redact: (text: string) => string
           cause: 'upstream.featureUnavailable',
           message: `The ${vendor} API says this account's plan does not include what this route needs${facts.length ? ` (${facts.join(', ')})` : ''}; every visitor gets ${err.status} until the plan includes it (or the route is unmounted). ${err.hint ?? "Check the vendor's plan requirements for the feature."}`,
           docs: docsLink(REPORT_ANCHORS.featureUnavailable),
+        },
+      };
+    }
+    case 'UPSTREAM_UNAVAILABLE': {
+      // only the connection failures that name a cause on this server's side (not a reset or a 5xx, which pass)
+      const code = connectionCode(err);
+      const cause = code === undefined ? undefined : UNREACHABLE[code] ?? (TLS_CODE.test(code) ? UNREACHABLE['TLS']! : undefined);
+      if (code === undefined || cause === undefined) return undefined;
+      return {
+        key: `UPSTREAM_UNAVAILABLE|connection|${code}`,
+        report: {
+          code: err.code,
+          cause: 'upstream.unreachable',
+          message: `The ${vendor} API could not be reached (${code}: ${cause.what}); every visitor gets 502 while it lasts. ${cause.check}`,
+          docs: docsLink(REPORT_ANCHORS.unreachable),
         },
       };
     }

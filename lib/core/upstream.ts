@@ -329,7 +329,7 @@ function nodeTransport(): Transport {
 /** A transport over a caller-given `fetch` (a proxy agent, instrumentation). */
 function fetchTransport(doFetch: typeof fetch): Transport {
   return async (raw) => {
-    const init: RequestInit = { method: raw.method, headers: raw.headers, signal: AbortSignal.timeout(raw.timeoutMs), redirect: 'error' };
+    const init: RequestInit = { method: raw.method, headers: raw.headers, signal: AbortSignal.timeout(raw.timeoutMs), redirect: 'manual' };
     if (raw.body !== undefined) init.body = raw.body;
     try {
       const res = await doFetch(raw.url, init);
@@ -437,6 +437,10 @@ export function createUpstreamClient(
       ...(vendorCode !== undefined ? { vendorCode } : {}),
       ...(correlationId !== undefined ? { correlationId } : {}),
     };
+    if (status >= 300 && status < 400) {
+      // a redirect is this server's base URL pointing at the wrong address (http for https, an old host or path), never a passing fault
+      return { ok: false, retry: false, error: new WidgetAuthError('UPSTREAM_REJECTED', `${vendor} answered a redirect (HTTP ${status}${redirectTarget(req.url, res.header('location'))}); redirects are not followed.`, { ...details, hint: REDIRECT_HINT }) };
+    }
     if (status === 502 || status === 503 || status === 504) {
       return {
         ok: false,
@@ -531,6 +535,20 @@ export function createUpstreamClient(
       }
     },
   };
+}
+
+/** What a report says to do about a redirect. */
+const REDIRECT_HINT = "Set the base URL to the address the vendor's API answers at itself (https rather than http, the current host, the path prefix the vendor documents): the router does not follow redirects, which could carry the key to another host.";
+
+/** ` to <origin and path>` of a redirect's `Location`, resolved against `from`; empty when there is none or it does not parse. */
+function redirectTarget(from: string, location: string | undefined): string {
+  if (location === undefined) return '';
+  try {
+    const to = new URL(location, from);
+    return ` to ${cutText(`${to.origin}${to.pathname}`, 200)}`;
+  } catch {
+    return '';
+  }
 }
 
 /** Record on an error the time its call took (the log event's `upstreamMs`), without making it enumerable. */
