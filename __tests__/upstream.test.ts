@@ -332,7 +332,10 @@ describe('the default transport (node:http and node:https with keep-alive)', () 
   });
   const transportClient = (retries = 0) => createUpstreamClient('Vendor', { timeoutMs: 2000, retries });
 
-  it('refuses a 2xx body over 1 MiB as UPSTREAM_INVALID_RESPONSE without reading it all', async () => {
+  it.each([
+    ['the built-in client', undefined],
+    ['a given fetch', fetch],
+  ] as const)('refuses a 2xx body over 1 MiB as UPSTREAM_INVALID_RESPONSE without reading it all (%s)', async (_name, given) => {
     let closedAfter: (bytes: number) => void = () => undefined;
     const closed = new Promise<number>((resolve) => (closedAfter = resolve));
     const { port } = await serve(
@@ -351,7 +354,8 @@ describe('the default transport (node:http and node:https with keep-alive)', () 
         pump();
       }),
     );
-    const err = await rejection(() => transportClient().call({ url: `http://127.0.0.1:${port}/big`, schema }));
+    const upstream = given ? createUpstreamClient('Vendor', { timeoutMs: 2000, retries: 0, fetch: given }) : transportClient();
+    const err = await rejection(() => upstream.call({ url: `http://127.0.0.1:${port}/big`, schema }));
     expect(err.code).toBe('UPSTREAM_INVALID_RESPONSE');
     expect(err.message).toBe('Vendor answered with a body over 1048576 bytes.');
     // the client hung up long before the 64 MiB the server meant to send

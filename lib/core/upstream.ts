@@ -326,6 +326,36 @@ function nodeTransport(): Transport {
     });
 }
 
+/**
+ * A fetch answer's body as UTF-8 text, read chunk by chunk and never past `max` bytes: a
+ * success body over it fails (`too-large`), an error body is cut to it (only its code is
+ * read). The rest is cancelled unread, so a vendor answering gigabytes costs `max`.
+ */
+async function readCapped(res: Response, max: number, failOver: boolean): Promise<string> {
+  if (res.body === null) return '';
+  const reader = res.body.getReader();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (size + value.byteLength > max) {
+        if (failOver) throw new TransportError('too-large');
+        chunks.push(Buffer.from(value.buffer, value.byteOffset, max - size));
+        size = max;
+        break;
+      }
+      chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+      size += value.byteLength;
+    }
+  } finally {
+    // the unread rest is dropped with the connection
+    void reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
 /** A transport over a caller-given `fetch` (a proxy agent, instrumentation). */
 function fetchTransport(doFetch: typeof fetch): Transport {
   return async (raw) => {
@@ -333,10 +363,9 @@ function fetchTransport(doFetch: typeof fetch): Transport {
     if (raw.body !== undefined) init.body = raw.body;
     try {
       const res = await doFetch(raw.url, init);
-      const max = res.ok ? raw.maxOkBytes : raw.maxErrorBytes;
-      const text = await res.text();
-      if (res.ok && Buffer.byteLength(text) > max) throw new TransportError('too-large');
-      return { status: res.status, header: (name) => res.headers.get(name) ?? undefined, text: text.length > max ? text.slice(0, max) : text };
+      const ok = res.status >= 200 && res.status < 300;
+      const text = await readCapped(res, ok ? raw.maxOkBytes : raw.maxErrorBytes, ok);
+      return { status: res.status, header: (name) => res.headers.get(name) ?? undefined, text };
     } catch (err) {
       if (err instanceof TransportError) throw err;
       if (isTimeout(err)) throw new TransportError('timeout');
