@@ -131,11 +131,26 @@ const keyShape = {
   minSecretLength: minSecretLengthSchema,
 };
 
-/** Exactly one of `secret` and `key`, at least `minSecretLength` long. */
+/**
+ * `secret` or `key` is given: checked whatever else is wrong with the options (a refinement
+ * otherwise runs only on options that are valid so far), so that one start-up error lists a
+ * missing secret (an unset environment variable) beside every other problem.
+ */
+function requireKey(options: unknown, ctx: z.RefinementCtx): void {
+  if (typeof options !== 'object' || options === null) return;
+  const { secret, key } = options as { secret?: unknown; key?: unknown };
+  if (secret === undefined && key === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['secret'], message: 'is required (or `key`, for a binary key): the signing secret the vendor issued' });
+  }
+}
+/** Refinement options for {@link requireKey}: run even where the options have other problems. */
+const ALWAYS = { when: () => true } as const;
+
+/** Not both of `secret` and `key`, and the one given at least `minSecretLength` long (whether one is given: {@link requireKey}). */
 function checkKey(options: { secret?: string | undefined; key?: Uint8Array | KeyObject | undefined; minSecretLength: number }, ctx: z.RefinementCtx): void {
   const { secret, key, minSecretLength: min } = options;
   if (secret === undefined && key === undefined) {
-    ctx.addIssue({ code: 'custom', path: ['secret'], message: 'is required (or `key`, for a binary key): the signing secret the vendor issued' });
+    return;
   } else if (secret !== undefined && key !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['key'], message: 'must not be given with `secret`: give one of them' });
   } else {
@@ -260,11 +275,12 @@ export interface HmacCredentialOptions extends CredentialKeyOptions {
 const hmacSchema = z
   .object({
     ...keyShape,
-    message: z.custom<HmacCredentialOptions['message']>(isFunction, { message: 'must be a function (user) => string, e.g. (user) => user.id' }),
+    message: z.custom<HmacCredentialOptions['message']>(isFunction, { message: 'must be a function (user) => string, e.g. (user) => user.id', abort: false }),
     encoding: z.enum(['hex', 'base64', 'base64url'], { error: "must be 'hex', 'base64' or 'base64url'" }).default('hex'),
     answer: answerSchema(['hash', 'message'] as const).default({ hash: 'hash' }),
   })
   .strict()
+  .superRefine(requireKey, ALWAYS)
   .superRefine(checkKey);
 
 /**
@@ -353,8 +369,10 @@ export const JWT_CREDENTIAL_DEFAULT_EXPIRES_IN = 3600;
 /** Longest lifetime of a {@link jwtCredential} token, in seconds. */
 export const JWT_CREDENTIAL_MAX_EXPIRES_IN = 86400;
 
+// not aborting: the other checks still run, so every problem is listed at once
 const headerValue = z.custom<string | number | boolean>((v) => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)), {
-  message: 'must be a string, a finite number or a boolean',
+  error: (issue) => `${issue.input === undefined ? 'is undefined (an unset environment variable?); it ' : ''}must be a string, a finite number or a boolean`,
+  abort: false,
 });
 
 const jwtSchema = z
@@ -362,12 +380,13 @@ const jwtSchema = z
     ...keyShape,
     algorithm: z.enum(['HS256', 'HS384', 'HS512'], { error: "must be 'HS256', 'HS384' or 'HS512'" }).default('HS256'),
     header: z.record(z.string(), headerValue).optional(),
-    claims: z.custom<JwtCredentialOptions['claims']>(isFunction, { message: 'must be a function (user) => claims, e.g. (user) => ({ sub: user.id })' }),
+    claims: z.custom<JwtCredentialOptions['claims']>(isFunction, { message: 'must be a function (user) => claims, e.g. (user) => ({ sub: user.id })', abort: false }),
     expiresIn: lifetimeSchema(JWT_CREDENTIAL_DEFAULT_EXPIRES_IN),
     clockSkew: z.number({ error: 'must be a whole number of seconds' }).int('must be a whole number of seconds').min(0, 'must not be negative').max(300, 'must be at most 300 seconds').default(0),
     answer: answerSchema(['token', 'exp'] as const).default({ token: 'token' }),
   })
   .strict()
+  .superRefine(requireKey, ALWAYS)
   .superRefine((options, ctx) => {
     checkKey(options, ctx);
     const header = options.header ?? {};
