@@ -10,7 +10,7 @@ import express from 'express';
 import type { Request } from 'express';
 import { wonderfulEntityIdFor } from '../lib';
 import type { FakeWonderful } from '../lib/testing';
-import { EXPRESS_MAJOR, USERS, buildApp, testResolveUser } from './helpers/app';
+import { EXPRESS_MAJOR, USERS, buildApp, captureLogger, testResolveUser } from './helpers/app';
 import { serve, type Answer, type ServedApp } from './helpers/hardening';
 import { TEST_PATH, testRouter } from './helpers/pipeline';
 import { WONDERFUL_KEY, startWonderful, wonderfulApp } from './helpers/wonderful';
@@ -205,6 +205,32 @@ describe(`request bodies (Express ${EXPRESS_MAJOR})`, () => {
       const answer = await post(served.app, { 'content-type': 'application/json; charset=utf-8' }, body);
       expect(answer.status).toBe(200);
       expect(JSON.parse(answer.text).body.pad).toHaveLength(1014);
+    });
+
+    it('warns once, with the fix, that a JSON body the host parsed can no longer be refused for naming a field twice', async () => {
+      const logger = captureLogger();
+      const host = await serve(buildApp(testRouter({ resolveUser: testResolveUser, logger }), (app) => app.use(express.json())));
+      const own = await serve(buildApp(testRouter({ resolveUser: testResolveUser, logger })));
+      try {
+        const twice = Buffer.from('{"channel":"team","channel":"user-ada"}');
+        // the host's parser kept the last value: served, where the router itself answers 400
+        const parsed = await post(host, { 'content-type': 'application/json' }, twice);
+        expect([parsed.status, JSON.parse(parsed.text).body]).toEqual([200, { channel: 'user-ada' }]);
+        expect(errorOf(await post(own, { 'content-type': 'application/json' }, twice)).status).toBe(400);
+        await post(host, { 'content-type': 'application/json' }, Buffer.from('{"a":1}'));
+        const warnings = logger.events.filter((e) => (e.obj as { code?: string }).code === 'BODY_PARSED_BEFORE_ROUTER');
+        expect(warnings).toHaveLength(1);
+        expect(warnings[0]!.level).toBe('warn');
+        expect(warnings[0]!.obj).toMatchObject({
+          cause: 'host.bodyParser',
+          route: TEST_PATH,
+          message: expect.stringContaining('Mount the widget routers before'),
+          docs: 'https://github.com/express-widget-auth/express-widget-auth/blob/main/docs/errors.md#a-body-parser-ran-before-the-router',
+        });
+      } finally {
+        await host.close();
+        await own.close();
+      }
     });
 
     it('cannot size a chunked body the host read: it is served (documented)', async () => {

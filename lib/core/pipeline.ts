@@ -526,7 +526,7 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
         if (req._body === true || req.readableEnded) {
           if (hasBody(req)) {
             // the host's parser may have decoded any charset: the same rules as for our own reading
-            checkBodyType(req, forms);
+            if (checkBodyType(req, forms) === 'json') reporter.hostParsedJson(route.path);
             // its limit is the host's; what the headers tell is held to ours (chunked or compressed sizes cannot be)
             if ((declaredLength(req) ?? 0) > limitBytes) {
               throw new WidgetAuthError('PAYLOAD_TOO_LARGE', `Request body is larger than ${limitBytes} bytes.`);

@@ -17,6 +17,7 @@ export const REPORT_ANCHORS = {
   featureUnavailable: 'the-vendor-account-lacks-the-feature',
   invalidResponse: 'the-vendor-sent-an-unexpected-answer',
   unreachable: 'the-vendor-cannot-be-reached',
+  hostParsedBody: 'a-body-parser-ran-before-the-router',
   rateLimit: 'rate-limit-warnings',
   misuse: 'a-factory-mounted-without-being-called',
 } as const;
@@ -33,9 +34,9 @@ export function docsLink(anchor: (typeof REPORT_ANCHORS)[keyof typeof REPORT_ANC
  * router's redactor.
  */
 export interface WidgetAuthReport {
-  /** The library's error code (`INTERNAL_ERROR`, `UPSTREAM_REJECTED`, …), express-rate-limit's (`ERR_ERL_…`), or `INVALID_CONFIG`. */
+  /** The library's error code (`INTERNAL_ERROR`, `UPSTREAM_REJECTED`, …), express-rate-limit's (`ERR_ERL_…`), `INVALID_CONFIG`, or `BODY_PARSED_BEFORE_ROUTER` (a warning). */
   code: string;
-  /** What kind of cause: `resolveUser.result`, `resolveUser.threw`, `hook`, `unexpected`, `upstream.rejected`, `upstream.featureUnavailable`, `upstream.invalidResponse`, `rateLimit` or `factory.misuse`. */
+  /** What kind of cause: `resolveUser.result`, `resolveUser.threw`, `hook`, `unexpected`, `upstream.rejected`, `upstream.featureUnavailable`, `upstream.invalidResponse`, `upstream.unreachable`, `rateLimit`, `host.bodyParser` or `factory.misuse`. */
   cause: string;
   /** The vendor whose router reports it, when a router does. */
   vendor?: string;
@@ -272,11 +273,14 @@ export interface RouterReporter {
   failure(err: unknown, route: string): WidgetAuthReport | undefined;
   /** A logger for express-rate-limit: its warnings and store errors become reports, once per cause. */
   readonly rateLimitLogger: { warn(...args: unknown[]): void; error(...args: unknown[]): void };
+  /** A JSON body reached the route already parsed by the host's own parser: a warning, once per router. */
+  hostParsedJson(route: string): void;
 }
 
 const SILENT: RouterReporter = {
   failure: () => undefined,
   rateLimitLogger: { warn: () => undefined, error: () => undefined },
+  hostParsedJson: () => undefined,
 };
 
 /**
@@ -323,5 +327,17 @@ export function createReporter(options: {
       return report;
     },
     rateLimitLogger: { warn: (...args) => rateLimit('warn', args), error: (...args) => rateLimit('error', args) },
+    hostParsedJson(route) {
+      const report: WidgetAuthReport = {
+        code: 'BODY_PARSED_BEFORE_ROUTER',
+        cause: 'host.bodyParser',
+        vendor,
+        route,
+        message:
+          "The app's own body parser (express.json() or the like) read this route's JSON before the router, keeping one value of a field named twice: such a body can no longer be refused (400), and a filter in front of the app may have checked the other value. Mount the widget routers before the app's body parser, or give the parser only to the routes that need it.",
+        docs: docsLink(REPORT_ANCHORS.hostParsedBody),
+      };
+      emitReport(report, `BODY_PARSED_BEFORE_ROUTER|${vendor}|${route}`, logger, 'warn');
+    },
   };
 }
