@@ -250,6 +250,14 @@ describe('createUpstreamClient', () => {
       expect(JSON.stringify(ok.data)).toBe(nested(64));
     });
 
+    it('says the whole body is wrong when it is not an object, and names the fields when the object is wrong', async () => {
+      fake.fault({ kind: 'status', status: 200, body: ['not', 'an', 'object'] });
+      expect((await rejection(() => client().call({ url: `${fake.url}/v1/things`, body: {}, schema }))).message).toBe('acme answered 200 with a body that is not the documented object.');
+      fake.clearFaults();
+      fake.fault({ kind: 'status', status: 200, body: { value: 42 } });
+      expect((await rejection(() => client().call({ url: `${fake.url}/v1/things`, body: {}, schema }))).message).toBe('acme answered 200 with an unexpected body (value).');
+    });
+
     it('keeps the correlation id header of a wrongly shaped 2xx', async () => {
       fake.fault({ kind: 'status', status: 200, body: { value: 42 }, headers: { 'x-correlation-id': 'corr-shape' } });
       const err = await rejection(() => client().call({ url: `${fake.url}/v1/things`, body: {}, schema }));

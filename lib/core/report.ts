@@ -245,7 +245,7 @@ function diagnose(err: unknown, vendor: string, redact: (text: string) => string
         report: {
           code: err.code,
           cause: 'upstream.invalidResponse',
-          message: `The ${vendor} API answered with a body that is not the documented shape (${err.message}) ${err.hint ?? "Check that the base URL points at the vendor's API, not at a web page or a proxy."}`,
+          message: `The ${vendor} API answered with a body that is not the documented shape (${err.message.replace(/\.$/, '')}). ${err.hint ?? "Check that the base URL points at the vendor's API, not at a web page or a proxy."}`,
           docs: docsLink(REPORT_ANCHORS.invalidResponse),
         },
       };

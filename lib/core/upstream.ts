@@ -440,9 +440,11 @@ export function createUpstreamClient(
       }
       const parsed = req.schema.safeParse(json);
       if (!parsed.success) {
-        const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(body)'))].slice(0, 5).join(', ');
+        const paths = [...new Set(parsed.error.issues.map((i) => i.path.join('.')))];
+        // a field path when the object is right but a field is not; the whole body otherwise
+        const what = paths.includes('') ? 'a body that is not the documented object' : `an unexpected body (${paths.slice(0, 5).join(', ')})`;
         const correlationHeader = correlationOf();
-        return { ok: false, retry: false, error: new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered ${status} with an unexpected body (${fields}).`, { upstreamStatus: status, ...(correlationHeader ? { correlationId: correlationHeader } : {}) }) };
+        return { ok: false, retry: false, error: new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered ${status} with ${what}.`, { upstreamStatus: status, ...(correlationHeader ? { correlationId: correlationHeader } : {}) }) };
       }
       return { ok: true, data: parsed.data, status };
     }
