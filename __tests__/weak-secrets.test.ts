@@ -45,7 +45,7 @@ function configError(fn: () => unknown): WidgetAuthConfigError {
   throw new Error('expected a WidgetAuthConfigError, but nothing was thrown');
 }
 
-const HINT = /^looks like a placeholder or has too little variety \(it (?:has too few different characters|is mostly .+)\); set the key the vendor issued — in tests, a random value such as the output of `openssl rand -hex 32` \(see docs\/errors\.md#weak-secrets\)$/;
+const HINT = /^looks like a placeholder or has too little variety \(it (?:has too few different characters|is mostly .+)\); set the key the vendor issued — in tests, a random value such as the output of `openssl rand -hex 32` \(see https:\/\/github\.com\/express-widget-auth\/express-widget-auth\/blob\/main\/docs\/errors\.md#weak-secrets\)$/;
 
 /** Assert one problem for `name`, with the hint, and no trace of `secret` in the error. */
 function expectWeak(err: WidgetAuthConfigError, name: string, secret: string): void {

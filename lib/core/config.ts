@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { WidgetAuthConfigError } from './errors';
+import { ERRORS_DOCS_URL, WidgetAuthConfigError } from './errors';
 import { rejectMisuse } from './misuse';
 
 /** Levenshtein distance, small inputs only (option names). */
@@ -254,7 +254,7 @@ export function weakSecretReason(value: string): string | undefined {
 
 /** The problem line's text for a weak secret: the shape found and what to do, never the value. */
 function weakSecretMessage(reason: string): string {
-  return `looks like a placeholder or has too little variety (${reason}); set the key the vendor issued — in tests, a random value such as the output of \`openssl rand -hex 32\` (see docs/errors.md#weak-secrets)`;
+  return `looks like a placeholder or has too little variety (${reason}); set the key the vendor issued — in tests, a random value such as the output of \`openssl rand -hex 32\` (see ${ERRORS_DOCS_URL}#weak-secrets)`;
 }
 
 /** One problem per secret field that passed its own rules but is weak, named by `name(key)`. */

@@ -1,4 +1,10 @@
 /**
+ * Where `docs/errors.md` is published: every report and configuration error links one of
+ * its headings, so a message read in a terminal or a log search leads to the fix.
+ */
+export const ERRORS_DOCS_URL = 'https://github.com/express-widget-auth/express-widget-auth/blob/main/docs/errors.md';
+
+/**
  * Every code a {@link WidgetAuthError} can carry. Callers branch on `code`, never on
  * the message text.
  *
@@ -115,7 +121,7 @@ export class WidgetAuthConfigError extends Error {
 
   constructor(subject: string, problems: readonly string[]) {
     const list = problems.map((p) => `  - ${p}`).join('\n');
-    super(`${subject}: ${problems.length} configuration problem${problems.length === 1 ? '' : 's'}:\n${list}`);
+    super(`${subject}: ${problems.length} configuration problem${problems.length === 1 ? '' : 's'}:\n${list}\nSee ${ERRORS_DOCS_URL}#configuration-errors`);
     this.problems = Object.freeze([...problems]);
   }
 }

@@ -3,7 +3,7 @@ import { isLoopbackHost, parseOptions, secretString, weakSecretReason, type Weak
 import type { CredentialRequest, WidgetCredential } from './credential';
 import { accountNamespace, createCredentialCache, credentialCacheOption, invalidatedUserId, mintBudgetMs, type CredentialCacheOptions } from './credential-cache';
 import type { RouteContext } from './pipeline';
-import { SECRET_ECHO_HINT, WidgetAuthError, isWidgetAuthError } from './errors';
+import { ERRORS_DOCS_URL, SECRET_ECHO_HINT, WidgetAuthError, isWidgetAuthError } from './errors';
 import { createSecretMatcher, loggerSchema, type WidgetAuthLogger } from './logger';
 import { credentialStoreSecrets, type CachedCredential } from './remote-store';
 import type { WidgetUser } from './types';
@@ -168,7 +168,7 @@ const remoteSchema = z
           ctx.addIssue({
             code: 'custom',
             path: ['secrets', i],
-            message: `looks like a placeholder or has too little variety (${reason}); set the key the vendor issued — in tests, a random value such as the output of \`openssl rand -hex 32\` (see docs/errors.md#weak-secrets)`,
+            message: `looks like a placeholder or has too little variety (${reason}); set the key the vendor issued — in tests, a random value such as the output of \`openssl rand -hex 32\` (see ${ERRORS_DOCS_URL}#weak-secrets)`,
           });
         }
       });

@@ -1,11 +1,8 @@
-import { isWidgetAuthError, type WidgetAuthError } from './errors';
+import { ERRORS_DOCS_URL, isWidgetAuthError, type WidgetAuthError } from './errors';
 import { describeUnexpected, type WidgetAuthLogger } from './logger';
 
-/**
- * Where `docs/errors.md` is published. Every report links one of its headings, so a
- * report read in a terminal or a log search leads to the fix.
- */
-export const ERRORS_DOCS_URL = 'https://github.com/express-widget-auth/express-widget-auth/blob/main/docs/errors.md';
+// every report links one heading of docs/errors.md, so a report read in a terminal or a log search leads to the fix
+export { ERRORS_DOCS_URL };
 
 /** The headings of `docs/errors.md` that reports link to (GitHub heading slugs). */
 export const REPORT_ANCHORS = {
