@@ -13,13 +13,13 @@ import type Redis from 'ioredis';
 import request from 'supertest';
 import { WidgetAuthConfigError, redisCredentialStore, remoteCredential, widgetCredentialRouter, type RemoteCredential } from '../lib';
 import { encodedForms } from '../lib/core/logger';
-import { cacheNamespace } from '../lib/core/remote';
+import { accountNamespace } from '../lib/core/credential-cache';
 import { buildApp, captureLogger, expectNoSecrets, testResolveUser } from './helpers/app';
 import { RUN_REDIS_TESTS, freePort, startRedis, type TestRedis } from './helpers/redis';
 import { API_KEY, LIFE, T0, Token, startVendor, type Vendor } from './helpers/remote-vendor';
 
 /** The cache namespace of the strategies below (vendor `acme`, key API_KEY), as the store sees it. */
-const ACME = cacheNamespace('acme', [API_KEY]);
+const ACME = accountNamespace('acme', [API_KEY]);
 
 const describeRedis = RUN_REDIS_TESTS ? describe : describe.skip; // skip-reason: redis-server is not installed here; under CI=true this runs (and fails) instead
 

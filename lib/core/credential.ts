@@ -149,9 +149,8 @@ const ALWAYS = { when: () => true } as const;
 /** Not both of `secret` and `key`, and the one given at least `minSecretLength` long (whether one is given: {@link requireKey}). */
 function checkKey(options: { secret?: string | undefined; key?: Uint8Array | KeyObject | undefined; minSecretLength: number }, ctx: z.RefinementCtx): void {
   const { secret, key, minSecretLength: min } = options;
-  if (secret === undefined && key === undefined) {
-    return;
-  } else if (secret !== undefined && key !== undefined) {
+  if (secret === undefined && key === undefined) return;
+  if (secret !== undefined && key !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['key'], message: 'must not be given with `secret`: give one of them' });
   } else {
     const problem = secretLengthProblem((secret ?? key)!, min);

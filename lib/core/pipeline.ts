@@ -489,6 +489,8 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
     const methods = new Set<string>(route.methods);
     const acceptsBody = methods.has('POST');
     const forms = route.forms === true;
+    // the warning that the host parsed a JSON body is given once per route (the reporter keeps it once per destination as well)
+    let hostParsedReported = false;
 
     const handleRoute = async (req: StatefulRequest, res: Response): Promise<void> => {
       const method = req.method;
@@ -526,7 +528,10 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
         if (req._body === true || req.readableEnded) {
           if (hasBody(req)) {
             // the host's parser may have decoded any charset: the same rules as for our own reading
-            if (checkBodyType(req, forms) === 'json') reporter.hostParsedJson(route.path);
+            if (checkBodyType(req, forms) === 'json' && !hostParsedReported) {
+              hostParsedReported = true;
+              reporter.hostParsedJson(route.path);
+            }
             // its limit is the host's; what the headers tell is held to ours (chunked or compressed sizes cannot be)
             if ((declaredLength(req) ?? 0) > limitBytes) {
               throw new WidgetAuthError('PAYLOAD_TOO_LARGE', `Request body is larger than ${limitBytes} bytes.`);

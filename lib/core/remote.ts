@@ -210,15 +210,6 @@ const isRouteContext = (v: unknown): v is Pick<RouteContext, 'holdsSecret' | 'on
 const isAbortSource = (v: unknown): v is AbortSource => typeof v === 'object' && v !== null && typeof (v as AbortSource).aborted === 'boolean' && 'signal' in v;
 
 /**
- * The cache namespace of a strategy: its vendor name and a hash of its keys, so that two
- * accounts of one vendor (another API key) sharing a store never serve each other's
- * credentials. A changed key starts an empty namespace: every user mints anew once.
- */
-export function cacheNamespace(vendor: string, secrets: readonly string[]): string {
-  return accountNamespace(vendor, secrets);
-}
-
-/**
  * A credential strategy for {@link widgetCredentialRouter} whose credential the vendor's
  * API makes: `call` asks the vendor (through `upstream`, the package's upstream client)
  * and resolves the JSON object the browser gets.
@@ -274,7 +265,7 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
   const cache =
     config.cache === false
       ? undefined
-      : createCredentialCache({ vendor, namespace: cacheNamespace(vendor, config.secrets), store: config.cache.store, refreshBefore: config.cache.refreshBefore, mintBudgetMs: budgetMs, clock, logger, redact: matcher.redact });
+      : createCredentialCache({ vendor, namespace: accountNamespace(vendor, config.secrets), store: config.cache.store, refreshBefore: config.cache.refreshBefore, mintBudgetMs: budgetMs, clock, logger, redact: matcher.redact });
 
   const upstreamFor = (userKey: string | undefined, abort: AbortSource | undefined, request: CredentialRequest | undefined): RemoteUpstream =>
     async function upstream<T>(req: RemoteUpstreamRequest<T>): Promise<T> {

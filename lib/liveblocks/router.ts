@@ -208,26 +208,20 @@ function identityFields(config: Config, user: WidgetUser): Record<string, unknow
   return out;
 }
 
-/** What the router asked Liveblocks for: the token's kind (`acc` or `id`), user, and for an access token the room and scopes. */
-interface AskedToken {
-  kind: 'acc' | 'id';
-  userId: string;
-  room?: string;
-  scopes?: readonly string[];
-  /** An ID token's groups (none when `groupIds` gave none). */
-  groupIds?: readonly string[];
-}
+/** What the router asked Liveblocks for: an access token for one room and its scopes, or an ID token with its groups (none when `groupIds` gave none). */
+type AskedToken = { kind: 'acc'; userId: string; room: string; scopes: readonly string[] } | { kind: 'id'; userId: string; groupIds: readonly string[] };
 
 /**
  * Liveblocks' `{ token }`, checked against what was asked: a JWT whose claims (read as
- * @liveblocks/client reads them, unverified) are of the kind asked for, for the user asked
- * for, for an access token grant the one room asked for and no scope beyond those
- * asked for, and for an ID token name no group beyond those asked for. @liveblocks/client keeps an access token and uses it for every room its
- * `perms` match, so a token for another user, for a pattern or for more rooms, from a
- * wrong `apiBaseUrl` or a proxy answering with a stored token, must not reach it.
- * Anything else is 502 `UPSTREAM_INVALID_RESPONSE`.
+ * @liveblocks/client reads them, unverified) are of the kind asked for and for the user
+ * asked for; an access token grants the one room asked for and no scope beyond those asked
+ * for, an ID token names no group beyond those asked for. @liveblocks/client keeps an
+ * access token and uses it for every room its `perms` match, so a token for another user,
+ * for a pattern or for more rooms, from a wrong `apiBaseUrl` or a proxy answering with a
+ * stored token, must not reach it. Anything else is 502 `UPSTREAM_INVALID_RESPONSE`.
  */
 function tokenFor(asked: AskedToken): (body: unknown) => { token: string } {
+  const only = (allowed: readonly string[]) => (value: unknown) => Array.isArray(value) && value.every((v) => typeof v === 'string' && allowed.includes(v));
   return (body) => {
     const token = isPlainObject(body) ? body['token'] : undefined;
     if (typeof token !== 'string' || !TOKEN.test(token)) throw new Error('not a Liveblocks token');
@@ -237,14 +231,10 @@ function tokenFor(asked: AskedToken): (body: unknown) => { token: string } {
     if (asked.kind === 'id') {
       if (perms !== undefined) throw new Error('an ID token with permissions');
       // groups decide what an ID token may do: none beyond those groupIds gave
-      const gids = claims['gids'];
-      if (gids !== undefined && !(Array.isArray(gids) && gids.every((group) => typeof group === 'string' && asked.groupIds!.includes(group)))) {
-        throw new Error('an ID token with groups not asked for');
-      }
+      if (claims['gids'] !== undefined && !only(asked.groupIds)(claims['gids'])) throw new Error('an ID token with groups not asked for');
     } else {
       const rooms = isPlainObject(perms) ? Object.keys(perms) : [];
-      const granted = rooms.length === 1 && asked.room !== undefined && rooms[0] === asked.room ? (perms as Record<string, unknown>)[asked.room] : undefined;
-      if (!Array.isArray(granted) || !granted.every((scope) => asked.scopes!.includes(scope))) throw new Error('an access token for other rooms or scopes');
+      if (rooms.length !== 1 || rooms[0] !== asked.room || !only(asked.scopes)((perms as Record<string, unknown>)[asked.room])) throw new Error('an access token for other rooms or scopes');
     }
     return { token };
   };
