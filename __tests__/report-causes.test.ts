@@ -67,6 +67,8 @@ describe('reports of vendor-call failures', () => {
       const found = report(err);
       expect(found?.code).toBe('UPSTREAM_REJECTED');
       expect(found?.message).toMatch(/\(HTTP 301\).*Set the base URL to the address the vendor's API answers at itself/);
+      // a console without a logger shows where it pointed
+      expect(found?.message).toMatch(/^The Wonderful API redirected this server's request \(HTTP 301\); .* It points to https:\/\/api\.wonderful\.example\/api\/v1\/jwt\/sign\. Set the base URL/);
       expect(found?.docs).toBe(`${DOCS}the-vendor-refused-this-server`);
       expect(moved.requests).toHaveLength(1);
     } finally {

@@ -162,6 +162,8 @@ describe('createUpstreamClient', () => {
         expect([status, err.code, err.status, err.upstreamStatus]).toEqual([status, 'UPSTREAM_REJECTED', 502, status]);
         expect(err.message).toBe(`acme answered a redirect (HTTP ${status} to https://api.example.com/v2/things); redirects are not followed.`);
         expect(err.hint).toMatch(/base URL/);
+        expect(err.hint).toContain('It points to https://api.example.com/v2/things.');
+        expect(`${err.message} ${err.hint}`).not.toContain('never-quoted');
         // followed, the key would have gone to the other host; retried, the same answer again
         expect(fake.requests).toHaveLength(1);
       }

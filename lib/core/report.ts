@@ -204,7 +204,7 @@ function diagnose(err: unknown, vendor: string, redact: (text: string) => string
         report: {
           code: err.code,
           cause: 'upstream.rejected',
-          message: `The ${vendor} API refused this server's request${facts.length ? ` (${facts.join(', ')})` : ''}; every visitor gets 502 until it is fixed. ${err.hint ?? rejectedHint(status)}`,
+          message: `The ${vendor} API ${status !== undefined && status >= 300 && status < 400 ? 'redirected' : 'refused'} this server's request${facts.length ? ` (${facts.join(', ')})` : ''}; every visitor gets 502 until it is fixed. ${err.hint ?? rejectedHint(status)}`,
           docs: docsLink(REPORT_ANCHORS.rejected),
         },
       };
@@ -270,7 +270,7 @@ export interface RouterReporter {
   failure(err: unknown, route: string): WidgetAuthReport | undefined;
   /** A logger for express-rate-limit: its warnings and store errors become reports, once per cause. */
   readonly rateLimitLogger: { warn(...args: unknown[]): void; error(...args: unknown[]): void };
-  /** A JSON body reached the route already parsed by the host's own parser: a warning, once per router. */
+  /** A JSON body reached the route already parsed by the host's own parser: a warning, once per route. */
   hostParsedJson(route: string): void;
 }
 

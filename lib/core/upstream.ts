@@ -426,25 +426,24 @@ export function createUpstreamClient(
     const idHeader = res.header('x-correlation-id') ?? res.header('x-request-id');
     // redacted only when an error carries it: a success never reads it
     const correlationOf = () => (idHeader === undefined ? undefined : vendorText(idHeader, MAX_CORRELATION_ID));
+    /** A 2xx answer that cannot be used: `what` it was, with the vendor's correlation id header. */
+    const invalid = (what: string) => {
+      const correlationHeader = correlationOf();
+      return { ok: false as const, retry: false, error: new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered ${status} with ${what}.`, { upstreamStatus: status, ...(correlationHeader ? { correlationId: correlationHeader } : {}) }) };
+    };
     if (status >= 200 && status < 300) {
       let json: unknown;
       try {
         json = JSON.parse(text);
       } catch {
-        const correlationHeader = correlationOf();
-        return { ok: false, retry: false, error: new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered ${status} with a body that is not JSON.`, { upstreamStatus: status, ...(correlationHeader ? { correlationId: correlationHeader } : {}) }) };
+        return invalid('a body that is not JSON');
       }
-      if (json !== null && typeof json === 'object' && nestingDepth(text) > MAX_OK_DEPTH) {
-        const correlationHeader = correlationOf();
-        return { ok: false, retry: false, error: new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered ${status} with JSON nested more than ${MAX_OK_DEPTH} levels deep.`, { upstreamStatus: status, ...(correlationHeader ? { correlationId: correlationHeader } : {}) }) };
-      }
+      if (json !== null && typeof json === 'object' && nestingDepth(text) > MAX_OK_DEPTH) return invalid(`JSON nested more than ${MAX_OK_DEPTH} levels deep`);
       const parsed = req.schema.safeParse(json);
       if (!parsed.success) {
         const paths = [...new Set(parsed.error.issues.map((i) => i.path.join('.')))];
         // a field path when the object is right but a field is not; the whole body otherwise
-        const what = paths.includes('') ? 'a body that is not the documented object' : `an unexpected body (${paths.slice(0, 5).join(', ')})`;
-        const correlationHeader = correlationOf();
-        return { ok: false, retry: false, error: new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered ${status} with ${what}.`, { upstreamStatus: status, ...(correlationHeader ? { correlationId: correlationHeader } : {}) }) };
+        return invalid(paths.includes('') ? 'a body that is not the documented object' : `an unexpected body (${paths.slice(0, 5).join(', ')})`);
       }
       return { ok: true, data: parsed.data, status };
     }
@@ -470,7 +469,9 @@ export function createUpstreamClient(
     };
     if (status >= 300 && status < 400) {
       // a redirect is this server's base URL pointing at the wrong address (http for https, an old host or path), never a passing fault
-      return { ok: false, retry: false, error: new WidgetAuthError('UPSTREAM_REJECTED', `${vendor} answered a redirect (HTTP ${status}${redirectTarget(req.url, res.header('location'))}); redirects are not followed.`, { ...details, hint: REDIRECT_HINT }) };
+      const target = redirectTarget(req.url, res.header('location'));
+      const to = target === undefined ? '' : ` to ${vendorText(target, MAX_REDIRECT_TARGET)}`;
+      return { ok: false, retry: false, error: new WidgetAuthError('UPSTREAM_REJECTED', `${vendor} answered a redirect (HTTP ${status}${to}); redirects are not followed.`, { ...details, hint: `It points${to || ' elsewhere'}. ${REDIRECT_HINT}` }) };
     }
     if (status === 502 || status === 503 || status === 504) {
       return {
@@ -571,14 +572,17 @@ export function createUpstreamClient(
 /** What a report says to do about a redirect. */
 const REDIRECT_HINT = "Set the base URL to the address the vendor's API answers at itself (https rather than http, the current host, the path prefix the vendor documents): the router does not follow redirects, which could carry the key to another host.";
 
-/** ` to <origin and path>` of a redirect's `Location`, resolved against `from`; empty when there is none or it does not parse. */
-function redirectTarget(from: string, location: string | undefined): string {
-  if (location === undefined) return '';
+/** Longest redirect target quoted (after redaction). */
+const MAX_REDIRECT_TARGET = 200;
+
+/** The origin and path of a redirect's `Location` (never its query), resolved against `from`; `undefined` when there is none or it does not parse. */
+function redirectTarget(from: string, location: string | undefined): string | undefined {
+  if (location === undefined) return undefined;
   try {
     const to = new URL(location, from);
-    return ` to ${cutText(`${to.origin}${to.pathname}`, 200)}`;
+    return `${to.origin}${to.pathname}`;
   } catch {
-    return '';
+    return undefined;
   }
 }
 
