@@ -248,6 +248,14 @@ describe(`docs/custom-vendor.md, its remote example run as written against a ven
     expect((await post('ada').expect(200)).body.token).toBe(`tok-3-${USERS['ada']!.id}`);
   });
 
+  it('answers 502 UPSTREAM_INVALID_RESPONSE to a body without a token, and logs why in the words parse threw', async () => {
+    vendor.mode = 'no-token';
+    logger.events.length = 0;
+    const res = await post('ada').expect(502);
+    expect(res.body.error.code).toBe('UPSTREAM_INVALID_RESPONSE');
+    expect(logger.events.map((e) => (e.obj as { err?: { message?: string } }).err?.message)).toEqual(['acme answered 200 with a body without a token.']);
+  });
+
   it('answers 401 to nobody signed in without calling the vendor', async () => {
     const res = await post().expect(401);
     expect(res.body).toEqual({ error: { code: 'UNAUTHORIZED', message: 'Sign in to use this widget.' } });

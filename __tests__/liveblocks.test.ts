@@ -270,11 +270,29 @@ describe(`Liveblocks (Express ${EXPRESS_MAJOR})`, () => {
       ['uid named twice', '{"k":"acc","uid":"user-bob","uid":"user-ada","perms":{"user-ada:doc-1":["room:write"]}}'],
       ['claims that are not an object', '["user-ada"]'],
     ];
+    // the log says why each was refused, in the router's own words, never quoting the token
+    const why: Record<string, string> = {
+      'another user': 'a token of another kind or user',
+      'no user': 'a token of another kind or user',
+      'an ID token': 'a token of another kind or user',
+      'every room': 'an access token for other rooms or scopes',
+      'a pattern': 'an access token for other rooms or scopes',
+      'a second room': 'an access token for other rooms or scopes',
+      'another room': 'an access token for other rooms or scopes',
+      'a scope not asked for': 'an access token for other rooms or scopes',
+      'scopes that are not a list': 'an access token for other rooms or scopes',
+      'no permissions': 'an access token for other rooms or scopes',
+      'uid named twice': 'a token of another kind or user',
+      'claims that are not an object': 'a token of another kind or user',
+    };
     for (const [what, claims] of hostile) {
       answerToken(unsigned(claims));
+      logger.events.length = 0;
       const res = await post(app, { room: 'user-ada:doc-1' });
       expect([what, res.status, res.body.error?.code]).toEqual([what, 502, 'UPSTREAM_INVALID_RESPONSE']);
       expect(res.text).not.toContain(unsigned(claims));
+      const logged = logger.events.map((e) => (e.obj as { err?: { message?: string } }).err?.message).filter((m) => m !== undefined);
+      expect([what, logged]).toEqual([what, [`liveblocks answered 200 with ${why[what]}.`]]);
     }
 
     // groups decide what an ID token may do: a token from before ada lost a group is refused

@@ -315,6 +315,28 @@ describe(`remoteCredential with widgetCredentialRouter (Express ${EXPRESS_MAJOR}
     }
   });
 
+  it('logs why parse refused a body when it throws a WidgetAuthError (redacted), and never what any other throw says', async () => {
+    const refusing = (thrown: () => Error) =>
+      appWith(strategy({ cache: false, call: ({ upstream }) => upstream({ url: vendor.url, headers: { Authorization: `Bearer ${API_KEY}` }, body: {}, parse: () => { throw thrown(); } }) }));
+    const loggedError = async (app: import('express').Express) => {
+      logger.events.length = 0;
+      const res = await get(app);
+      expect([res.status, res.body.error.code]).toEqual([502, 'UPSTREAM_INVALID_RESPONSE']);
+      expect(res.text).not.toContain('another user');
+      const errors = logger.events.map((e) => (e.obj as { err?: { message?: string } }).err?.message).filter((m) => m !== undefined);
+      expect(errors).toHaveLength(1);
+      return errors[0]!;
+    };
+    expect(await loggedError(refusing(() => new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', 'a token for another user.')))).toBe('acme answered 200 with a token for another user.');
+    // the reason of a check that quotes what it saw goes through the redactor
+    const quoting = await loggedError(refusing(() => new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `a body holding ${API_KEY}`)));
+    expect(quoting).toMatch(/^acme answered 200 with a body holding \S+\.$/);
+    expectNoSecrets(quoting, [API_KEY]);
+    // anything else thrown may quote the answer: only the fact is logged
+    const plain = await loggedError(refusing(() => new TypeError('token tok-1-user-ada is for another user')));
+    expect(plain).toBe('acme answered 200 with a body that is not the documented object.');
+  });
+
   it('refuses a plain-http vendor URL other than loopback', async () => {
     const app = appWith(strategy({ call: ({ upstream }) => upstream({ url: 'http://api.acme.example/v1', parse: (b) => Token.parse(b) }) }));
     const res = await get(app);

@@ -1,7 +1,7 @@
 /**
  * A vendor stand-in for the remoteCredential tests: a real HTTP server on 127.0.0.1 that
  * mints `tok-<n>-<user id>` for the `user_id` in the body when called with the bearer key,
- * counts its calls, and can be made slow, down, refusing or hanging.
+ * counts its calls, and can be made slow, down, refusing, hanging or answer without a token.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -11,7 +11,7 @@ export const API_KEY = 'acme_sk_Jq7Vd2Lx9Pw4Tn6Rb3Ks8Hf5';
 export const T0 = Date.parse('2026-03-01T08:00:00Z');
 export const LIFE = 600; // seconds
 
-export type Mode = 'ok' | 'down' | 'hang' | 'refuse401' | 'refuse403' | 'expired' | 'echo-key';
+export type Mode = 'ok' | 'down' | 'hang' | 'refuse401' | 'refuse403' | 'expired' | 'echo-key' | 'no-token';
 
 /** The vendor stand-in: mints `tok-<n>` for the user in the body, with the bearer key only. */
 export interface Vendor {
@@ -41,6 +41,7 @@ export async function startVendor(now: () => number): Promise<Vendor> {
         if (req.headers.authorization !== `Bearer ${API_KEY}` || vendor.mode === 'refuse401') return answer(401, { code: 'invalid_api_key' });
         if (vendor.mode === 'refuse403') return answer(403, { code: `forbidden for key ${API_KEY}` });
         const exp = Math.floor(now() / 1000) + (vendor.mode === 'expired' ? -5 : LIFE);
+        if (vendor.mode === 'no-token') return answer(200, { expires_at: exp, note: `user ${body.user_id}` });
         const token = vendor.mode === 'echo-key' ? `tok-${API_KEY}` : `tok-${vendor.calls.length}-${body.user_id}`;
         answer(200, { token, expires_at: exp });
       };

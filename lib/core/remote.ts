@@ -7,7 +7,7 @@ import { ERRORS_DOCS_URL, SECRET_ECHO_HINT, WidgetAuthError, isWidgetAuthError }
 import { createSecretMatcher, loggerSchema, type WidgetAuthLogger } from './logger';
 import { credentialStoreSecrets, type CachedCredential } from './remote-store';
 import type { WidgetUser } from './types';
-import { createUpstreamClient, perUserUpstreamOptionsShape, upstreamOptionsShape, userKeyOf, type AbortSource, type PerUserUpstreamOptions, type UpstreamOptions } from './upstream';
+import { createUpstreamClient, REFUSAL_REASON, perUserUpstreamOptionsShape, upstreamOptionsShape, userKeyOf, type AbortSource, type PerUserUpstreamOptions, type UpstreamOptions } from './upstream';
 
 // ---------------------------------------------------------------------------
 // Public types
@@ -26,6 +26,10 @@ export interface RemoteUpstreamRequest<T> {
    * Checks the vendor's 2xx JSON body and returns it typed, or throws when it is not the
    * documented shape (the call then fails with 502 `UPSTREAM_INVALID_RESPONSE`): a zod
    * schema's `parse`, or a function of your own. Defaults to the body as it is (`unknown`).
+   * What it throws is not logged, as it may quote the answer, unless it is a
+   * {@link WidgetAuthError}: its message, which should say what the body was and never
+   * quote it (`'a token for another user'`), ends the logged error —
+   * `<vendor> answered 200 with a token for another user.` — redacted like every log line.
    */
   parse?: (body: unknown) => T;
 }
@@ -188,9 +192,9 @@ function schemaOf<T>(parse: ((body: unknown) => T) | undefined): z.ZodType<T> {
   return z.unknown().transform((body, ctx) => {
     try {
       return parse(body);
-    } catch {
-      // what parse threw may quote the body: only the fact is kept
-      ctx.addIssue({ code: 'custom', message: 'refused by parse' });
+    } catch (err) {
+      // what parse threw may quote the body: only the fact is kept, or the reason a WidgetAuthError gives on purpose
+      ctx.addIssue({ code: 'custom', message: 'refused by parse', ...(isWidgetAuthError(err) ? { params: { [REFUSAL_REASON]: err.message } } : {}) });
       return z.NEVER;
     }
   }) as unknown as z.ZodType<T>;

@@ -119,6 +119,23 @@ const MAX_RETRY_AFTER_MS = 2000;
 /** Longest vendor error code and correlation id kept (after redaction). */
 const MAX_VENDOR_CODE = 100;
 const MAX_CORRELATION_ID = 200;
+/** Longest reason a body check gives for refusing a body (after redaction). */
+const MAX_REFUSAL_REASON = 200;
+
+/**
+ * The `params` member of a zod issue that carries why a body check refused a vendor's
+ * body, in words its author chose to log (`'a token for another user'`): the message of
+ * the call's error then ends with it.
+ */
+export const REFUSAL_REASON = 'widgetAuthRefusal';
+
+function refusalReason(issues: readonly z.core.$ZodIssue[]): string | undefined {
+  for (const issue of issues) {
+    const reason: unknown = issue.code === 'custom' ? issue.params?.[REFUSAL_REASON] : undefined;
+    if (typeof reason === 'string' && reason.trim() !== '') return reason;
+  }
+  return undefined;
+}
 
 /**
  * The key that bounds a signed-in user's vendor calls: the user's `id` (a number is
@@ -441,6 +458,8 @@ export function createUpstreamClient(
       if (json !== null && typeof json === 'object' && nestingDepth(text) > MAX_OK_DEPTH) return invalid(`JSON nested more than ${MAX_OK_DEPTH} levels deep`);
       const parsed = req.schema.safeParse(json);
       if (!parsed.success) {
+        const reason = refusalReason(parsed.error.issues);
+        if (reason !== undefined) return invalid(vendorText(reason, MAX_REFUSAL_REASON).replace(/[.\s]+$/, ''));
         const paths = [...new Set(parsed.error.issues.map((i) => i.path.join('.')))];
         // a field path when the object is right but a field is not; the whole body otherwise
         return invalid(paths.includes('') ? 'a body that is not the documented object' : `an unexpected body (${paths.slice(0, 5).join(', ')})`);

@@ -221,20 +221,22 @@ type AskedToken = { kind: 'acc'; userId: string; room: string; scopes: readonly 
  * stored token, must not reach it. Anything else is 502 `UPSTREAM_INVALID_RESPONSE`.
  */
 function tokenFor(asked: AskedToken): (body: unknown) => { token: string } {
+  // the words end the logged error: "liveblocks answered 200 with a token of another kind or user."
+  const refused = (what: string) => new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', what);
   const only = (allowed: readonly string[]) => (value: unknown) => Array.isArray(value) && value.every((v) => typeof v === 'string' && allowed.includes(v));
   return (body) => {
     const token = isPlainObject(body) ? body['token'] : undefined;
-    if (typeof token !== 'string' || !TOKEN.test(token)) throw new Error('not a Liveblocks token');
+    if (typeof token !== 'string' || !TOKEN.test(token)) throw refused('not a Liveblocks token');
     const claims = unverifiedJwtClaims(token);
-    if (claims === undefined || claims['k'] !== asked.kind || claims['uid'] !== asked.userId) throw new Error('a token of another kind or user');
+    if (claims === undefined || claims['k'] !== asked.kind || claims['uid'] !== asked.userId) throw refused('a token of another kind or user');
     const perms = claims['perms'];
     if (asked.kind === 'id') {
-      if (perms !== undefined) throw new Error('an ID token with permissions');
+      if (perms !== undefined) throw refused('an ID token with permissions');
       // groups decide what an ID token may do: none beyond those groupIds gave
-      if (claims['gids'] !== undefined && !only(asked.groupIds)(claims['gids'])) throw new Error('an ID token with groups not asked for');
+      if (claims['gids'] !== undefined && !only(asked.groupIds)(claims['gids'])) throw refused('an ID token with groups not asked for');
     } else {
       const rooms = isPlainObject(perms) ? Object.keys(perms) : [];
-      if (rooms.length !== 1 || rooms[0] !== asked.room || !only(asked.scopes)((perms as Record<string, unknown>)[asked.room])) throw new Error('an access token for other rooms or scopes');
+      if (rooms.length !== 1 || rooms[0] !== asked.room || !only(asked.scopes)((perms as Record<string, unknown>)[asked.room])) throw refused('an access token for other rooms or scopes');
     }
     return { token };
   };
