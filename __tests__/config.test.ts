@@ -127,6 +127,22 @@ describe('parseOptions', () => {
     ]);
   });
 
+  it('tells what a function given as options most likely was: resolveUser alone, or a …ConfigFromEnv not called', () => {
+    const withUser = z.object({ resolveUser: z.function() });
+    const resolveUser = () => null;
+    expect(configError(() => parseOptions('demoRouter', withUser, resolveUser)).problems).toEqual([
+      'options: a function (resolveUser) was passed where an options object was expected; resolveUser goes inside the options: demoRouter({ …, resolveUser })',
+    ]);
+    function demoConfigFromEnv() {
+      return {};
+    }
+    expect(configError(() => parseOptions('demoRouter', withUser, demoConfigFromEnv)).problems).toEqual([
+      'options: demoConfigFromEnv was passed without being called; write demoRouter({ ...demoConfigFromEnv(), … })',
+    ]);
+    // a factory without resolveUser (a credential strategy) says only what it takes
+    expect(configError(() => parseOptions('demoCredential', schema, () => 1)).problems).toEqual(['options: a function was passed where an options object was expected: demoCredential({ … })']);
+  });
+
   it.each([[undefined], [null], ['options'], [[valid]], [42]])('refuses %p as options', (input) => {
     const err = configError(() => parseOptions('demoRouter', schema, input));
     expect(err.problems).toEqual(['options: expected an options object']);

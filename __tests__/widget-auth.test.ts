@@ -183,6 +183,11 @@ describe(`widgetAuth (Express ${EXPRESS_MAJOR})`, () => {
       expect(err.problems![0]).toBe('no vendor is configured: for Nevermined set NVM_ORG_ID, NVM_WIDGET_KEY_SECRET, NVM_API_BASE_URL');
       expect(err.problems![1]).toBe('no vendor is configured: for Neuroon set NEUROON_SHOP_ID, NEUROON_API_KEY (optionally NEUROON_API_URL)');
       for (const name of ALL_VARIABLES) expect(err.message).toContain(name);
+      // one problem told per vendor, not 18 problems
+      expect(err.message.split('\n')[0]).toBe('widgetAuth: no vendor is configured; set the variables of at least one of these vendors:');
+      // with another problem beside it, the count is back
+      const both = thrownBy(() => mount({ env: { PATH: '/usr/bin' }, requireOrigin: 'yes' }));
+      expect(both.message.split('\n')[0]).toBe(`widgetAuth: ${both.problems!.length} configuration problems:`);
     });
 
     it('reports invalid values together with missing ones, naming the variable and never its value', () => {

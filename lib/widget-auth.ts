@@ -134,6 +134,9 @@ function isStore(value: unknown): value is Store {
   return isRecord(value) && typeof value['increment'] === 'function';
 }
 
+/** How each line of the one problem of an environment without any vendor's variables begins. */
+const NO_VENDOR = 'no vendor is configured';
+
 const isSet = (value: string | undefined): boolean => value !== undefined && value.trim() !== '';
 
 /**
@@ -255,7 +258,7 @@ export function widgetAuth(options: WidgetAuthOptions): WidgetAuthRouter {
       const optional = s.variables.filter((v) => !v.required).map((v) => v.name);
       // a vendor without a required variable takes one of its variables (Intercom: one secret per mode)
       const what = required.length > 0 ? `${required.join(', ')}${optional.length ? ` (optionally ${optional.join(', ')})` : ''}` : `one of ${optional.join(', ')}`;
-      problems.push(`no vendor is configured: for ${s.label} set ${what}`);
+      problems.push(`${NO_VENDOR}: for ${s.label} set ${what}`);
     }
   }
 
@@ -272,7 +275,11 @@ export function widgetAuth(options: WidgetAuthOptions): WidgetAuthRouter {
       problems.push(...err.problems.filter((p) => !s.missing.some((name) => p.startsWith(`${name}:`))));
     }
   }
-  if (problems.length > 0 || top === undefined) throw new WidgetAuthConfigError('widgetAuth', problems);
+  if (problems.length > 0 || top === undefined) {
+    // one problem, told per vendor: a count of its lines would read as 18 problems
+    const noVendor = problems.length > 0 && problems.every((p) => p.startsWith(NO_VENDOR));
+    throw new WidgetAuthConfigError('widgetAuth', problems, noVendor ? 'no vendor is configured; set the variables of at least one of these vendors' : undefined);
+  }
 
   const common: AnyOptions = {};
   for (const key of COMMON_KEYS) if (raw[key] !== undefined) common[key] = raw[key];

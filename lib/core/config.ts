@@ -83,6 +83,22 @@ export function describeIssues(schema: z.ZodType, issues: readonly z.core.$ZodIs
 }
 
 /**
+ * The problem of a function given as a factory's options, with the likeliest fix: the
+ * factory itself (`app.use(x)` rewritten by hand), a `…ConfigFromEnv` not called, or
+ * `resolveUser` given on its own instead of inside the options.
+ */
+function functionAsOptions(subject: string, fn: unknown, schema: unknown): string {
+  const raw: unknown = (fn as { name?: unknown }).name;
+  const name = typeof raw === 'string' && /^[\w$]{1,64}$/.test(raw) ? raw : '';
+  if (name === subject) {
+    return `options: a function was passed where an options object was expected (did you write \`app.use(${subject})\` instead of \`app.use(${subject}({ … }))\`?)`;
+  }
+  if (name.endsWith('ConfigFromEnv')) return `options: ${name} was passed without being called; write ${subject}({ ...${name}(), … })`;
+  const what = `options: a function${name ? ` (${name})` : ''} was passed where an options object was expected`;
+  return Object.hasOwn(objectShape(schema) ?? {}, 'resolveUser') ? `${what}; resolveUser goes inside the options: ${subject}({ …, resolveUser })` : `${what}: ${subject}({ … })`;
+}
+
+/**
  * Validate a factory's options once, at construction. Returns the resolved (output)
  * configuration or throws one {@link WidgetAuthConfigError} listing every problem.
  * The caller's object is never mutated (zod returns a fresh object).
@@ -90,11 +106,7 @@ export function describeIssues(schema: z.ZodType, issues: readonly z.core.$ZodIs
 export function parseOptions<S extends z.ZodType>(subject: string, schema: S, input: unknown): z.output<S> {
   // a request here means the factory itself was mounted: `router.use(hissunoTokenRouter)`
   rejectMisuse(subject, input);
-  if (typeof input === 'function') {
-    throw new WidgetAuthConfigError(subject, [
-      `options: a function was passed where an options object was expected (did you write \`app.use(${subject})\` instead of \`app.use(${subject}({ … }))\`?)`,
-    ]);
-  }
+  if (typeof input === 'function') throw new WidgetAuthConfigError(subject, [functionAsOptions(subject, input, schema)]);
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new WidgetAuthConfigError(subject, ['options: expected an options object']);
   }

@@ -119,9 +119,10 @@ export class WidgetAuthConfigError extends Error {
   readonly code = 'INVALID_CONFIG' as const;
   readonly problems: readonly string[];
 
-  constructor(subject: string, problems: readonly string[]) {
+  /** `heading` replaces the count of problems in the message, for problems that are one told per item. */
+  constructor(subject: string, problems: readonly string[], heading?: string) {
     const list = problems.map((p) => `  - ${p}`).join('\n');
-    super(`${subject}: ${problems.length} configuration problem${problems.length === 1 ? '' : 's'}:\n${list}\nSee ${ERRORS_DOCS_URL}#configuration-errors`);
+    super(`${subject}: ${heading ?? `${problems.length} configuration problem${problems.length === 1 ? '' : 's'}`}:\n${list}\nSee ${ERRORS_DOCS_URL}#configuration-errors`);
     this.problems = Object.freeze([...problems]);
   }
 }
