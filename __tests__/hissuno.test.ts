@@ -108,8 +108,9 @@ describe(`Hissuno (Express ${EXPRESS_MAJOR})`, () => {
     expect((error as Error).message).not.toContain(secret);
   });
 
-  it('catches app.use(hissunoTokenRouter) without the call', () => {
-    expect(() => hissunoTokenRouter((() => undefined) as never)).toThrow(/did you write `app.use\(hissunoTokenRouter\)`/);
+  it('tells a function given as its options apart: hissunoTokenRouter itself (mounted uncalled), or resolveUser alone', () => {
+    expect(() => hissunoTokenRouter(hissunoTokenRouter as never)).toThrow(/did you write `app.use\(hissunoTokenRouter\)`/);
+    expect(() => hissunoTokenRouter((() => undefined) as never)).toThrow(/resolveUser goes inside the options: hissunoTokenRouter\(\{ …, resolveUser \}\)/);
   });
 
   it('reads HISSUNO_SECRET_KEY and names it when missing or invalid', () => {

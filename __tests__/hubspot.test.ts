@@ -345,8 +345,9 @@ describe(`HubSpot visitor identification (Express ${EXPRESS_MAJOR})`, () => {
     expect(() => hubspotVisitorTokenRouter({ ...options(), accessToken: 'test-token-test-token', allowWeakSecrets: true })).not.toThrow();
   });
 
-  it('catches app.use(hubspotVisitorTokenRouter) without the call', () => {
-    expect(() => (hubspotVisitorTokenRouter as (o: unknown) => unknown)(() => undefined)).toThrow(/did you write `app.use\(hubspotVisitorTokenRouter\)`/);
+  it('tells a function given as its options apart: hubspotVisitorTokenRouter itself (mounted uncalled), or resolveUser alone', () => {
+    expect(() => (hubspotVisitorTokenRouter as (o: unknown) => unknown)(hubspotVisitorTokenRouter)).toThrow(/did you write `app.use\(hubspotVisitorTokenRouter\)`/);
+    expect(() => (hubspotVisitorTokenRouter as (o: unknown) => unknown)(() => undefined)).toThrow(/resolveUser goes inside the options: hubspotVisitorTokenRouter\(\{ …, resolveUser \}\)/);
   });
 
   it('reads HUBSPOT_ACCESS_TOKEN and names it when missing or invalid', () => {

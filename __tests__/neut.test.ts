@@ -372,8 +372,9 @@ describe('Neut configuration', () => {
     expect(error.problems).toEqual(['mintSecret: looks like a placeholder, not a real secret', 'cors: needs allowedOrigins: CORS is only answered for listed origins']);
   });
 
-  it('catches app.use(neutEmbedParamsRouter) without the call', () => {
-    expect(() => neutEmbedParamsRouter((() => undefined) as never)).toThrow(/did you write `app.use\(neutEmbedParamsRouter\)`/);
+  it('tells a function given as its options apart: neutEmbedParamsRouter itself (mounted uncalled), or resolveUser alone', () => {
+    expect(() => neutEmbedParamsRouter(neutEmbedParamsRouter as never)).toThrow(/did you write `app.use\(neutEmbedParamsRouter\)`/);
+    expect(() => neutEmbedParamsRouter((() => undefined) as never)).toThrow(/resolveUser goes inside the options: neutEmbedParamsRouter\(\{ …, resolveUser \}\)/);
   });
 
   it('does not mutate the caller’s options', () => {

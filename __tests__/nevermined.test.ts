@@ -324,8 +324,9 @@ describe(`Nevermined (Express ${EXPRESS_MAJOR})`, () => {
       expect((err as Error).message).not.toContain(secret);
     });
 
-    it('catches app.use(neverminedSessionRouter) without the call', () => {
-      expect(() => neverminedSessionRouter((() => undefined) as never)).toThrow(/did you write `app.use\(neverminedSessionRouter\)`/);
+    it('tells a function given as its options apart: neverminedSessionRouter itself (mounted uncalled), or resolveUser alone', () => {
+      expect(() => neverminedSessionRouter(neverminedSessionRouter as never)).toThrow(/did you write `app.use\(neverminedSessionRouter\)`/);
+      expect(() => neverminedSessionRouter((() => undefined) as never)).toThrow(/resolveUser goes inside the options: neverminedSessionRouter\(\{ …, resolveUser \}\)/);
     });
 
     it('reads NVM_ORG_ID, NVM_WIDGET_KEY_SECRET and NVM_API_BASE_URL', () => {

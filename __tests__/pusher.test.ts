@@ -239,7 +239,8 @@ describe(`Pusher (Express ${EXPRESS_MAJOR})`, () => {
       expect(problems.every((p) => p.startsWith('secret: '))).toBe(true);
       expect(problems.join('\n')).not.toContain(bad);
     }
-    expect(() => (pusherAuthRouter as (o: unknown) => unknown)(() => undefined)).toThrow(/did you write `app.use\(pusherAuthRouter\)`/);
+    expect(() => (pusherAuthRouter as (o: unknown) => unknown)(pusherAuthRouter)).toThrow(/did you write `app.use\(pusherAuthRouter\)`/);
+    expect(() => (pusherAuthRouter as (o: unknown) => unknown)(() => undefined)).toThrow(/resolveUser goes inside the options: pusherAuthRouter\(\{ …, resolveUser \}\)/);
   });
 
   it('serves its two routes at the paths given', async () => {

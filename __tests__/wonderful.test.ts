@@ -464,8 +464,9 @@ describe(`Wonderful router (Express ${EXPRESS_MAJOR})`, () => {
       ).toThrow(/refreshPath: must differ from path/);
     });
 
-    it('catches app.use(wonderfulTokenRouter) without the call', () => {
-      expect(() => wonderfulTokenRouter((() => undefined) as never)).toThrow(/did you write `app.use\(wonderfulTokenRouter\)`/);
+    it('tells a function given as its options apart: wonderfulTokenRouter itself (mounted uncalled), or resolveUser alone', () => {
+      expect(() => wonderfulTokenRouter(wonderfulTokenRouter as never)).toThrow(/did you write `app.use\(wonderfulTokenRouter\)`/);
+      expect(() => wonderfulTokenRouter((() => undefined) as never)).toThrow(/resolveUser goes inside the options: wonderfulTokenRouter\(\{ …, resolveUser \}\)/);
     });
 
     it('reads WONDERFUL_API_URL, WONDERFUL_API_KEY and the optional WONDERFUL_TENANT_ID', () => {

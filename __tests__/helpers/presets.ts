@@ -106,8 +106,9 @@ export function presetCommonCases(c: PresetCase): void {
     expect(configProblems(() => build({ resolveUser: 'nobody' }))).toEqual(['resolveUser: must be a function (req) => user | null']);
   });
 
-  it(`catches app.use(${c.name}) without the call`, () => {
-    expect(() => (c.factory as (o: unknown) => Router)(() => undefined)).toThrow(new RegExp(`did you write \`app.use\\(${c.name}\\)\``));
+  it(`tells a function given as its options apart: ${c.name} itself (mounted uncalled), or resolveUser alone`, () => {
+    expect(() => (c.factory as (o: unknown) => Router)(c.factory)).toThrow(new RegExp(`did you write \`app.use\\(${c.name}\\)\``));
+    expect(() => (c.factory as (o: unknown) => Router)(() => undefined)).toThrow(new RegExp(`resolveUser goes inside the options: ${c.name}\\(\\{ …, resolveUser \\}\\)`));
   });
 
   it('is mounted by widgetAuth from its environment variables', async () => {
