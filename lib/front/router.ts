@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { EnvVariable, WeakSecretOption } from '../core/config';
 import { hmacPresetFactory, presetEmail, presetSecretsFromEnv, presetUserId, type PresetRouterOptions, type PresetSecret } from '../core/preset';
 import type { WidgetUser } from '../core/types';
-import { trimmedUserEmail } from '../core/user';
+import { trimAsciiSpace } from '../core/user';
 
 /** Default route of {@link frontChatIdentityRouter}. */
 export const FRONT_CHAT_IDENTITY_PATH = '/api/front-identity';
@@ -22,8 +22,8 @@ export interface FrontChatIdentityRouterOptions extends PresetRouterOptions {
 
 const name = (user: WidgetUser) => user.name;
 const BY_EMAIL = { email: 'message', name, userHash: 'hash' } as const;
-// the email is not signed by id, but Front files the conversation under it: held to the same rules as a signed one
-const BY_USER_ID = { userId: 'message', email: (user: WidgetUser) => trimmedUserEmail(user.email), name, userHash: 'hash' } as const;
+// not signed by id, but shown to Front beside it: only ASCII space is trimmed, so `kelly@example.com\u3000` is never turned into Kelly's address
+const BY_USER_ID = { userId: 'message', email: (user: WidgetUser) => (typeof user.email === 'string' ? trimAsciiSpace(user.email) : undefined), name, userHash: 'hash' } as const;
 
 /**
  * Router answering `GET` and `POST /api/front-identity` with what `FrontChat('init', {
