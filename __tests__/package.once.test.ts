@@ -262,6 +262,19 @@ describe('the packed package', () => {
       expect(missing).toEqual([]);
     });
 
+    it('builds when packed: `npm pack` alone, in a checkout that was never built, packs dist', () => {
+      // the tracked files only, as a fresh clone has them; the dependencies are the repository's
+      const clone = path.join(work, 'fresh-clone');
+      for (const file of execFileSync('git', ['ls-files', '-z'], { cwd: REPO }).toString().split('\0').filter(Boolean)) {
+        if (existsSync(path.join(REPO, file))) cpSync(path.join(REPO, file), path.join(clone, file));
+      }
+      symlinkSync(path.join(REPO, 'node_modules'), path.join(clone, 'node_modules'), 'dir');
+      expect(existsSync(path.join(clone, 'dist'))).toBe(false);
+      const out = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: clone, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+      const [fresh] = JSON.parse(out.slice(out.indexOf('\n[') + 1)) as { files: { path: string }[] }[];
+      expect(fresh!.files.map((f) => f.path)).toEqual(expect.arrayContaining(['dist/index.cjs', 'dist/index.mjs', 'dist/index.d.ts', 'dist/testing/index.cjs']));
+    }, 60_000);
+
     it('declares Node 20+, express 4.21+/5 as a peer, and ships dist', () => {
       expect(manifest.engines.node).toBe('>=20');
       expect(manifest.peerDependencies).toEqual({ express: '^4.21.0 || ^5.0.0' });

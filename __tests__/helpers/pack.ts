@@ -88,7 +88,8 @@ export function packPackage(into: string): PackedPackage {
       mkdirSync(dir, { recursive: true });
       try {
         execFileSync('npm', ['run', 'build'], { cwd: REPO, stdio: 'pipe' });
-        const out = execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+        // built just above: the package's prepack (the same build, for `npm pack` and `npm publish` alone) need not run again
+        const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
         writeFileSync(info, out.slice(out.indexOf('[')));
       } catch (err) {
         rmSync(dir, { recursive: true, force: true });
