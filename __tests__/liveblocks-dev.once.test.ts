@@ -161,9 +161,11 @@ suite('Liveblocks dev server (liveblocks dev on bun, a child process)', () => {
     try {
       await Promise.all([whenConnected(ada.room), whenConnected(grace.room)]);
       expect(requested).toEqual(['room-shared', 'room-shared']);
+      // the room's state (self, then others) arrives in messages after the socket reports connected
+      const deadline = Date.now() + 10_000;
+      while (ada.room.getSelf() === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       expect(ada.room.getSelf()).toMatchObject({ id: 'user-ada', info: { name: 'Ada' }, canWrite: true });
 
-      const deadline = Date.now() + 10_000;
       while (ada.room.getOthers().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       expect(ada.room.getOthers().map((u) => ({ id: u.id, info: u.info }))).toEqual([{ id: 'user-grace', info: { name: 'Grace' } }]);
     } finally {
