@@ -16,7 +16,9 @@ import type { WidgetUser } from '../lib/core/types';
 import { startFakeNeuroon, type FakeNeuroon } from '../lib/testing/neuroon';
 import { startFakeNevermined, type FakeNevermined } from '../lib/testing/nevermined';
 import { startFakeWonderful, type FakeWonderful } from '../lib/testing/wonderful';
-import { EXPRESS_MAJOR, buildApp, captureLogger } from './helpers/app';
+import request from 'supertest';
+import { crispIdentityRouter } from '../lib/crisp/index';
+import { EXPRESS_MAJOR, buildApp, captureLogger, expectNoSecrets } from './helpers/app';
 import fc from 'fast-check';
 import { createSecretMatcher } from '../lib/core/logger';
 import {
@@ -480,6 +482,31 @@ describe(`Secrets in vendor text, success bodies and thrown values (Express ${EX
       const answer = await app.send({ method: 'GET', path: '/api/widget-session' });
       expect(answer.status).toBe(200);
       expect(findTrace(answerText(answer))).toBeUndefined();
+    });
+  });
+
+  describe('routers mounted one by one: each redacts the secrets of the others too', () => {
+    it("a resolveUser error quoting another router's secret is redacted from the log event and from the console report", async () => {
+      const crispSecret = 'crisp_verify_Qm7Zt2Lx9Wd4Rb8Kp3Vn';
+      const quoting = `db down: hissuno=${HISSUNO_SECRET} crisp=${Buffer.from(crispSecret).toString('hex')}`;
+      const resolveUser = () => {
+        throw new Error(quoting);
+      };
+      const written: string[] = [];
+      const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: unknown) => (written.push(String(chunk)), true));
+      try {
+        const events = captureLogger();
+        // Hissuno logs to a logger; Crisp, given no logger, reports on stderr
+        const app = buildApp(hissunoTokenRouter({ secretKey: HISSUNO_SECRET, resolveUser, logger: events }), (host) => host.use(crispIdentityRouter({ secret: crispSecret, resolveUser })));
+        expect((await request(app).get('/api/hissuno-token')).status).toBe(500);
+        expect((await request(app).get('/api/crisp-identity')).status).toBe(500);
+        expect(events.text()).toContain('db down');
+        expect(written.join('')).toContain('db down');
+        expectNoSecrets(events.text(), [HISSUNO_SECRET, crispSecret]);
+        expectNoSecrets(written.join(''), [HISSUNO_SECRET, crispSecret]);
+      } finally {
+        stderr.mockRestore();
+      }
     });
   });
 

@@ -420,6 +420,26 @@ function run(mw: RequestHandler, req: Request, res: Response): Promise<void> {
 }
 
 /**
+ * The secrets of every router built in this process, newest last: each router redacts
+ * them all from its logs and reports, so a hook's error quoting another vendor's secret
+ * is redacted wherever it is logged, with routers mounted one by one as under
+ * `widgetAuth`. At most {@link MAX_PROCESS_SECRETS} (the oldest go first), far more than
+ * an app configures; {@link processSecretsVersion} changes with each addition.
+ */
+const processSecrets = new Set<string>();
+let processSecretsVersion = 0;
+const MAX_PROCESS_SECRETS = 256;
+
+function registerProcessSecrets(list: readonly unknown[]): void {
+  for (const secret of list) {
+    if (typeof secret !== 'string' || secret.length === 0 || processSecrets.has(secret)) continue;
+    processSecrets.add(secret);
+    if (processSecrets.size > MAX_PROCESS_SECRETS) processSecrets.delete(processSecrets.values().next().value!);
+    processSecretsVersion++;
+  }
+}
+
+/**
  * Build a vendor router on the shared pipeline: headers, method check, origin rules,
  * CORS, JSON body parsing, user resolution, rate limit, then the vendor's handler, with
  * every failure shaped by the vendor's contract and one log event per request.
@@ -433,7 +453,17 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
   const own = createSecretMatcher(spec.secrets);
   // widgetAuth adds the secrets of the routers mounted beside this one (see shareSecrets)
   let secrets = own;
-  const redact: Redactor = (text, max) => secrets.redact(text, max);
+  let secretList: readonly unknown[] = spec.secrets;
+  registerProcessSecrets(spec.secrets);
+  let logged = { version: -1, base: own, matcher: own };
+  /** The router's secrets and those of every other router of this process: what its logs and reports never show. */
+  const logSecrets = (): SecretMatcher => {
+    if (logged.version !== processSecretsVersion || logged.base !== secrets) {
+      logged = { version: processSecretsVersion, base: secrets, matcher: createSecretMatcher([...secretList, ...processSecrets]) };
+    }
+    return logged.matcher;
+  };
+  const redact: Redactor = (text, max) => logSecrets().redact(text, max);
   const holdsSecret = (text: string): boolean => secrets.contains(text);
   // answers already searched and found clean (a cached credential is answered as the same
   // text for hours): searched once while they stay among the last few, forgotten when the
@@ -444,7 +474,7 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
   const limitBytes = bodyLimitBytes(common.bodyLimit);
   // bytes only: the JSON is decoded here, as UTF-8, whatever charset the request names
   const bodyReader = express.raw({ limit: limitBytes, type: () => true });
-  const reporter = createReporter({ vendor, logger, enabled: common.report !== false, redact, sharesPiece: (text) => secrets.sharesPiece(text) });
+  const reporter = createReporter({ vendor, logger, enabled: common.report !== false, redact, sharesPiece: (text) => logSecrets().sharesPiece(text) });
   const limiter = common.rateLimit
     ? createRateLimit({
         windowMs: common.rateLimit.windowMs,
@@ -635,10 +665,11 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
   }
 
   // the router's secrets as they are when an error is answered (widgetAuth adds others' after)
-  router.use(widgetAuthErrorHandler(contract, { redact, contains: (text) => secrets.contains(text), sharesPiece: (text) => secrets.sharesPiece(text) }));
+  router.use(widgetAuthErrorHandler(contract, { redact, contains: (text) => secrets.contains(text), sharesPiece: (text) => logSecrets().sharesPiece(text) }));
   Object.defineProperty(router, SHARE_SECRETS, {
     value: (more: readonly string[]) => {
-      secrets = createSecretMatcher([...spec.secrets, ...more]);
+      secretList = [...spec.secrets, ...more];
+      secrets = createSecretMatcher(secretList);
       cleanAnswers.clear();
     },
   });
@@ -646,6 +677,7 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
 }
 
 const SHARE_SECRETS = Symbol('express-widget-auth.shareSecrets');
+
 
 /** How many answers found clean a router remembers, and the longest it remembers (UTF-16 units). */
 const CLEAN_ANSWERS = 128;
