@@ -76,3 +76,16 @@ describe('reports of vendor-call failures', () => {
     }
   });
 });
+
+describe('reports of a hook’s failure', () => {
+  const reporter = createReporter({ vendor: 'hissuno', logger: captureLogger(), enabled: true, redact: (text) => text });
+
+  it('ends the library’s own sentence with one full stop, with or without a cause', () => {
+    const answerHeldSecret = new WidgetAuthError('INTERNAL_ERROR', 'The answer held this router’s own secret (in some encoding), from the user record or a hook; nothing of it was sent to the browser.');
+    expect(reporter.failure(answerHeldSecret, '/api/hissuno-token')?.message).toBe(
+      'The answer held this router’s own secret (in some encoding), from the user record or a hook; nothing of it was sent to the browser.',
+    );
+    const threw = new WidgetAuthError('INTERNAL_ERROR', 'entityIdFor threw', { cause: new TypeError('no id') });
+    expect(reporter.failure(threw, '/api/hissuno-token')?.message).toBe('entityIdFor threw (TypeError: no id).');
+  });
+});

@@ -192,7 +192,7 @@ function diagnose(err: unknown, vendor: string, redact: (text: string) => string
       // the library's own sentence about a hook or vendor step ('entityIdFor threw', …), never a value
       return {
         key: `INTERNAL_ERROR|hook|${err.message}|${cause?.name ?? ''}`,
-        report: { code: err.code, cause: 'hook', message: `${err.message}${cause ? ` (${cause.text})` : ''}.`, docs: docsLink(REPORT_ANCHORS.hook) },
+        report: { code: err.code, cause: 'hook', message: `${err.message.replace(/\.$/, '')}${cause ? ` (${cause.text})` : ''}.`, docs: docsLink(REPORT_ANCHORS.hook) },
       };
     }
     case 'UPSTREAM_REJECTED': {
