@@ -157,17 +157,17 @@ describe('hmacCredential', () => {
       "answer.user_hash: must be 'hash', 'message' or a function (user) => value",
       'mesage: unknown option (did you mean `message`?)',
     ]);
-    expect(configProblems(() => hmacCredential({ message: (u) => u.id }))).toEqual(['secret: is required (or `key`, for a binary key): the signing secret the vendor issued']);
+    expect(configProblems(() => hmacCredential({ message: (u) => u.id }))).toEqual(['secret: is required (or `key`, for a binary key): the signing secret the vendor issued; an unset environment variable reads as undefined']);
     // a missing secret (an unset variable) is listed beside every other problem, not after they are fixed
     expect(configProblems(() => hmacCredential({ secret: undefined, message: 'id' as never, encoding: 'hexx' as never }))).toEqual([
       'message: must be a function (user) => string, e.g. (user) => user.id',
       "encoding: must be 'hex', 'base64' or 'base64url'",
-      'secret: is required (or `key`, for a binary key): the signing secret the vendor issued',
+      'secret: is required (or `key`, for a binary key): the signing secret the vendor issued; an unset environment variable reads as undefined',
     ]);
     expect(configProblems(() => jwtCredential({ secret: undefined, header: { kid: undefined as never }, claims: 5 as never }))).toEqual([
       'header.kid: is undefined (an unset environment variable?); it must be a string, a finite number or a boolean',
       'claims: must be a function (user) => claims, e.g. (user) => ({ sub: user.id })',
-      'secret: is required (or `key`, for a binary key): the signing secret the vendor issued',
+      'secret: is required (or `key`, for a binary key): the signing secret the vendor issued; an unset environment variable reads as undefined',
     ]);
     expect(configProblems(() => hmacCredential({ secret: HMAC_SECRET, key: Buffer.alloc(32, 7), message: (u) => u.id }))).toEqual(['key: must not be given with `secret`: give one of them']);
     expect(configProblems(() => hmacCredential({ secret: 'hm_Q7vK2pX9rLw', message: (u) => u.id }))).toEqual(['secret: must be at least 16 characters long (minSecretLength)']);

@@ -405,6 +405,6 @@ describe(`Liveblocks (Express ${EXPRESS_MAJOR})`, () => {
     const res = await request(buildApp(mounted)).post(PATH).set('x-test-user', 'ada').send({ room: 'user-ada:doc-1' });
     expect(res.status).toBe(200);
     expect(fake.verify(res.body.token)).toMatchObject({ uid: 'user-ada', perms: { 'user-ada:doc-1': ['room:write'] } });
-    expect(() => widgetAuth({ resolveUser: testResolveUser, env })).toThrow(/permissions: is required/);
+    expect(() => widgetAuth({ resolveUser: testResolveUser, env })).toThrow(/permissions: is required .*; give it in widgetAuth\(\{ vendors: \{ liveblocks: \{ permissions \} \} \}\)$/m);
   });
 });

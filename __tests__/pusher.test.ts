@@ -269,6 +269,6 @@ describe(`Pusher (Express ${EXPRESS_MAJOR})`, () => {
     ]);
     const res = await request(buildApp(mounted)).post('/api/pusher/auth').set('x-test-user', 'ada').type('form').send(form({ socket_id: '1.2', channel_name: 'private-user-ada' }));
     expect(res.body).toEqual(new Pusher({ appId: APP_ID, key: KEY, secret: SECRET, cluster: 'mt1' }).authorizeChannel('1.2', 'private-user-ada'));
-    expect(() => widgetAuth({ resolveUser: testResolveUser, env })).toThrow(/canJoin: is required/);
+    expect(() => widgetAuth({ resolveUser: testResolveUser, env })).toThrow(/canJoin: is required: .*; give it in widgetAuth\(\{ vendors: \{ pusher: \{ canJoin \} \} \}\)$/m);
   });
 });

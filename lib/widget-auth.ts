@@ -331,7 +331,14 @@ export function widgetAuth(options: WidgetAuthOptions): WidgetAuthRouter {
       built.push(plan.build(routerOptions));
     } catch (err) {
       if (!(err instanceof WidgetAuthConfigError)) throw err;
-      problems.push(...err.problems.map((p) => `${plan.factory}: ${p}`));
+      problems.push(
+        ...err.problems.map((p) => {
+          // a required hook (Pusher's canJoin, Liveblocks' permissions) cannot come from the environment
+          const option = /^([A-Za-z]\w*): is required/.exec(p)?.[1];
+          const where = option !== undefined && !Object.hasOwn(routerOptions, option) ? `; give it in widgetAuth({ vendors: { ${s.vendor}: { ${option} } } })` : '';
+          return `${plan.factory}: ${p}${where}`;
+        }),
+      );
       continue;
     }
     for (const route of plan.routes(routerOptions)) {

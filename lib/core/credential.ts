@@ -140,7 +140,7 @@ function requireKey(options: unknown, ctx: z.RefinementCtx): void {
   if (typeof options !== 'object' || options === null) return;
   const { secret, key } = options as { secret?: unknown; key?: unknown };
   if (secret === undefined && key === undefined) {
-    ctx.addIssue({ code: 'custom', path: ['secret'], message: 'is required (or `key`, for a binary key): the signing secret the vendor issued' });
+    ctx.addIssue({ code: 'custom', path: ['secret'], message: 'is required (or `key`, for a binary key): the signing secret the vendor issued; an unset environment variable reads as undefined' });
   }
 }
 /** Refinement options for {@link requireKey}: run even where the options have other problems. */
