@@ -187,6 +187,21 @@ describe(`Pusher (Express ${EXPRESS_MAJOR})`, () => {
     }
   });
 
+  it('warns once, with the fix, that a form the host parsed (express.urlencoded() first) can no longer be refused for naming a field twice', async () => {
+    const logger = captureLogger();
+    const hostParsed = buildApp(router({ logger }), (host) => host.use(express.urlencoded({ extended: false })));
+    const twice = 'socket_id=1.2&channel_name=private-team&channel_name=private-user-bob';
+    const res = await request(hostParsed).post('/api/pusher/auth').set('x-test-user', 'ada').type('form').send(twice);
+    expect(res.status).toBe(400);
+    // the router reading the form itself names the repeat
+    const own = await request(app).post('/api/pusher/auth').set('x-test-user', 'ada').type('form').send(twice);
+    expect(own.status).toBe(400);
+    await request(hostParsed).post('/api/pusher/auth').set('x-test-user', 'ada').type('form').send(form({ socket_id: '1.2', channel_name: 'private-team' }));
+    const warnings = logger.events.filter((e) => (e.obj as { code?: string }).code === 'BODY_PARSED_BEFORE_ROUTER');
+    expect(warnings.map((w) => [w.level, (w.obj as { route?: string }).route])).toEqual([['warn', '/api/pusher/auth']]);
+    expect((warnings[0]!.obj as { message: string }).message).toMatch(/^The app's own body parser \(express\.urlencoded\(\) or the like\) read this route's form before the router.*Mount the widget routers before/);
+  });
+
   it("refuses a cross-site form post carrying the visitor's cookies (a form is a CORS simple request: no preflight stops it)", async () => {
     const res = await request(app)
       .post('/api/pusher/auth')

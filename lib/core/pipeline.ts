@@ -558,9 +558,10 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
         if (req._body === true || req.readableEnded) {
           if (hasBody(req)) {
             // the host's parser may have decoded any charset: the same rules as for our own reading
-            if (checkBodyType(req, forms) === 'json' && !hostParsedReported) {
+            const format = checkBodyType(req, forms);
+            if (!hostParsedReported) {
               hostParsedReported = true;
-              reporter.hostParsedJson(route.path);
+              reporter.hostParsedBody(route.path, format);
             }
             // its limit is the host's; what the headers tell is held to ours (chunked or compressed sizes cannot be)
             if ((declaredLength(req) ?? 0) > limitBytes) {

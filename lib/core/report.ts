@@ -270,14 +270,14 @@ export interface RouterReporter {
   failure(err: unknown, route: string): WidgetAuthReport | undefined;
   /** A logger for express-rate-limit: its warnings and store errors become reports, once per cause. */
   readonly rateLimitLogger: { warn(...args: unknown[]): void; error(...args: unknown[]): void };
-  /** A JSON body reached the route already parsed by the host's own parser: a warning, once per route. */
-  hostParsedJson(route: string): void;
+  /** A JSON or form body reached the route already parsed by the host's own parser: a warning, once per route. */
+  hostParsedBody(route: string, format: 'json' | 'form'): void;
 }
 
 const SILENT: RouterReporter = {
   failure: () => undefined,
   rateLimitLogger: { warn: () => undefined, error: () => undefined },
-  hostParsedJson: () => undefined,
+  hostParsedBody: () => undefined,
 };
 
 /**
@@ -324,14 +324,17 @@ export function createReporter(options: {
       return report;
     },
     rateLimitLogger: { warn: (...args) => rateLimit('warn', args), error: (...args) => rateLimit('error', args) },
-    hostParsedJson(route) {
+    hostParsedBody(route, format) {
+      const read =
+        format === 'json'
+          ? "The app's own body parser (express.json() or the like) read this route's JSON before the router, keeping one value of a field named twice"
+          : "The app's own body parser (express.urlencoded() or the like) read this route's form before the router, turning a field named twice into a list or keeping one of its values";
       const report: WidgetAuthReport = {
         code: 'BODY_PARSED_BEFORE_ROUTER',
         cause: 'host.bodyParser',
         vendor,
         route,
-        message:
-          "The app's own body parser (express.json() or the like) read this route's JSON before the router, keeping one value of a field named twice: such a body can no longer be refused (400), and a filter in front of the app may have checked the other value. Mount the widget routers before the app's body parser, or give the parser only to the routes that need it.",
+        message: `${read}: such a body can no longer be refused as naming a field twice (400), and a filter in front of the app may have checked the other value. Mount the widget routers before the app's body parser, or give the parser only to the routes that need it.`,
         docs: docsLink(REPORT_ANCHORS.hostParsedBody),
       };
       emitReport(report, `BODY_PARSED_BEFORE_ROUTER|${vendor}|${route}`, logger, 'warn');
