@@ -192,7 +192,7 @@ describe(`Pusher (Express ${EXPRESS_MAJOR})`, () => {
     const hostParsed = buildApp(router({ logger }), (host) => host.use(express.urlencoded({ extended: false })));
     const twice = 'socket_id=1.2&channel_name=private-team&channel_name=private-user-bob';
     const res = await request(hostParsed).post('/api/pusher/auth').set('x-test-user', 'ada').type('form').send(twice);
-    expect(res.status).toBe(400);
+    expect([res.status, res.body.error?.message]).toEqual([400, 'Request body names channel_name more than once.']);
     // the router reading the form itself names the repeat
     const own = await request(app).post('/api/pusher/auth').set('x-test-user', 'ada').type('form').send(twice);
     expect(own.status).toBe(400);
