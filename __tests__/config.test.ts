@@ -139,6 +139,21 @@ describe('parseOptions', () => {
     expect(configError(() => parseOptions('demoRouter', withUser, demoConfigFromEnv)).problems).toEqual([
       'options: demoConfigFromEnv was passed without being called; write demoRouter({ ...demoConfigFromEnv(), … })',
     ]);
+    // another factory of the package is no resolveUser; a name that cannot be read is no name
+    function hissunoTokenRouter() {
+      return undefined;
+    }
+    expect(configError(() => parseOptions('demoRouter', withUser, hissunoTokenRouter)).problems).toEqual([
+      'options: hissunoTokenRouter (a factory of its own) was passed where an options object was expected: demoRouter({ … })',
+    ]);
+    const unnamed = Object.defineProperty(() => null, 'name', {
+      get() {
+        throw new Error('no name');
+      },
+    });
+    expect(configError(() => parseOptions('demoRouter', withUser, unnamed)).problems).toEqual([
+      'options: a function was passed where an options object was expected; resolveUser goes inside the options: demoRouter({ …, resolveUser })',
+    ]);
     // a factory without resolveUser (a credential strategy) says only what it takes
     expect(configError(() => parseOptions('demoCredential', schema, () => 1)).problems).toEqual(['options: a function was passed where an options object was expected: demoCredential({ … })']);
   });

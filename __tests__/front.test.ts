@@ -33,6 +33,9 @@ describe(`Front Chat (Express ${EXPRESS_MAJOR})`, () => {
     const lookalike = buildApp(frontChatIdentityRouter({ secret: SECRET, identifyBy: 'userId', resolveUser: () => ({ id: 'u3', email: '\ufeffkelly@example.com\u3000' }) }));
     const kept = await request(lookalike).get('/api/front-identity');
     expect([kept.status, kept.body.userId, kept.body.email]).toEqual([200, 'u3', '\ufeffkelly@example.com\u3000']);
+    // a blank email is no email: left out, as for a user without one
+    const blank = buildApp(frontChatIdentityRouter({ secret: SECRET, identifyBy: 'userId', resolveUser: () => ({ id: 'u4', email: ' \t ' }) }));
+    expect((await request(blank).get('/api/front-identity')).body).toEqual({ userId: 'u4', userHash: expect.any(String) });
     expect(configProblems(() => frontChatIdentityRouter({ secret: SECRET, identifyBy: 'id' as never, resolveUser: testResolveUser }))).toEqual(["identifyBy: must be 'email' or 'userId'"]);
   });
 

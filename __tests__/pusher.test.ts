@@ -192,7 +192,10 @@ describe(`Pusher (Express ${EXPRESS_MAJOR})`, () => {
     const hostParsed = buildApp(router({ logger }), (host) => host.use(express.urlencoded({ extended: false })));
     const twice = 'socket_id=1.2&channel_name=private-team&channel_name=private-user-bob';
     const res = await request(hostParsed).post('/api/pusher/auth').set('x-test-user', 'ada').type('form').send(twice);
-    expect([res.status, res.body.error?.message]).toEqual([400, 'Request body names channel_name more than once.']);
+    expect([res.status, res.body.error?.message]).toEqual([400, 'Request body must have channel_name as one string, not a list (a form field named twice?).']);
+    // a JSON list is refused with the same words, which claim no repeat
+    const list = await request(app).post('/api/pusher/auth').set('x-test-user', 'ada').send({ socket_id: '1.2', channel_name: ['private-team'] });
+    expect([list.status, list.body.error?.message]).toEqual([400, 'Request body must have channel_name as one string, not a list (a form field named twice?).']);
     // the router reading the form itself names the repeat
     const own = await request(app).post('/api/pusher/auth').set('x-test-user', 'ada').type('form').send(twice);
     expect(own.status).toBe(400);

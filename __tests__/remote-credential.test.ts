@@ -8,7 +8,7 @@
  */
 import request from 'supertest';
 import { z } from 'zod';
-import { WidgetAuthConfigError, WidgetAuthError, memoryCredentialStore, remoteCredential, widgetCredentialRouter, type RemoteCredentialOptions, type WidgetUser } from '../lib';
+import { WidgetAuthConfigError, WidgetAuthError, hissunoTokenRouter, memoryCredentialStore, remoteCredential, widgetCredentialRouter, type RemoteCredentialOptions, type WidgetUser } from '../lib';
 import { shareSecrets } from '../lib/core/pipeline';
 import { allowSecretsWhile } from './setup/leak-watch';
 import { EXPRESS_MAJOR, USERS, buildApp, captureLogger, expectNoSecrets, testResolveUser } from './helpers/app';
@@ -332,6 +332,14 @@ describe(`remoteCredential with widgetCredentialRouter (Express ${EXPRESS_MAJOR}
     const quoting = await loggedError(refusing(() => new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `a body holding ${API_KEY}`)));
     expect(quoting).toMatch(/^acme answered 200 with a body holding \S+\.$/);
     expectNoSecrets(quoting, [API_KEY]);
+    // another router's secret split by the reason's length cap never shows a piece of itself
+    const neighbour = 'nb_live_Wq3Ez7Rt1Yu5Io9Pa2Sd6Fg0Hj4Kl8Z';
+    hissunoTokenRouter({ secretKey: `sk_live_${neighbour}`, resolveUser: () => null });
+    for (const at of [185, 192, 1990]) {
+      const straddling = await loggedError(refusing(() => new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${'x'.repeat(at)}sk_live_${neighbour}`)));
+      expect(straddling).not.toMatch(/nb_live|Wq3Ez7/);
+      expect(straddling.length).toBeLessThanOrEqual(300);
+    }
     // anything else thrown may quote the answer: only the fact is logged
     const plain = await loggedError(refusing(() => new TypeError('token tok-1-user-ada is for another user')));
     expect(plain).toBe('acme answered 200 with a body that is not the documented object.');

@@ -7,6 +7,7 @@
  * answer and every log event with an independent finder (`secretTraceFinder`: it decodes
  * what is there rather than encoding what it looks for).
  */
+import { randomBytes } from 'node:crypto';
 import { hissunoTokenRouter } from '../lib/hissuno/index';
 import { neuroonTokenRouter } from '../lib/neuroon/index';
 import { createWidgetSession, neverminedSessionRouter } from '../lib/nevermined/index';
@@ -507,6 +508,44 @@ describe(`Secrets in vendor text, success bodies and thrown values (Express ${EX
       } finally {
         stderr.mockRestore();
       }
+    });
+  });
+
+  describe('the secrets of every router, shared for redaction: bounded, and never a reason to fail', () => {
+    const failing = (secretKey: string, quoting: () => string, logger: ReturnType<typeof captureLogger>) =>
+      buildApp(
+        hissunoTokenRouter({
+          secretKey,
+          logger,
+          resolveUser: () => {
+            throw new Error(quoting());
+          },
+        }),
+      );
+
+    it('answers and logs a failure, without a trace of its own secret, however large the other routers’ secrets are', async () => {
+      // 64 secrets of 1 KiB and 20 of 3.3 KiB (an RSA key's size): one pattern of all of them is too large for the engine
+      const random = (length: number) => randomBytes(length).toString('base64url').slice(0, length);
+      for (let i = 0; i < 64; i++) crispIdentityRouter({ secret: random(1024), resolveUser: () => null });
+      for (let i = 0; i < 20; i++) crispIdentityRouter({ secret: random(3300), resolveUser: () => null });
+      const logger = captureLogger();
+      const own = 'sk_live_Bq4Wn8Zt3Lx7Rd2Kv6Hs9Pm5Jc1Fy0G';
+      const res = await request(failing(own, () => `session store down (${own})`, logger)).get('/api/hissuno-token');
+      expect(res.status).toBe(500);
+      expect(logger.text()).toContain('session store down');
+      expectNoSecrets(logger.text(), [own]);
+    });
+
+    it('keeps a secret registered again among the newest: 60 routers after its first, 10 after its second, it is still redacted', async () => {
+      const shared = 'shared_vendor_key_Tq8Mz2Wx6Rb4Kn9Vd3';
+      crispIdentityRouter({ secret: shared, resolveUser: () => null });
+      for (let i = 0; i < 60; i++) crispIdentityRouter({ secret: `filler_${i}_Hs7Lq3Zw9Xc5Vb1Nm`, resolveUser: () => null });
+      crispIdentityRouter({ secret: shared, resolveUser: () => null });
+      for (let i = 0; i < 10; i++) crispIdentityRouter({ secret: `later_${i}_Pj4Rt8Yu2Io6Kl0Mn`, resolveUser: () => null });
+      const logger = captureLogger();
+      expect((await request(failing('sk_live_Cv5Xn1Bm7Qw3Er9Ty2Ui6Op4As8Df0G', () => `db said ${shared}`, logger)).get('/api/hissuno-token')).status).toBe(500);
+      expect(logger.text()).toContain('db said');
+      expectNoSecrets(logger.text(), [shared]);
     });
   });
 

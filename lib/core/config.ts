@@ -88,12 +88,19 @@ export function describeIssues(schema: z.ZodType, issues: readonly z.core.$ZodIs
  * `resolveUser` given on its own instead of inside the options.
  */
 function functionAsOptions(subject: string, fn: unknown, schema: unknown): string {
-  const raw: unknown = (fn as { name?: unknown }).name;
+  let raw: unknown;
+  try {
+    raw = (fn as { name?: unknown }).name;
+  } catch {
+    // a throwing getter or a revoked Proxy: a function without a name
+  }
   const name = typeof raw === 'string' && /^[\w$]{1,64}$/.test(raw) ? raw : '';
   if (name === subject) {
     return `options: a function was passed where an options object was expected (did you write \`app.use(${subject})\` instead of \`app.use(${subject}({ … }))\`?)`;
   }
   if (name.endsWith('ConfigFromEnv')) return `options: ${name} was passed without being called; write ${subject}({ ...${name}(), … })`;
+  // another of the package's factories (hissunoTokenRouter, hmacCredential, …): not a resolveUser
+  if (/^[a-z]\w*(?:Router|Credential|CredentialStore)$/.test(name)) return `options: ${name} (a factory of its own) was passed where an options object was expected: ${subject}({ … })`;
   const what = `options: a function${name ? ` (${name})` : ''} was passed where an options object was expected`;
   return Object.hasOwn(objectShape(schema) ?? {}, 'resolveUser') ? `${what}; resolveUser goes inside the options: ${subject}({ …, resolveUser })` : `${what}: ${subject}({ … })`;
 }

@@ -6,7 +6,7 @@ import { milliseconds } from './config';
 import { isSafeCorrelationId, type VendorContract } from './contract';
 import { SECRET_ECHO_HINT, WidgetAuthError, isWidgetAuthError } from './errors';
 import { hasDuplicateMember } from './json';
-import { createSecretMatcher, describeUnexpected, logRequest, loggerSchema, type Redactor, type RequestLogEvent, type SecretMatcher, type WidgetAuthLogger } from './logger';
+import { createSecretMatcher, cutText, describeUnexpected, logRequest, loggerSchema, type Redactor, type RequestLogEvent, type SecretMatcher, type WidgetAuthLogger } from './logger';
 import { allowedOriginsSchema, checkOriginOptions, createOriginGate, type AllowedOrigins } from './origin';
 import { createReporter } from './report';
 import type { ResolveUser, WidgetUser } from './types';
@@ -423,20 +423,59 @@ function run(mw: RequestHandler, req: Request, res: Response): Promise<void> {
  * The secrets of every router built in this process, newest last: each router redacts
  * them all from its logs and reports, so a hook's error quoting another vendor's secret
  * is redacted wherever it is logged, with routers mounted one by one as under
- * `widgetAuth`. At most {@link MAX_PROCESS_SECRETS} (the oldest go first), far more than
- * an app configures; {@link processSecretsVersion} changes with each addition.
+ * `widgetAuth`. Bounded, so that no router's redactor grows past what a regular
+ * expression can hold or compile quickly: at most {@link MAX_PROCESS_SECRETS} secrets of
+ * {@link MAX_PROCESS_SECRET_LENGTH} characters at most, {@link MAX_PROCESS_SECRETS_TOTAL}
+ * characters in all, the least recently registered going first (far more than an app
+ * configures; each router always redacts its own, whatever their size).
+ * {@link processSecretsVersion} changes with each addition.
  */
 const processSecrets = new Set<string>();
 let processSecretsVersion = 0;
-const MAX_PROCESS_SECRETS = 256;
+let processSecretsTotal = 0;
+const MAX_PROCESS_SECRETS = 64;
+const MAX_PROCESS_SECRET_LENGTH = 512;
+const MAX_PROCESS_SECRETS_TOTAL = 8192;
 
 function registerProcessSecrets(list: readonly unknown[]): void {
   for (const secret of list) {
-    if (typeof secret !== 'string' || secret.length === 0 || processSecrets.has(secret)) continue;
+    if (typeof secret !== 'string' || secret.length === 0 || secret.length > MAX_PROCESS_SECRET_LENGTH) continue;
+    if (processSecrets.has(secret)) {
+      // the newest again: the set holds the same secrets, in another order
+      processSecrets.delete(secret);
+      processSecrets.add(secret);
+      continue;
+    }
     processSecrets.add(secret);
-    if (processSecrets.size > MAX_PROCESS_SECRETS) processSecrets.delete(processSecrets.values().next().value!);
+    processSecretsTotal += secret.length;
+    while (processSecrets.size > MAX_PROCESS_SECRETS || processSecretsTotal > MAX_PROCESS_SECRETS_TOTAL) {
+      const oldest = processSecrets.values().next().value!;
+      processSecrets.delete(oldest);
+      processSecretsTotal -= oldest.length;
+    }
     processSecretsVersion++;
   }
+}
+
+/**
+ * One matcher of every registered secret, shared by the routers (`undefined` when there
+ * is none or the engine cannot build it), and `reach`: the longest written form of one
+ * (12 characters per character: `\uXXXX\uXXXX`, four `%XX`).
+ */
+let processMatcher: { version: number; matcher: SecretMatcher | undefined; reach: number } = { version: -1, matcher: undefined, reach: 0 };
+
+function processSecretMatcher(): { matcher: SecretMatcher | undefined; reach: number } {
+  if (processMatcher.version !== processSecretsVersion) {
+    let matcher: SecretMatcher | undefined;
+    try {
+      matcher = processSecrets.size === 0 ? undefined : createSecretMatcher([...processSecrets]);
+    } catch {
+      // a pattern too large for the engine: each router still redacts its own secrets
+      matcher = undefined;
+    }
+    processMatcher = { version: processSecretsVersion, matcher, reach: 12 * Math.max(0, ...[...processSecrets].map((secret) => secret.length)) };
+  }
+  return processMatcher;
 }
 
 /**
@@ -453,17 +492,23 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
   const own = createSecretMatcher(spec.secrets);
   // widgetAuth adds the secrets of the routers mounted beside this one (see shareSecrets)
   let secrets = own;
-  let secretList: readonly unknown[] = spec.secrets;
   registerProcessSecrets(spec.secrets);
-  let logged = { version: -1, base: own, matcher: own };
-  /** The router's secrets and those of every other router of this process: what its logs and reports never show. */
-  const logSecrets = (): SecretMatcher => {
-    if (logged.version !== processSecretsVersion || logged.base !== secrets) {
-      logged = { version: processSecretsVersion, base: secrets, matcher: createSecretMatcher([...secretList, ...processSecrets]) };
-    }
-    return logged.matcher;
+  /**
+   * What logs and reports show: the router's own secrets (and those widgetAuth shares)
+   * redacted in every form, then, where the text holds one in a form the cheap search
+   * finds, any other router's of this process: a hook's error may quote another vendor's.
+   */
+  const redact: Redactor = (text, max = Infinity) => {
+    const own = secrets.redact(text);
+    const { matcher: others, reach } = processSecretMatcher();
+    if (others === undefined) return cutText(own, max);
+    // only what can be shown is searched: the first `max` characters and a written secret's length beyond
+    const head = own.length > max + reach ? own.slice(0, max + reach) : own;
+    const out = others.contains(head) ? others.redact(head) : head;
+    // a secret cut at the end of `head` may have moved into view as redaction shortened the text before it
+    return cutText(out, head === own ? max : Math.min(max, out.length - reach));
   };
-  const redact: Redactor = (text, max) => logSecrets().redact(text, max);
+  const sharesPiece = (text: string): boolean => secrets.sharesPiece(text) || (processSecretMatcher().matcher?.sharesPiece(text) ?? false);
   const holdsSecret = (text: string): boolean => secrets.contains(text);
   // answers already searched and found clean (a cached credential is answered as the same
   // text for hours): searched once while they stay among the last few, forgotten when the
@@ -474,7 +519,7 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
   const limitBytes = bodyLimitBytes(common.bodyLimit);
   // bytes only: the JSON is decoded here, as UTF-8, whatever charset the request names
   const bodyReader = express.raw({ limit: limitBytes, type: () => true });
-  const reporter = createReporter({ vendor, logger, enabled: common.report !== false, redact, sharesPiece: (text) => logSecrets().sharesPiece(text) });
+  const reporter = createReporter({ vendor, logger, enabled: common.report !== false, redact, sharesPiece });
   const limiter = common.rateLimit
     ? createRateLimit({
         windowMs: common.rateLimit.windowMs,
@@ -655,10 +700,14 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
         // whatever was thrown (null, a revoked Proxy) goes on as an error: `next(null)`
         // would tell Express nothing failed
         const err = thrown === null || thrown === undefined ? new WidgetAuthError('INTERNAL_ERROR', `${String(thrown)} was thrown`) : thrown;
-        const report = reporter.failure(err, route.path);
-        if (report) {
-          state.hint = report.message;
-          state.docs = report.docs;
+        try {
+          const report = reporter.failure(err, route.path);
+          if (report) {
+            state.hint = report.message;
+            state.docs = report.docs;
+          }
+        } catch {
+          // a report that cannot be written never keeps the visitor from an answer
         }
         next(err);
       });
@@ -666,11 +715,10 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
   }
 
   // the router's secrets as they are when an error is answered (widgetAuth adds others' after)
-  router.use(widgetAuthErrorHandler(contract, { redact, contains: (text) => secrets.contains(text), sharesPiece: (text) => logSecrets().sharesPiece(text) }));
+  router.use(widgetAuthErrorHandler(contract, { redact, contains: (text) => secrets.contains(text), sharesPiece }));
   Object.defineProperty(router, SHARE_SECRETS, {
     value: (more: readonly string[]) => {
-      secretList = [...spec.secrets, ...more];
-      secrets = createSecretMatcher(secretList);
+      secrets = createSecretMatcher([...spec.secrets, ...more]);
       cleanAnswers.clear();
     },
   });

@@ -119,8 +119,13 @@ const MAX_RETRY_AFTER_MS = 2000;
 /** Longest vendor error code and correlation id kept (after redaction). */
 const MAX_VENDOR_CODE = 100;
 const MAX_CORRELATION_ID = 200;
-/** Longest reason a body check gives for refusing a body (after redaction). */
-const MAX_REFUSAL_REASON = 200;
+/**
+ * Longest reason a body check gives for refusing a body (after redaction with the call's
+ * secrets). Longer than any log or report shows (300 and 1000 characters), which redact
+ * the whole message with every router's secrets before cutting it: so the cut here,
+ * which could split another router's secret, is never in view.
+ */
+const MAX_REFUSAL_REASON = 2000;
 
 /**
  * The `params` member of a zod issue that carries why a body check refused a vendor's

@@ -23,7 +23,7 @@ export interface FrontChatIdentityRouterOptions extends PresetRouterOptions {
 const name = (user: WidgetUser) => user.name;
 const BY_EMAIL = { email: 'message', name, userHash: 'hash' } as const;
 // not signed by id, but shown to Front beside it: only ASCII space is trimmed, so `kelly@example.com\u3000` is never turned into Kelly's address
-const BY_USER_ID = { userId: 'message', email: (user: WidgetUser) => (typeof user.email === 'string' ? trimAsciiSpace(user.email) : undefined), name, userHash: 'hash' } as const;
+const BY_USER_ID = { userId: 'message', email: (user: WidgetUser) => (typeof user.email === 'string' ? trimAsciiSpace(user.email) || undefined : undefined), name, userHash: 'hash' } as const;
 
 /**
  * Router answering `GET` and `POST /api/front-identity` with what `FrontChat('init', {

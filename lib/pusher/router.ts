@@ -92,8 +92,8 @@ const optionsSchema = presetSchema(
 /** A text field of the request body, or 400 naming it. */
 function field(body: unknown, name: 'socket_id' | 'channel_name', pattern: RegExp, max: number): string {
   const value = typeof body === 'object' && body !== null && Object.hasOwn(body, name) ? (body as Record<string, unknown>)[name] : undefined;
-  // a list is a field named twice, read by the app's own parser before the router (which refuses the repeat itself)
-  if (Array.isArray(value)) throw new WidgetAuthError('INVALID_REQUEST', `Request body names ${name} more than once.`);
+  // a list: a JSON array, or a form field named twice that the app's own parser read before the router
+  if (Array.isArray(value)) throw new WidgetAuthError('INVALID_REQUEST', `Request body must have ${name} as one string, not a list (a form field named twice?).`);
   if (typeof value !== 'string' || value.length === 0) throw new WidgetAuthError('INVALID_REQUEST', `Request body must have a ${name}.`);
   if (value.length > max || !pattern.test(value)) throw new WidgetAuthError('INVALID_REQUEST', `Request body has a malformed ${name}.`);
   return value;
