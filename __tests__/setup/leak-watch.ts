@@ -65,6 +65,14 @@ export async function allowSecretsWhile<T>(work: () => T | Promise<T>): Promise<
   }
 }
 
+/**
+ * What this file replaced, put back after it: `ServerResponse.prototype` and the
+ * process's streams outlive the file in its jest worker, and a wrapper left behind would
+ * search every later file's answers and console output for this file's secrets, ever
+ * more wrappers deep.
+ */
+const restore: (() => void)[] = [];
+
 // --- what the library is configured with -------------------------------------------
 const original = logger.createSecretMatcher;
 (logger as { createSecretMatcher: typeof original }).createSecretMatcher = (secrets) => {
@@ -79,6 +87,10 @@ const chunk = (data: unknown, encoding: unknown): Buffer | undefined =>
   typeof data === 'string' ? Buffer.from(data, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : data instanceof Uint8Array ? Buffer.from(data) : undefined;
 
 const { write, end } = ServerResponse.prototype;
+restore.push(() => {
+  ServerResponse.prototype.write = write;
+  ServerResponse.prototype.end = end;
+});
 ServerResponse.prototype.write = function (this: Recorded, data: unknown, ...rest: unknown[]) {
   if (isExpress(this)) {
     const bytes = chunk(data, rest[0]);
@@ -101,6 +113,9 @@ ServerResponse.prototype.end = function (this: Recorded, ...args: unknown[]) {
 // --- what reaches the console -----------------------------------------------------------
 for (const stream of [process.stdout, process.stderr]) {
   const streamWrite = stream.write;
+  restore.push(() => {
+    stream.write = streamWrite;
+  });
   stream.write = function (this: NodeJS.WriteStream, data: unknown, ...rest: unknown[]) {
     const bytes = chunk(data, rest[0]);
     if (bytes) inspect(stream === process.stdout ? 'stdout' : 'stderr', bytes.toString('utf8'));
@@ -109,6 +124,9 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 for (const level of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
   const method = console[level];
+  restore.push(() => {
+    console[level] = method;
+  });
   console[level] = (...args: unknown[]) => {
     inspect(`console.${level}`, args.map((a) => (typeof a === 'string' ? a : safeJson(a))).join(' '));
     method.apply(console, args);
@@ -124,6 +142,8 @@ function safeJson(value: unknown): string {
 }
 
 afterAll(() => {
+  // last in, first out: each put back as it was found
+  for (const put of restore.reverse()) put();
   if (watch.finds.length > 0) {
     throw new Error(`A configured secret was found where it must never be:\n- ${watch.finds.join('\n- ')}`);
   }
