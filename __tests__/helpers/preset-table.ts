@@ -415,8 +415,8 @@ export function presetTable(tag: string): PresetDescriptor[] {
       options: { identifyBy: 'userId' },
       identity: 'id',
       hashField: 'userHash',
-      // the email without the ASCII white space around it (and nothing else: U+3000 and U+FEFF stay); a user without one is still identified
-      fields: (user) => ({ userId: user.id, email: typeof raw(user, 'email') === 'string' ? (raw(user, 'email') as string).replace(/^[\t\n\v\f\r ]+|[\t\n\v\f\r ]+$/g, '') : undefined, name: raw(user, 'name') }),
+      // the email without the ASCII white space around it (and nothing else: U+3000 and U+FEFF stay), left out when blank; a user without one is still identified
+      fields: (user) => ({ userId: user.id, email: typeof raw(user, 'email') === 'string' ? (raw(user, 'email') as string).replace(/^[\t\n\v\f\r ]+|[\t\n\v\f\r ]+$/g, '') || undefined : undefined, name: raw(user, 'name') }),
     }),
     hmacPreset(tag, {
       label: 'plain',
