@@ -40,14 +40,7 @@ const valid = { apiKey: API_KEY, baseUrl: 'https://api.example.com' };
 
 describe('WidgetAuthConfigError', () => {
   it('ends its message with a link to the configuration errors in docs/errors.md, also for an unset variable', () => {
-    let caught: unknown;
-    try {
-      hissunoConfigFromEnv({});
-    } catch (err) {
-      caught = err;
-    }
-    expect(caught).toBeInstanceOf(WidgetAuthConfigError);
-    const { message, problems } = caught as WidgetAuthConfigError;
+    const { message, problems } = configError(() => hissunoConfigFromEnv({}));
     expect(problems).toEqual(['HISSUNO_SECRET_KEY: is not set']);
     expect(message).toBe('hissunoConfigFromEnv: 1 configuration problem:\n  - HISSUNO_SECRET_KEY: is not set\nSee https://github.com/express-widget-auth/express-widget-auth/blob/main/docs/errors.md#configuration-errors');
   });

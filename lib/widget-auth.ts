@@ -134,9 +134,6 @@ function isStore(value: unknown): value is Store {
   return isRecord(value) && typeof value['increment'] === 'function';
 }
 
-/** How each line of the one problem of an environment without any vendor's variables begins. */
-const NO_VENDOR = 'no vendor is configured';
-
 const isSet = (value: string | undefined): boolean => value !== undefined && value.trim() !== '';
 
 /**
@@ -252,13 +249,14 @@ export function widgetAuth(options: WidgetAuthOptions): WidgetAuthRouter {
     ? statuses.filter((s) => named[s.vendor] !== undefined)
     : statuses.filter((s) => s.state !== 'absent');
 
-  if (!named && chosen.length === 0) {
+  const noVendor = !named && chosen.length === 0;
+  if (noVendor) {
     for (const s of statuses) {
       const required = s.variables.filter((v) => v.required).map((v) => v.name);
       const optional = s.variables.filter((v) => !v.required).map((v) => v.name);
       // a vendor without a required variable takes one of its variables (Intercom: one secret per mode)
       const what = required.length > 0 ? `${required.join(', ')}${optional.length ? ` (optionally ${optional.join(', ')})` : ''}` : `one of ${optional.join(', ')}`;
-      problems.push(`${NO_VENDOR}: for ${s.label} set ${what}`);
+      problems.push(`no vendor is configured: for ${s.label} set ${what}`);
     }
   }
 
@@ -276,9 +274,9 @@ export function widgetAuth(options: WidgetAuthOptions): WidgetAuthRouter {
     }
   }
   if (problems.length > 0 || top === undefined) {
-    // one problem, told per vendor: a count of its lines would read as 18 problems
-    const noVendor = problems.length > 0 && problems.every((p) => p.startsWith(NO_VENDOR));
-    throw new WidgetAuthConfigError('widgetAuth', problems, noVendor ? 'no vendor is configured; set the variables of at least one of these vendors' : undefined);
+    // one problem, told per vendor (alone: other problems keep the count): a count of its lines would read as 18 problems
+    const alone = noVendor && problems.length === statuses.length;
+    throw new WidgetAuthConfigError('widgetAuth', problems, alone ? 'no vendor is configured; set the variables of at least one of these vendors' : undefined);
   }
 
   const common: AnyOptions = {};

@@ -119,7 +119,7 @@ export class WidgetAuthConfigError extends Error {
   readonly code = 'INVALID_CONFIG' as const;
   readonly problems: readonly string[];
 
-  /** `heading` replaces the count of problems in the message, for problems that are one told per item. */
+  /** `heading` replaces the count of problems in the message: for one problem told in several lines (one per vendor). */
   constructor(subject: string, problems: readonly string[], heading?: string) {
     const list = problems.map((p) => `  - ${p}`).join('\n');
     super(`${subject}: ${heading ?? `${problems.length} configuration problem${problems.length === 1 ? '' : 's'}`}:\n${list}\nSee ${ERRORS_DOCS_URL}#configuration-errors`);

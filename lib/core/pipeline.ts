@@ -499,14 +499,14 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
    * finds, any other router's of this process: a hook's error may quote another vendor's.
    */
   const redact: Redactor = (text, max = Infinity) => {
-    const own = secrets.redact(text);
+    const mine = secrets.redact(text);
     const { matcher: others, reach } = processSecretMatcher();
-    if (others === undefined) return cutText(own, max);
+    if (others === undefined) return cutText(mine, max);
     // only what can be shown is searched: the first `max` characters and a written secret's length beyond
-    const head = own.length > max + reach ? own.slice(0, max + reach) : own;
+    const head = mine.length > max + reach ? mine.slice(0, max + reach) : mine;
     const out = others.contains(head) ? others.redact(head) : head;
     // a secret cut at the end of `head` may have moved into view as redaction shortened the text before it
-    return cutText(out, head === own ? max : Math.min(max, out.length - reach));
+    return cutText(out, head === mine ? max : Math.min(max, out.length - reach));
   };
   const sharesPiece = (text: string): boolean => secrets.sharesPiece(text) || (processSecretMatcher().matcher?.sharesPiece(text) ?? false);
   const holdsSecret = (text: string): boolean => secrets.contains(text);

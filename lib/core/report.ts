@@ -1,9 +1,6 @@
 import { ERRORS_DOCS_URL, isWidgetAuthError, type WidgetAuthError } from './errors';
 import { describeUnexpected, type WidgetAuthLogger } from './logger';
 
-// every report links one heading of docs/errors.md, so a report read in a terminal or a log search leads to the fix
-export { ERRORS_DOCS_URL };
-
 /** The headings of `docs/errors.md` that reports link to (GitHub heading slugs). */
 export const REPORT_ANCHORS = {
   user: 'resolveuser-returned-an-unusable-user',
@@ -116,6 +113,9 @@ function rejectedHint(status: number | undefined): string {
   return 'Check the options this router was given; the correlation id identifies the call to the vendor.';
 }
 
+/** A sentence of the library's without its full stop, to be quoted inside another. */
+const withoutStop = (sentence: string): string => sentence.replace(/\.$/, '');
+
 /** The system code of a connection failure (`ENOTFOUND`, …), which the upstream client keeps as the error's `cause`. */
 function connectionCode(err: WidgetAuthError): string | undefined {
   const cause = err.cause;
@@ -192,7 +192,7 @@ function diagnose(err: unknown, vendor: string, redact: (text: string) => string
       // the library's own sentence about a hook or vendor step ('entityIdFor threw', …), never a value
       return {
         key: `INTERNAL_ERROR|hook|${err.message}|${cause?.name ?? ''}`,
-        report: { code: err.code, cause: 'hook', message: `${err.message.replace(/\.$/, '')}${cause ? ` (${cause.text})` : ''}.`, docs: docsLink(REPORT_ANCHORS.hook) },
+        report: { code: err.code, cause: 'hook', message: `${withoutStop(err.message)}${cause ? ` (${cause.text})` : ''}.`, docs: docsLink(REPORT_ANCHORS.hook) },
       };
     }
     case 'UPSTREAM_REJECTED': {
@@ -242,7 +242,7 @@ function diagnose(err: unknown, vendor: string, redact: (text: string) => string
         report: {
           code: err.code,
           cause: 'upstream.invalidResponse',
-          message: `The ${vendor} API answered with a body that is not the documented shape (${err.message.replace(/\.$/, '')}). ${err.hint ?? "Check that the base URL points at the vendor's API, not at a web page or a proxy."}`,
+          message: `The ${vendor} API answered with a body that is not the documented shape (${withoutStop(err.message)}). ${err.hint ?? "Check that the base URL points at the vendor's API, not at a web page or a proxy."}`,
           docs: docsLink(REPORT_ANCHORS.invalidResponse),
         },
       };
