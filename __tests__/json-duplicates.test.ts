@@ -9,7 +9,7 @@
  * repeat. Then over HTTP: the pipeline answers 400 before `resolveUser` runs.
  */
 import fc from 'fast-check';
-import { hasDuplicateMember, nestingDepth } from '../lib/core/json';
+import { hasDuplicateMember, nestingDepth, nestsDeeperThan } from '../lib/core/json';
 import { buildApp, testResolveUser } from './helpers/app';
 import request from 'supertest';
 import { TEST_PATH, testRouter } from './helpers/pipeline';
@@ -49,6 +49,32 @@ describe('nestingDepth', () => {
     expect(nestingDepth(JSON.stringify('[[[{{{\\"x'))).toBe(0);
     // text that is not JSON (an unterminated string) ends the scan instead of looping
     expect(nestingDepth('["[[[')).toBe(1);
+  });
+});
+
+describe('nestsDeeperThan', () => {
+  const depthOf = (value: unknown): number =>
+    value !== null && typeof value === 'object' ? 1 + Math.max(0, ...Object.values(value as object).map(depthOf)) : 0;
+
+  it('says whether the parsed value is deeper than the bound, whatever the brackets inside strings or beside the deepest path', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 8 }), fc.nat({ max: 9 }), fc.boolean(), (value, max, bracketsInText) => {
+        // strings full of brackets push the count of `{` and `[` past the bound while the depth stays below it
+        const text = JSON.stringify(bracketsInText ? [value, '{[{[{[{[{[{[', { '[[[[': '{{{{' }] : value);
+        expect(nestsDeeperThan(text, max)).toBe(depthOf(JSON.parse(text)) > max);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('tells a body exactly at the bound from one a level deeper', () => {
+    for (const max of [0, 1, 64]) {
+      expect(nestsDeeperThan(`${'['.repeat(max)}${']'.repeat(max)}`, max)).toBe(false);
+      expect(nestsDeeperThan(`${'['.repeat(max + 1)}${']'.repeat(max + 1)}`, max)).toBe(true);
+      expect(nestsDeeperThan(`${'{"a":'.repeat(max + 1)}1${'}'.repeat(max + 1)}`, max)).toBe(true);
+      // more brackets than the bound, side by side: 2 deep whatever their number
+      expect(nestsDeeperThan(JSON.stringify(Array.from({ length: max + 2 }, () => [])), max)).toBe(max < 2);
+    }
   });
 });
 

@@ -354,6 +354,18 @@ describe(`Wonderful router (Express ${EXPRESS_MAJOR})`, () => {
       expect(res.text).not.toContain(foreign);
     });
 
+    it.each([
+      ['a jwt that is a number', 42],
+      ['a jwt that is no JWT', 'not-a-token'],
+      ['a jwt of null', null],
+    ])('answers 502 UPSTREAM_INVALID_RESPONSE for a body with %s beside a valid { data } (never a 500, never the token of data)', async (_what, bare) => {
+      const wrapped = jwt.sign({ sub: ADA_ENTITY }, 'an-unrelated-test-key');
+      fake.fault({ kind: 'status', status: 200, body: { jwt: bare, data: { jwt: wrapped, id: ADA_ENTITY } } });
+      const res = await post('/api/sdk-token', 'ada', undefined, wonderfulApp(fake, { logger, retries: 0 }));
+      expect({ status: res.status, code: res.body.error?.code }).toEqual({ status: 502, code: 'UPSTREAM_INVALID_RESPONSE' });
+      expect(res.text).not.toContain(wrapped);
+    });
+
     const unsigned = (claims: string) => `${Buffer.from('{"alg":"RS256","typ":"JWT"}').toString('base64url')}.${Buffer.from(claims).toString('base64url')}.c2ln`;
     it.each([
       // JSON.parse keeps the last name; a reader that keeps the first sees the stranger

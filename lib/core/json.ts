@@ -62,3 +62,20 @@ export function nestingDepth(text: string): number {
   }
   return deepest;
 }
+
+/**
+ * Whether a JSON text nests objects and arrays more than `max` levels deep: the same
+ * answer as `nestingDepth(text) > max`, without the character-by-character walk when the
+ * text opens at most `max` objects and arrays in all (every answer a vendor usually
+ * sends), which are counted by `indexOf`.
+ */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  let opened = 0;
+  for (const bracket of ['{', '[']) {
+    for (let at = text.indexOf(bracket); at !== -1; at = text.indexOf(bracket, at + 1)) {
+      // brackets inside strings count too: an overestimate, settled by the full walk
+      if (++opened > max) return nestingDepth(text) > max;
+    }
+  }
+  return false;
+}

@@ -245,14 +245,24 @@ function closeSignal(res: WatchedResponse): AbortSignal {
  * literal with getters slowly (about 2 µs each), a class instance in nanoseconds.
  */
 class Context implements RouteContext {
+  /** The last text `holdsSecret` found clean: the search of the answer skips the same text. */
+  searchedClean: string | undefined;
+  readonly holdsSecret: (text: string) => boolean;
+
   constructor(
     public req: Request,
     public res: Response,
     public user: WidgetUser | undefined,
     public body: unknown,
     public upstream: (ms: number) => void,
-    public holdsSecret: (text: string) => boolean,
-  ) {}
+    search: (text: string) => boolean,
+  ) {
+    this.holdsSecret = (text) => {
+      if (search(text)) return true;
+      this.searchedClean = text;
+      return false;
+    };
+  }
 
   /** What to run if the answer is refused for holding a secret. */
   refused: (() => void)[] | undefined;
@@ -409,7 +419,8 @@ function bodyError(err: { type?: string; status?: number; limit?: number }): Wid
   }
 }
 
-function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+/** Whether a hook's answer is a promise (awaited) rather than a value (used at once, sparing a microtask turn). */
+export function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }
 
@@ -666,7 +677,8 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
       if (res.headersSent) return;
       const json: string | undefined = JSON.stringify(result);
       // the last check before the wire: no answer carries a configured secret, whoever put it there
-      if (json !== undefined && !cleanAnswers.has(json)) {
+      // a route that searched its answer already (to say what held the secret) spares it a second search
+      if (json !== undefined && json !== context.searchedClean && !cleanAnswers.has(json)) {
         if (secrets.contains(json)) {
           const error = secretInAnswer(own, json, spec.relaysVendor === true);
           state.err = { name: error.name, message: error.message };

@@ -3,7 +3,7 @@ import https from 'node:https';
 import { urlToHttpOptions } from 'node:url';
 import { z } from 'zod';
 import { WidgetAuthError } from './errors';
-import { nestingDepth } from './json';
+import { nestsDeeperThan } from './json';
 import { cutText, type Redactor } from './logger';
 import type { WidgetUser } from './types';
 
@@ -39,6 +39,13 @@ export interface VendorRequest<T> {
   body?: unknown;
   /** Validates the 2xx body; a mismatch is `UPSTREAM_INVALID_RESPONSE`. */
   schema: z.ZodType<T>;
+  /**
+   * A quicker check of a 2xx body (parsed from JSON) that `schema` would pass: the value
+   * `schema` would give when the body is certainly valid, `undefined` to leave the body to
+   * `schema` (which then also says why it is refused). It must pass nothing `schema`
+   * refuses.
+   */
+  accept?: ((json: unknown) => T | undefined) | undefined;
   /**
    * Aborts when nobody wants the answer any more (the browser closed the request): an
    * `AbortSignal`, or an {@link AbortSource} such as a route's context, whose signal is
@@ -460,7 +467,9 @@ export function createUpstreamClient(
       } catch {
         return invalid('a body that is not JSON');
       }
-      if (json !== null && typeof json === 'object' && nestingDepth(text) > MAX_OK_DEPTH) return invalid(`JSON nested more than ${MAX_OK_DEPTH} levels deep`);
+      if (json !== null && typeof json === 'object' && nestsDeeperThan(text, MAX_OK_DEPTH)) return invalid(`JSON nested more than ${MAX_OK_DEPTH} levels deep`);
+      const accepted = req.accept?.(json);
+      if (accepted !== undefined) return { ok: true, data: accepted, status };
       const parsed = req.schema.safeParse(json);
       if (!parsed.success) {
         const reason = refusalReason(parsed.error.issues);

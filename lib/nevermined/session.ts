@@ -62,6 +62,25 @@ const coreSchema = z.looseObject({
   expiresAt: z.iso.datetime({ offset: true }),
 });
 
+const ISO_DATE_TIME = z.regexes.datetime({ offset: true, local: false, precision: null });
+const SESSION_STRINGS = ['sessionToken', 'userId', 'userWallet', 'apiKeyHash'] as const;
+
+/**
+ * What {@link widgetSessionSchema} gives for a valid session (the very object), without
+ * zod: the path of every call. `undefined` leaves the body to the schema, which also
+ * says why it is refused.
+ */
+export function acceptWidgetSession(value: unknown): WidgetSession | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const fields = value as Record<string, unknown>;
+  for (const name of SESSION_STRINGS) {
+    const field = fields[name];
+    if (typeof field !== 'string' || field.length === 0) return undefined;
+  }
+  const expiresAt = fields['expiresAt'];
+  return typeof expiresAt === 'string' && ISO_DATE_TIME.test(expiresAt) ? (value as WidgetSession) : undefined;
+}
+
 /**
  * Validates a 2xx body against {@link WidgetSession} and hands back the very object the
  * vendor sent, so that key order and extra fields reach the browser untouched (once
@@ -123,9 +142,11 @@ export function sessionTarget(config: { apiBaseUrl: string; orgId: string; rawSe
  * the secret in any form the redactor knows: an API that echoes the request must not
  * hand the secret on.
  */
-function relaySession(data: WidgetSession, target: SessionTarget, status: number, upstreamMs: number): WidgetSession {
-  if (target.secrets.contains(JSON.stringify(data))) {
-    const err = new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `nevermined answered ${status} with a session that holds the widget key secret; it was not passed on.`, { upstreamStatus: status, hint: SECRET_ECHO_HINT });
+function relaySession(data: WidgetSession, target: SessionTarget, holdsSecret: (text: string) => boolean, status: number, upstreamMs: number): WidgetSession {
+  const json = JSON.stringify(data);
+  if (holdsSecret(json)) {
+    const whose = target.secrets.contains(json) ? 'the widget key secret' : 'the secret of another router mounted with it';
+    const err = new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `nevermined answered ${status} with a session that holds ${whose}; it was not passed on.`, { upstreamStatus: status, hint: SECRET_ECHO_HINT });
     Object.defineProperty(err, 'upstreamMs', { value: upstreamMs, enumerable: false });
     throw err;
   }
@@ -135,19 +156,28 @@ function relaySession(data: WidgetSession, target: SessionTarget, status: number
 /**
  * Mint one session with an existing client (the router's per-request path). `email`
  * must already be normalised; `context` carries the request's close signal and the
- * user's key (see {@link CallContext}).
+ * user's key (see {@link CallContext}). `holdsSecret` searches the session for the secret
+ * (a route's own search, which also knows the secrets of the routers mounted beside it);
+ * defaults to the target's.
  */
-export async function mintWidgetSession(client: UpstreamClient, target: SessionTarget, email: string, context?: CallContext): Promise<{ session: WidgetSession; upstreamMs: number }> {
+export async function mintWidgetSession(
+  client: UpstreamClient,
+  target: SessionTarget,
+  email: string,
+  context?: CallContext,
+  holdsSecret: (text: string) => boolean = (text) => target.secrets.contains(text),
+): Promise<{ session: WidgetSession; upstreamMs: number }> {
   const { data, status, upstreamMs } = await client.call({
     url: target.url,
     method: 'POST',
     body: { orgId: target.orgId, email, rawSecret: target.rawSecret },
     schema: widgetSessionSchema,
+    accept: acceptWidgetSession,
     redact: target.secrets.redact,
     signal: context?.signal,
     userKey: context?.userKey,
   });
-  return { session: relaySession(data, target, status, upstreamMs), upstreamMs };
+  return { session: relaySession(data, target, holdsSecret, status, upstreamMs), upstreamMs };
 }
 
 const optionsSchema = z

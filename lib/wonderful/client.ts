@@ -177,10 +177,39 @@ const signedSchema = z
   })
   .loose();
 
-/** The vendor's answer: `{ jwt, expiresAt?, id? }`, or the same inside `{ data: … }`. */
-const signAnswerSchema = z
-  .union([signedSchema, z.object({ data: signedSchema }).loose()])
-  .transform((body) => ('data' in body && !('jwt' in body) ? body.data : (body as z.output<typeof signedSchema>)));
+type SignedAnswer = z.output<typeof signedSchema>;
+
+/**
+ * The vendor's answer: `{ jwt, expiresAt?, id? }`, or the same inside `{ data: … }` when
+ * the body has no `jwt` of its own (a body with both is read as the bare form, so its
+ * own `jwt` must be valid).
+ */
+export const signAnswerSchema = z
+  .union([signedSchema, z.object({ data: signedSchema }).loose().refine((body) => !('jwt' in body))])
+  .transform((body) => ('jwt' in body ? (body as SignedAnswer) : (body as { data: SignedAnswer }).data));
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `signedSchema`'s rules without zod: the fields when they certainly hold, `undefined` otherwise. */
+function signedFields(value: unknown): SignedAnswer | undefined {
+  if (!isRecord(value)) return undefined;
+  const { jwt, expiresAt, id } = value;
+  if (typeof jwt !== 'string' || !JWT_FORM.test(jwt)) return undefined;
+  if (expiresAt !== undefined && !(Number.isSafeInteger(expiresAt) && (expiresAt as number) > 0)) return undefined;
+  if (id !== undefined && !(typeof id === 'string' && id.length > 0)) return undefined;
+  return value as SignedAnswer;
+}
+
+/**
+ * What {@link signAnswerSchema} gives for a valid answer, without zod (the path of every
+ * call); `undefined` leaves the body to the schema, which also says why it is refused.
+ */
+export function acceptSignAnswer(json: unknown): SignedAnswer | undefined {
+  if (!isRecord(json)) return undefined;
+  return 'jwt' in json ? signedFields(json) : signedFields(json['data']);
+}
 
 /** A signed token plus the time spent waiting on the vendor. */
 export interface SignOutcome extends SignResponse {
@@ -223,7 +252,7 @@ export function createWonderfulSigner(config: WonderfulClientConfig & { maxInFli
     if (request.metadata !== undefined) body['metadata'] = request.metadata;
 
     const sentAt = Math.floor(Date.now() / 1000);
-    const { data, status, upstreamMs } = await upstream.call({ url, method: 'POST', headers, body, schema: signAnswerSchema, signal: context?.signal, userKey: context?.userKey, redact: secrets.redact });
+    const { data, status, upstreamMs } = await upstream.call({ url, method: 'POST', headers, body, schema: signAnswerSchema, accept: acceptSignAnswer, signal: context?.signal, userKey: context?.userKey, redact: secrets.redact });
 
     // only the token (checked here) and the ids (checked to be the entity's) are passed on
     if (secrets.contains(data.jwt)) throw answerError(`Wonderful answered ${status} with a token that holds the API key; it was not passed on.`, status, upstreamMs);

@@ -4,7 +4,7 @@ import { optionsFromEnv, parseOptions, vendorBaseUrl, type EnvVariable, type Wea
 import { credentialCacheOption, invalidatedUserId, routerCredentialCache, type CredentialCacheOptions } from '../core/credential-cache';
 import { WidgetAuthError } from '../core/errors';
 import { guardFactory } from '../core/misuse';
-import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions, type RouteContext } from '../core/pipeline';
+import { checkCommonOptions, commonOptionsShape, createWidgetRouter, isPromiseLike, resolveUserSchema, type CommonRouterOptions, type RouteContext } from '../core/pipeline';
 import { perUserUpstreamOptionsShape, userKeyOf, type PerUserUpstreamOptions, type UpstreamOptions } from '../core/upstream';
 import type { CachedCredential } from '../core/remote-store';
 import type { ResolveUser, WidgetUser } from '../core/types';
@@ -158,7 +158,8 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Wond
   const ownEntity = async (user: WidgetUser): Promise<string> => {
     let entityId: unknown;
     try {
-      entityId = await entityIdFor(user);
+      entityId = entityIdFor(user);
+      if (isPromiseLike(entityId)) entityId = await entityId;
     } catch (err) {
       throw new WidgetAuthError('INTERNAL_ERROR', 'entityIdFor threw', { cause: err });
     }
@@ -171,7 +172,8 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Wond
     let request: CheckedSignRequest;
     try {
       const metadata = metadataFor ? await metadataFor(user) : undefined;
-      request = checkSignRequest(metadata === undefined ? { id: entityId, expiresIn } : { id: entityId, expiresIn, metadata });
+      // the entity id (a lower-case UUID) and the lifetime passed their checks already
+      request = metadata === undefined ? { entityId, expiresIn } : checkSignRequest({ id: entityId, expiresIn, metadata });
     } catch (err) {
       // metadata comes from the host's user record, not from the browser
       throw new WidgetAuthError('INTERNAL_ERROR', 'metadataFor threw or gave metadata the vendor refuses', { cause: err });
