@@ -478,6 +478,17 @@ describe(`Secrets in vendor text, success bodies and thrown values (Express ${EX
       expectNoTrace(answer, events);
     });
 
+    it("a Nevermined session holding another router's secret answers 502, its log naming whose secret, and is not sent", async () => {
+      const app = await served(widgetAuth({ env: env(), logger, vendors: { hissuno: true, nevermined: true }, resolveUser: () => ADA }));
+      nevermined.fault({ kind: 'status', status: 200, body: { sessionToken: 'nvm_ws_other', userId: 'did:privy:other', userWallet: '0xaa', apiKeyHash: 'f'.repeat(64), expiresAt: '2030-01-01T00:00:00.000Z', note: HISSUNO_SECRET } }, { times: 1 });
+      const from = logger.events.length;
+      const answer = await app.send({ method: 'GET', path: '/api/widget-session' });
+      const events = await eventsOf('/api/widget-session', from);
+      expect({ status: answer.status, code: expectShaped(WIRE.nevermined, answer)?.code }).toEqual({ status: 502, code: 'UPSTREAM_INVALID_RESPONSE' });
+      expect(requestEvent(events, '/api/widget-session')).toMatchObject({ upstreamStatus: 200, err: { message: expect.stringContaining('holds the secret of another router mounted with it') } });
+      expectNoTrace(answer, events);
+    });
+
     it('the token of a healthy request still goes out', async () => {
       const app = await served(widgetAuth({ env: env(), logger, vendors: { hissuno: true, nevermined: true }, resolveUser: () => ADA }));
       const answer = await app.send({ method: 'GET', path: '/api/widget-session' });

@@ -247,7 +247,6 @@ function closeSignal(res: WatchedResponse): AbortSignal {
 class Context implements RouteContext {
   /** The last text `holdsSecret` found clean: the search of the answer skips the same text. */
   searchedClean: string | undefined;
-  readonly holdsSecret: (text: string) => boolean;
 
   constructor(
     public req: Request,
@@ -255,13 +254,13 @@ class Context implements RouteContext {
     public user: WidgetUser | undefined,
     public body: unknown,
     public upstream: (ms: number) => void,
-    search: (text: string) => boolean,
-  ) {
-    this.holdsSecret = (text) => {
-      if (search(text)) return true;
-      this.searchedClean = text;
-      return false;
-    };
+    private readonly search: (text: string) => boolean,
+  ) {}
+
+  holdsSecret(text: string): boolean {
+    if (this.search(text)) return true;
+    this.searchedClean = text;
+    return false;
   }
 
   /** What to run if the answer is refused for holding a secret. */

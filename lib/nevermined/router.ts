@@ -151,7 +151,7 @@ export function neverminedSessionRouter(options: NeverminedSessionRouterOptions)
             throw new WidgetAuthError('INTERNAL_ERROR', 'resolveUser returned a user whose email is not an email address', { cause: err });
           }
           if (cache !== undefined) return cachedSession(user, email, ctx);
-          const { session, upstreamMs } = await mintWidgetSession(client, target, email, { signal: ctx, userKey: userKeyOf(user) }, ctx.holdsSecret);
+          const { session, upstreamMs } = await mintWidgetSession(client, target, email, { signal: ctx, userKey: userKeyOf(user) }, (text) => ctx.holdsSecret(text));
           ctx.upstream(upstreamMs);
           return session;
         },
