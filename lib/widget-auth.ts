@@ -15,16 +15,15 @@ export type { EnvVariable } from './core/config';
 export const WIDGET_AUTH_VENDORS: readonly WidgetAuthVendor[] = Object.freeze(VENDOR_REGISTRY.map((d) => d.name));
 
 /**
- * A vendor {@link widgetAuth} can mount: `"nevermined"`, `"neuroon"`, `"hissuno"`, `"neut"`,
- * `"wonderful"`, `"intercom"`, `"zendesk"`, `"stream"`, `"canny"` or `"featurebase"`.
+ * A vendor {@link widgetAuth} can mount: one of the names in {@link WIDGET_AUTH_VENDORS}
+ * (`"hissuno"`, `"intercom"`, `"pusher"`, …), one per vendor of the registry.
  */
 export type WidgetAuthVendor = RegisteredVendor['name'];
 
 /**
  * The options {@link widgetAuth} passes to one vendor's router on top of what the
  * environment provides, by vendor: the options of that vendor's router factory
- * (`neverminedSessionRouter`, `neuroonTokenRouter`, `hissunoTokenRouter`,
- * `neutEmbedParamsRouter`, `wonderfulTokenRouter`) without those that come from
+ * (`hissunoTokenRouter`, `pusherAuthRouter`, …) without those that come from
  * environment variables (secrets, ids, base URLs). A common option given here replaces
  * the top-level one for that vendor only (e.g. its own `rateLimit` or `path`). Neuroon's
  * `provider` is not accepted: to share a provider with `neuroonWidgetToken`, mount
@@ -66,13 +65,11 @@ export interface WidgetAuthRateLimit {
 /** Options of {@link widgetAuth}. */
 export interface WidgetAuthOptions extends Omit<CommonRouterOptions, 'path' | 'rateLimit'>, WeakSecretOption {
   /**
-   * Maps the request to the signed-in user; `null` means nobody (401). Used by the
-   * routers that serve signed-in users only: Nevermined, Hissuno, Wonderful and the
-   * presets that sign locally (Intercom, Zendesk messaging, Stream Chat, Canny,
-   * Featurebase). Neut's
-   * and Neuroon's routers serve anonymous visitors as they do when mounted alone (their
-   * widgets show public data and a shop-wide token); give them a `resolveUser` in
-   * `vendors` to require a sign-in there too.
+   * Maps the request to the signed-in user; `null` means nobody (401). Used by every
+   * router that serves signed-in users only (all but two). Neut's and Neuroon's routers
+   * serve anonymous visitors as they do when mounted alone (their widgets show public
+   * data and a shop-wide token); give them a `resolveUser` in `vendors` to require a
+   * sign-in there too.
    */
   resolveUser: ResolveUser;
   /** Where the vendors' variables are read. Defaults to `process.env`. */
