@@ -3,6 +3,7 @@ import type { Store } from 'express-rate-limit';
 import { z } from 'zod';
 import { parseOptions, type EnvVariable, type WeakSecretOption } from './core/config';
 import { WidgetAuthConfigError } from './core/errors';
+import { isRecord } from './core/json';
 import { guardFactory, rejectMisuse } from './core/misuse';
 import { checkCommonOptions, commonOptionsShape, resolveUserSchema, shareSecrets, type CommonRouterOptions } from './core/pipeline';
 import type { ResolveUser } from './core/types';
@@ -121,10 +122,6 @@ function reservedOptions(vendor: WidgetAuthVendor): Record<string, string> {
     ...Object.fromEntries(descriptor.variables.map((v) => [v.option, `comes from ${v.name}; set it in the environment instead`])),
     ...descriptor.reserved,
   };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isStore(value: unknown): value is Store {
@@ -328,10 +325,9 @@ export function widgetAuth(options: WidgetAuthOptions): WidgetAuthRouter {
       if (!(err instanceof WidgetAuthConfigError)) throw err;
       problems.push(
         ...err.problems.map((p) => {
-          // a required hook (Pusher's canJoin, Liveblocks' permissions) cannot come from the environment
-          const option = /^([A-Za-z]\w*): is required/.exec(p)?.[1];
-          const where = option !== undefined && !Object.hasOwn(routerOptions, option) ? `; give it in widgetAuth({ vendors: { ${s.vendor}: { ${option} } } })` : '';
-          return `${plan.factory}: ${p}${where}`;
+          // a required hook cannot come from the environment: the problem names it, the hint says where it goes
+          const hook = plan.requiredHooks?.find((name) => p.startsWith(`${name}:`) && !Object.hasOwn(routerOptions, name));
+          return `${plan.factory}: ${p}${hook === undefined ? '' : `; give it in widgetAuth({ vendors: { ${s.vendor}: { ${hook} } } })`}`;
         }),
       );
       continue;

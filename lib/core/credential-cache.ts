@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { SECRET_ECHO_HINT, WidgetAuthError, isWidgetAuthError } from './errors';
+import { ERRORS_DOCS_URL, SECRET_ECHO_HINT, WidgetAuthError, isWidgetAuthError } from './errors';
 import { createSecretMatcher, describeUnexpected, type Redactor, type WidgetAuthLogger } from './logger';
 import { credentialStoreSecrets, type CachedCredential, type CredentialLockRelease, type CredentialStore } from './remote-store';
-import { ERRORS_DOCS_URL } from './errors';
 import { emitReport } from './report';
 import type { RouteContext } from './pipeline';
 import type { WidgetUser } from './types';

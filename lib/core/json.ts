@@ -1,3 +1,15 @@
+/** An object that is neither `null` nor an array (a JSON object once parsed; any class instance too). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A record made by an object literal, `JSON.parse` or `Object.create(null)`: no class instance. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (!isRecord(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
 /**
  * Whether a JSON text names a member twice in one object (`{"a":1,"a":2}`, or
  * `{"a":1,"\u0061":2}`: names compare as decoded). `JSON.parse` keeps the last of the

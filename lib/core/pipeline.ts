@@ -738,7 +738,6 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
 
 const SHARE_SECRETS = Symbol('express-widget-auth.shareSecrets');
 
-
 /** How many answers found clean a router remembers, and the longest it remembers (UTF-16 units). */
 const CLEAN_ANSWERS = 128;
 const CLEAN_ANSWER_MAX_LENGTH = 4096;

@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, createSecretK
 import { z } from 'zod';
 import { parseOptions } from './config';
 import { WidgetAuthConfigError } from './errors';
+import { isPlainObject } from './json';
 import { withTimeout } from './redis';
 
 /** One user's cached credential: the JSON object the browser gets and its expiry in Unix seconds. */
@@ -76,12 +77,6 @@ export function scopedCredentialStore(store: CredentialStore, scope: string): Cr
 function subject(namespace: string, userId: string): string {
   return JSON.stringify([namespace, userId]);
 }
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> => {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-};
 
 /** A stored record read back: anything but `{ credential: object, expiresAt: number }` is a miss. */
 function readRecord(text: string): CachedCredential | undefined {

@@ -4,6 +4,7 @@ import type { CredentialRequest, WidgetCredential } from './credential';
 import { accountNamespace, createCredentialCache, credentialCacheOption, invalidatedUserId, mintBudgetMs, type CredentialCacheOptions } from './credential-cache';
 import type { RouteContext } from './pipeline';
 import { ERRORS_DOCS_URL, SECRET_ECHO_HINT, WidgetAuthError, isWidgetAuthError } from './errors';
+import { isPlainObject, isRecord } from './json';
 import { createSecretMatcher, loggerSchema, type WidgetAuthLogger } from './logger';
 import { credentialStoreSecrets, type CachedCredential } from './remote-store';
 import type { WidgetUser } from './types';
@@ -323,8 +324,8 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
     } finally {
       clearTimeout(timer);
     }
-    if (typeof result !== 'object' || result === null || Array.isArray(result) || ![Object.prototype, null].includes(Object.getPrototypeOf(result))) {
-      throw new WidgetAuthError('INTERNAL_ERROR', `call(…) of remoteCredential resolved ${kindOf(result)}${typeof result === 'object' && result !== null && !Array.isArray(result) ? ' that is a class instance' : ''}; it must resolve the plain object the browser gets`);
+    if (!isPlainObject(result)) {
+      throw new WidgetAuthError('INTERNAL_ERROR', `call(…) of remoteCredential resolved ${kindOf(result)}${isRecord(result) ? ' that is a class instance' : ''}; it must resolve the plain object the browser gets`);
     }
     let json: string;
     try {

@@ -38,6 +38,11 @@ export interface VendorDescriptor<Name extends string = string, Extra = unknown>
   readonly reserved?: Readonly<Record<string, string>>;
   /** The options that hold a secret: every router mounted together redacts all of them. */
   readonly secretOptions: readonly string[];
+  /**
+   * Hooks the router requires that no environment variable can give (Pusher's `canJoin`):
+   * when one is missing, `widgetAuth` says to give it in `vendors`.
+   */
+  readonly requiredHooks?: readonly string[];
   /** The routes a router built with `options` serves. */
   routes(options: Record<string, unknown>): VendorRoute[];
   /** Type only: the extra options `widgetAuth` takes for this vendor. */
@@ -60,6 +65,7 @@ export function defineVendor<Name extends string, Options, Extra>(descriptor: {
   signedInOnly: boolean;
   reserved?: Record<string, string>;
   secretOptions: readonly (keyof Options & string)[];
+  requiredHooks?: readonly (keyof Options & string)[];
   routes(options: Partial<Options>): VendorRoute[];
 }): VendorDescriptor<Name, Extra> {
   return {

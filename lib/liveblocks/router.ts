@@ -2,6 +2,7 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import { optionsFromEnv, parseOptions, secretString, vendorBaseUrl, type EnvVariable, type WeakSecretOption } from '../core/config';
 import { WidgetAuthError, isWidgetAuthError } from '../core/errors';
+import { isPlainObject } from '../core/json';
 import { unverifiedJwtClaims } from '../core/jwt';
 import { guardFactory } from '../core/misuse';
 import { checkCommonOptions, commonOptionsShape, resolveUserSchema, type CommonRouterOptions } from '../core/pipeline';
@@ -136,7 +137,6 @@ function roomOf(body: unknown): string | undefined {
   return room;
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && [Object.prototype, null].includes(Object.getPrototypeOf(v));
 
 /** Run a host hook: its own `WidgetAuthError` passes, anything else thrown is 500 naming the hook. */
 async function runHook<T>(name: string, run: () => T | Promise<T>): Promise<T> {

@@ -12,5 +12,7 @@ export const liveblocksVendor = defineVendor<'liveblocks', LiveblocksAuthRouterO
   build: liveblocksAuthRouter,
   signedInOnly: true,
   secretOptions: ['secretKey'],
+  // in the default access-token mode
+  requiredHooks: ['permissions'],
   routes: (o) => [{ path: pathOption(o, 'path', LIVEBLOCKS_AUTH_PATH), methods: ['POST'] }],
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseOptions, requiredString, secretString, vendorBaseUrl, type WeakSecretOption } from '../core/config';
 import { SECRET_ECHO_HINT, WidgetAuthError } from '../core/errors';
+import { isRecord } from '../core/json';
 import { createSecretMatcher, type SecretMatcher } from '../core/logger';
 import { createUpstreamClient, upstreamOptionsShape, type CallContext, type UpstreamClient } from '../core/upstream';
 import { trimAsciiSpace } from '../core/user';
@@ -71,13 +72,12 @@ const SESSION_STRINGS = ['sessionToken', 'userId', 'userWallet', 'apiKeyHash'] a
  * says why it is refused.
  */
 export function acceptWidgetSession(value: unknown): WidgetSession | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const fields = value as Record<string, unknown>;
+  if (!isRecord(value)) return undefined;
   for (const name of SESSION_STRINGS) {
-    const field = fields[name];
+    const field = value[name];
     if (typeof field !== 'string' || field.length === 0) return undefined;
   }
-  const expiresAt = fields['expiresAt'];
+  const expiresAt = value['expiresAt'];
   return typeof expiresAt === 'string' && ISO_DATE_TIME.test(expiresAt) ? (value as WidgetSession) : undefined;
 }
 

@@ -12,6 +12,7 @@ export const pusherVendor = defineVendor<'pusher', PusherAuthRouterOptions, Part
   build: pusherAuthRouter,
   signedInOnly: true,
   secretOptions: ['secret', 'encryptionMasterKeyBase64'],
+  requiredHooks: ['canJoin'],
   routes: (o) => [
     { path: pathOption(o, 'path', PUSHER_AUTH_PATH), methods: ['POST'] },
     { path: pathOption(o, 'userAuthPath', PUSHER_USER_AUTH_PATH), methods: ['POST'] },

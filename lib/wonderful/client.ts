@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { closestName, parseOptions, secretString, vendorBaseUrl, type WeakSecretOption } from '../core/config';
 import { WidgetAuthError, type WidgetAuthErrorCode } from '../core/errors';
 import { createSecretMatcher } from '../core/logger';
+import { isPlainObject, isRecord } from '../core/json';
 import { unverifiedJwtClaims } from '../core/jwt';
 import { createUpstreamClient, upstreamOptionsShape, type CallContext, type UpstreamOptions } from '../core/upstream';
 import { isUuid } from './entity';
@@ -93,12 +94,6 @@ function invalid(field: string, message: string): WidgetAuthError {
   return new WidgetAuthError('VALIDATION_ERROR', message, { field });
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
 function label(key: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key.slice(0, 64)}` : `[${JSON.stringify(key.slice(0, 64))}]`;
 }
@@ -187,10 +182,6 @@ type SignedAnswer = z.output<typeof signedSchema>;
 export const signAnswerSchema = z
   .union([signedSchema, z.object({ data: signedSchema }).loose().refine((body) => !('jwt' in body))])
   .transform((body) => ('jwt' in body ? (body as SignedAnswer) : (body as { data: SignedAnswer }).data));
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** `signedSchema`'s rules without zod: the fields when they certainly hold, `undefined` otherwise. */
 function signedFields(value: unknown): SignedAnswer | undefined {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { optionsFromEnv, parseOptions, vendorBaseUrl, type EnvVariable, type WeakSecretOption } from '../core/config';
 import { credentialCacheOption, invalidatedUserId, routerCredentialCache, type CredentialCacheOptions } from '../core/credential-cache';
 import { WidgetAuthError } from '../core/errors';
+import { isRecord } from '../core/json';
 import { guardFactory } from '../core/misuse';
 import { checkCommonOptions, commonOptionsShape, createWidgetRouter, isPromiseLike, resolveUserSchema, type CommonRouterOptions, type RouteContext } from '../core/pipeline';
 import { perUserUpstreamOptionsShape, userKeyOf, type PerUserUpstreamOptions, type UpstreamOptions } from '../core/upstream';
@@ -108,10 +109,6 @@ const optionsSchema = z
 
 /** The three fields the browser gets, in their order. */
 const answerOf = (body: WonderfulTokenBody): WonderfulTokenBody => ({ token: body.token, expiresAt: body.expiresAt, id: body.id });
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * Router serving the Wonderful contact-center SDK's token endpoints:
