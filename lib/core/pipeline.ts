@@ -6,7 +6,7 @@ import { milliseconds } from './config';
 import { isSafeCorrelationId, type VendorContract } from './contract';
 import { SECRET_ECHO_HINT, WidgetAuthError, isWidgetAuthError } from './errors';
 import { hasDuplicateMember } from './json';
-import { createSecretMatcher, cutText, describeUnexpected, logRequest, loggerSchema, type Redactor, type RequestLogEvent, type SecretMatcher, type WidgetAuthLogger } from './logger';
+import { createSecretMatcher, cutText, describeUnexpected, logRequest, loggerSchema, processSecretMatcher, registerProcessSecrets, type Redactor, type RequestLogEvent, type SecretMatcher, type WidgetAuthLogger } from './logger';
 import { allowedOriginsSchema, checkOriginOptions, createOriginGate, type AllowedOrigins } from './origin';
 import { createReporter } from './report';
 import type { ResolveUser, WidgetUser } from './types';
@@ -427,65 +427,6 @@ function run(mw: RequestHandler, req: Request, res: Response): Promise<void> {
   return new Promise((resolve, reject) => {
     mw(req, res, (err?: unknown) => (err ? reject(err) : resolve()));
   });
-}
-
-/**
- * The secrets of every router built in this process, newest last: each router redacts
- * them all from its logs and reports, so a hook's error quoting another vendor's secret
- * is redacted wherever it is logged, with routers mounted one by one as under
- * `widgetAuth`. Bounded, so that no router's redactor grows past what a regular
- * expression can hold or compile quickly: at most {@link MAX_PROCESS_SECRETS} secrets of
- * {@link MAX_PROCESS_SECRET_LENGTH} characters at most, {@link MAX_PROCESS_SECRETS_TOTAL}
- * characters in all, the least recently registered going first (far more than an app
- * configures; each router always redacts its own, whatever their size).
- * {@link processSecretsVersion} changes with each addition.
- */
-const processSecrets = new Set<string>();
-let processSecretsVersion = 0;
-let processSecretsTotal = 0;
-const MAX_PROCESS_SECRETS = 64;
-const MAX_PROCESS_SECRET_LENGTH = 512;
-const MAX_PROCESS_SECRETS_TOTAL = 8192;
-
-function registerProcessSecrets(list: readonly unknown[]): void {
-  for (const secret of list) {
-    if (typeof secret !== 'string' || secret.length === 0 || secret.length > MAX_PROCESS_SECRET_LENGTH) continue;
-    if (processSecrets.has(secret)) {
-      // the newest again: the set holds the same secrets, in another order
-      processSecrets.delete(secret);
-      processSecrets.add(secret);
-      continue;
-    }
-    processSecrets.add(secret);
-    processSecretsTotal += secret.length;
-    while (processSecrets.size > MAX_PROCESS_SECRETS || processSecretsTotal > MAX_PROCESS_SECRETS_TOTAL) {
-      const oldest = processSecrets.values().next().value!;
-      processSecrets.delete(oldest);
-      processSecretsTotal -= oldest.length;
-    }
-    processSecretsVersion++;
-  }
-}
-
-/**
- * One matcher of every registered secret, shared by the routers (`undefined` when there
- * is none or the engine cannot build it), and `reach`: the longest written form of one
- * (12 characters per character: `\uXXXX\uXXXX`, four `%XX`).
- */
-let processMatcher: { version: number; matcher: SecretMatcher | undefined; reach: number } = { version: -1, matcher: undefined, reach: 0 };
-
-function processSecretMatcher(): { matcher: SecretMatcher | undefined; reach: number } {
-  if (processMatcher.version !== processSecretsVersion) {
-    let matcher: SecretMatcher | undefined;
-    try {
-      matcher = processSecrets.size === 0 ? undefined : createSecretMatcher([...processSecrets]);
-    } catch {
-      // a pattern too large for the engine: each router still redacts its own secrets
-      matcher = undefined;
-    }
-    processMatcher = { version: processSecretsVersion, matcher, reach: 12 * Math.max(0, ...[...processSecrets].map((secret) => secret.length)) };
-  }
-  return processMatcher;
 }
 
 /**
