@@ -8,6 +8,7 @@
  */
 import fc from 'fast-check';
 import jwt from 'jsonwebtoken';
+import type { z } from 'zod';
 import { acceptSignAnswer, signAnswerSchema } from '../lib/wonderful/client';
 import { acceptWidgetSession, widgetSessionSchema } from '../lib/nevermined/session';
 
@@ -46,25 +47,33 @@ const session = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
 );
 
+/**
+ * Run the quick check and the schema on the same generated bodies: whatever the quick
+ * check passes, the schema passes and `same` finds read alike; and the quick check passes
+ * every body the schema passes, so that it is the path of every valid answer.
+ */
+function expectAgreement<T>(bodies: fc.Arbitrary<unknown>, schema: z.ZodType<T>, accept: (body: unknown) => T | undefined, same: (accepted: T, parsed: T, body: unknown) => void): void {
+  let quick = 0;
+  let valid = 0;
+  fc.assert(
+    fc.property(bodies, (body) => {
+      const parsed = schema.safeParse(body);
+      const accepted = accept(body);
+      if (parsed.success) valid++;
+      if (accepted === undefined) return;
+      quick++;
+      expect(parsed.success).toBe(true);
+      same(accepted, parsed.data as T, body);
+    }),
+    { numRuns: 3000 },
+  );
+  expect(quick).toBe(valid);
+}
+
 describe('quick answer checks agree with their schemas', () => {
   it('Wonderful: a body the quick check passes is one the schema passes, read the same', () => {
-    let quick = 0;
-    let valid = 0;
-    fc.assert(
-      fc.property(signAnswer, (body) => {
-        const parsed = signAnswerSchema.safeParse(body);
-        const accepted = acceptSignAnswer(body);
-        if (parsed.success) valid++;
-        if (accepted === undefined) return;
-        quick++;
-        expect(parsed.success).toBe(true);
-        const pick = (v: Record<string, unknown>) => ({ jwt: v['jwt'], expiresAt: v['expiresAt'], id: v['id'] });
-        expect(pick(accepted)).toEqual(pick(parsed.data as Record<string, unknown>));
-      }),
-      { numRuns: 3000 },
-    );
-    // the quick check is the path of every valid answer, not a check that declines everything
-    expect(quick).toBe(valid);
+    const pick = (v: Record<string, unknown>) => ({ jwt: v['jwt'], expiresAt: v['expiresAt'], id: v['id'] });
+    expectAgreement(signAnswer, signAnswerSchema, acceptSignAnswer, (accepted, parsed) => expect(pick(accepted)).toEqual(pick(parsed)));
   });
 
   it('Wonderful: a bare jwt that is invalid beside a valid { data } is refused by both', () => {
@@ -75,21 +84,9 @@ describe('quick answer checks agree with their schemas', () => {
   });
 
   it('Nevermined: a body the quick check passes is one the schema passes, the very object', () => {
-    let quick = 0;
-    let valid = 0;
-    fc.assert(
-      fc.property(session, (body) => {
-        const parsed = widgetSessionSchema.safeParse(body);
-        const accepted = acceptWidgetSession(body);
-        if (parsed.success) valid++;
-        if (accepted === undefined) return;
-        quick++;
-        expect(parsed.success).toBe(true);
-        expect(accepted).toBe(body);
-        expect(parsed.data).toBe(body);
-      }),
-      { numRuns: 3000 },
-    );
-    expect(quick).toBe(valid);
+    expectAgreement(session, widgetSessionSchema, acceptWidgetSession, (accepted, parsed, body) => {
+      expect(accepted).toBe(body);
+      expect(parsed).toBe(body);
+    });
   });
 });
