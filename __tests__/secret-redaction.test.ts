@@ -283,6 +283,7 @@ describe(`Secrets in vendor text, success bodies and thrown values (Express ${EX
       const answer = await app.send({ method: 'POST', path: '/api/sdk-token', headers: { 'x-user': 'ada' } });
       const events = await eventsOf('/api/sdk-token', from);
       expect({ status: answer.status, code: expectShaped(WIRE.wonderful, answer, 'POST')?.code }).toEqual({ status: 502, code: 'UPSTREAM_INVALID_RESPONSE' });
+      expect(requestEvent(events, '/api/sdk-token')).toMatchObject({ upstreamStatus: 200, err: { message: expect.stringContaining('with a token that holds the API key') } });
       expectNoTrace(answer, events);
 
       // the client gives the server no such token either
@@ -486,6 +487,21 @@ describe(`Secrets in vendor text, success bodies and thrown values (Express ${EX
       const events = await eventsOf('/api/widget-session', from);
       expect({ status: answer.status, code: expectShaped(WIRE.nevermined, answer)?.code }).toEqual({ status: 502, code: 'UPSTREAM_INVALID_RESPONSE' });
       expect(requestEvent(events, '/api/widget-session')).toMatchObject({ upstreamStatus: 200, err: { message: expect.stringContaining('holds the secret of another router mounted with it') } });
+      expectNoTrace(answer, events);
+    });
+
+    it("a Wonderful token holding another router's secret answers 502, its log naming whose secret, and is not sent", async () => {
+      const app = await served(widgetAuth({ env: env(), logger, vendors: { hissuno: true, wonderful: true }, resolveUser: () => ADA }));
+      const entity = wonderfulEntityIdFor(ADA);
+      const exp = Math.floor(Date.now() / 1000) + 600;
+      const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const token = `${base64url({ alg: 'RS256', typ: 'JWT' })}.${base64url({ sub: entity, exp, note: HISSUNO_SECRET })}.c2lnbmF0dXJl`;
+      wonderful.fault({ kind: 'status', status: 200, body: { jwt: token, expiresAt: exp, id: entity } }, { times: 1 });
+      const from = logger.events.length;
+      const answer = await app.send({ method: 'POST', path: '/api/sdk-token' });
+      const events = await eventsOf('/api/sdk-token', from);
+      expect({ status: answer.status, code: expectShaped(WIRE.wonderful, answer, 'POST')?.code }).toEqual({ status: 502, code: 'UPSTREAM_INVALID_RESPONSE' });
+      expect(requestEvent(events, '/api/sdk-token')).toMatchObject({ upstreamStatus: 200, err: { message: expect.stringContaining('with a token that holds the secret of another router mounted with it') } });
       expectNoTrace(answer, events);
     });
 

@@ -205,15 +205,27 @@ export function acceptSignAnswer(json: unknown): SignedAnswer | undefined {
 /** A signed token plus the time spent waiting on the vendor. */
 export interface SignOutcome extends SignResponse {
   upstreamMs: number;
+  /** The vendor's HTTP status. */
+  status: number;
   /** The token's own `exp` claim (Unix seconds), when it has a numeric one. */
   tokenExp: number | undefined;
 }
 
 /**
  * A function that sends a checked request and resolves the answer; a router passes the
- * request's close signal and the user's key as `context`.
+ * request's close signal and the user's key as `context`. The token is searched for the
+ * API key unless `searchToken` is `false`: a caller that searches the whole answer it
+ * builds from the token (the router, with the route's own search) passes `false`.
  */
-export type WonderfulSigner = (request: CheckedSignRequest, context?: CallContext) => Promise<SignOutcome>;
+export type WonderfulSigner = (request: CheckedSignRequest, context?: CallContext, searchToken?: boolean) => Promise<SignOutcome>;
+
+/**
+ * The error for an answer that holds the API key (`whose`: whose secret it was),
+ * with the call's duration as the upstream client's own errors carry it.
+ */
+export function tokenHoldsSecret(status: number, upstreamMs: number, whose = 'the API key'): WidgetAuthError {
+  return answerError(`Wonderful answered ${status} with a token that holds ${whose}; it was not passed on.`, status, upstreamMs);
+}
 
 /** An invalid-answer error carrying the call's duration, as the upstream client's own errors do. */
 function answerError(message: string, status: number, upstreamMs: number): WidgetAuthError {
@@ -235,7 +247,7 @@ export function createWonderfulSigner(config: WonderfulClientConfig & { maxInFli
   const apiKey = config.apiKey;
   const secrets = createSecretMatcher([apiKey]);
 
-  return async (request, context) => {
+  return async (request, context, searchToken = true) => {
     const tenantId = request.tenantId ?? config.tenantId;
     const headers: Record<string, string> = { 'x-api-key': apiKey };
     if (tenantId !== undefined) headers['X-Tenant-ID'] = tenantId;
@@ -246,7 +258,7 @@ export function createWonderfulSigner(config: WonderfulClientConfig & { maxInFli
     const { data, status, upstreamMs } = await upstream.call({ url, method: 'POST', headers, body, schema: signAnswerSchema, accept: acceptSignAnswer, signal: context?.signal, userKey: context?.userKey, redact: secrets.redact });
 
     // only the token (checked here) and the ids (checked to be the entity's) are passed on
-    if (secrets.contains(data.jwt)) throw answerError(`Wonderful answered ${status} with a token that holds the API key; it was not passed on.`, status, upstreamMs);
+    if (searchToken && secrets.contains(data.jwt)) throw tokenHoldsSecret(status, upstreamMs);
 
     const claims = unverifiedJwtClaims(data.jwt);
     if (claims === undefined) throw answerError(`Wonderful answered ${status} with a jwt whose claims are not one JSON object naming each member once.`, status, upstreamMs);
@@ -260,7 +272,7 @@ export function createWonderfulSigner(config: WonderfulClientConfig & { maxInFli
     }
     const tokenExp = typeof claims.exp === 'number' && Number.isFinite(claims.exp) ? Math.floor(claims.exp) : undefined;
     const expiresAt = data.expiresAt ?? tokenExp ?? sentAt + request.expiresIn;
-    return { jwt: data.jwt, expiresAt, id: data.id ?? sub ?? request.entityId, upstreamMs, tokenExp };
+    return { jwt: data.jwt, expiresAt, id: data.id ?? sub ?? request.entityId, upstreamMs, status, tokenExp };
   };
 }
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { optionsFromEnv, parseOptions, vendorBaseUrl, type EnvVariable, type WeakSecretOption } from '../core/config';
 import { credentialCacheOption, invalidatedUserId, routerCredentialCache, type CredentialCacheOptions } from '../core/credential-cache';
 import { WidgetAuthError } from '../core/errors';
+import { createSecretMatcher } from '../core/logger';
 import { isRecord } from '../core/json';
 import { guardFactory } from '../core/misuse';
 import { checkCommonOptions, commonOptionsShape, createWidgetRouter, isPromiseLike, resolveUserSchema, type CommonRouterOptions, type RouteContext } from '../core/pipeline';
@@ -14,6 +15,7 @@ import {
   WONDERFUL_SIGN_PATH,
   checkSignRequest,
   createWonderfulSigner,
+  tokenHoldsSecret,
   wonderfulApiKey,
   wonderfulClientShape,
   wonderfulExpiresIn,
@@ -152,32 +154,54 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Wond
     logger: config.logger,
   });
 
-  const ownEntity = async (user: WidgetUser): Promise<string> => {
-    let entityId: unknown;
-    try {
-      entityId = entityIdFor(user);
-      if (isPromiseLike(entityId)) entityId = await entityId;
-    } catch (err) {
-      throw new WidgetAuthError('INTERNAL_ERROR', 'entityIdFor threw', { cause: err });
-    }
+  const entityOf = (entityId: unknown): string => {
     if (!isUuid(entityId)) throw new WidgetAuthError('INTERNAL_ERROR', 'entityIdFor did not return a UUID');
     return entityId.toLowerCase();
   };
-
-  /** Sign a token for the entity; `signal` is the request's, or none when the call is shared by the user's requests. */
-  const signFor = async (entityId: string, user: WidgetUser, signal: RouteContext | undefined, record: (ms: number) => void): Promise<{ body: WonderfulTokenBody; tokenExp: number | undefined }> => {
-    let request: CheckedSignRequest;
+  const entityIdForThrew = (err: unknown): never => {
+    throw new WidgetAuthError('INTERNAL_ERROR', 'entityIdFor threw', { cause: err });
+  };
+  /** The user's entity id, lower-case; a promise only when `entityIdFor` gives one. */
+  const ownEntity = (user: WidgetUser): string | Promise<string> => {
+    let entityId: unknown;
     try {
-      const metadata = metadataFor ? await metadataFor(user) : undefined;
-      // the entity id (a lower-case UUID) and the lifetime passed their checks already
-      request = metadata === undefined ? { entityId, expiresIn } : checkSignRequest({ id: entityId, expiresIn, metadata });
+      entityId = entityIdFor(user);
     } catch (err) {
-      // metadata comes from the host's user record, not from the browser
-      throw new WidgetAuthError('INTERNAL_ERROR', 'metadataFor threw or gave metadata the vendor refuses', { cause: err });
+      entityIdForThrew(err);
     }
-    const signed = await sign(request, { signal, userKey: userKeyOf(user) });
+    return isPromiseLike(entityId) ? Promise.resolve(entityId).then(entityOf, entityIdForThrew) : entityOf(entityId);
+  };
+  // names whose secret an answer held: this router's key, or another router's (widgetAuth shares them)
+  const ownKey = createSecretMatcher([config.apiKey]);
+
+  /**
+   * Sign a token for the entity; `signal` is the request's, or none when the call is
+   * shared by the user's requests. With `route`, the answer is searched for secrets
+   * here, whole, with the route's own search (which the pipeline then spares a second
+   * search); without, the signer searches the token before it is cached.
+   */
+  const signFor = async (entityId: string, user: WidgetUser, signal: RouteContext | undefined, record: (ms: number) => void, route?: RouteContext): Promise<{ body: WonderfulTokenBody; tokenExp: number | undefined }> => {
+    let request: CheckedSignRequest;
+    if (metadataFor === undefined) {
+      // the entity id (a lower-case UUID) and the lifetime passed their checks already
+      request = { entityId, expiresIn };
+    } else {
+      try {
+        const metadata = await metadataFor(user);
+        request = metadata === undefined ? { entityId, expiresIn } : checkSignRequest({ id: entityId, expiresIn, metadata });
+      } catch (err) {
+        // metadata comes from the host's user record, not from the browser
+        throw new WidgetAuthError('INTERNAL_ERROR', 'metadataFor threw or gave metadata the vendor refuses', { cause: err });
+      }
+    }
+    const signed = await sign(request, { signal, userKey: userKeyOf(user) }, route === undefined);
     record(signed.upstreamMs);
-    return { body: { token: signed.jwt, expiresAt: signed.expiresAt, id: signed.id }, tokenExp: signed.tokenExp };
+    const body: WonderfulTokenBody = { token: signed.jwt, expiresAt: signed.expiresAt, id: signed.id };
+    if (route !== undefined) {
+      const json = JSON.stringify(body);
+      if (route.holdsSecret(json)) throw tokenHoldsSecret(signed.status, signed.upstreamMs, ownKey.contains(json) ? 'the API key' : 'the secret of another router mounted with it');
+    }
+    return { body, tokenExp: signed.tokenExp };
   };
 
   /**
@@ -186,7 +210,7 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Wond
    */
   const issue = async (entityId: string, user: WidgetUser, ctx: RouteContext, renew: boolean): Promise<WonderfulTokenBody> => {
     const record = (ms: number) => ctx.upstream(ms);
-    if (cache === undefined) return (await signFor(entityId, user, ctx, record)).body;
+    if (cache === undefined) return (await signFor(entityId, user, ctx, record, ctx)).body;
     const mint = async (): Promise<CachedCredential> => {
       const { body, tokenExp } = await signFor(entityId, user, undefined, record);
       // the sooner of the answer's expiry and the token's own exp
@@ -211,7 +235,8 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Wond
         requireUser: true,
         async handle(ctx) {
           const user = ctx.user!;
-          return issue(await ownEntity(user), user, ctx, false);
+          const entityId = ownEntity(user);
+          return issue(typeof entityId === 'string' ? entityId : await entityId, user, ctx, false);
         },
       },
       {
