@@ -352,6 +352,15 @@ describe(`remoteCredential with widgetCredentialRouter (Express ${EXPRESS_MAJOR}
     expect(vendor.calls).toHaveLength(0);
   });
 
+  it('says what is wrong, before any vendor call, when upstream() is given a parse that is not a function', async () => {
+    const app = appWith(strategy({ cache: false, call: ({ upstream }) => upstream({ url: vendor.url, parse: 'Token.parse' as never }) }));
+    logger.events.length = 0;
+    const res = await get(app);
+    expect([res.status, res.body.error.code]).toEqual([500, 'INTERNAL_ERROR']);
+    expect(vendor.calls).toHaveLength(0);
+    expect(JSON.stringify(logger.events)).toContain('upstream() of remoteCredential was given a parse that is not a function');
+  });
+
   it('lists every option mistake at start-up, never a secret', () => {
     let error: unknown;
     try {

@@ -8,7 +8,7 @@ import { isPlainObject, isRecord } from './json';
 import { createSecretMatcher, loggerSchema, type WidgetAuthLogger } from './logger';
 import { credentialStoreSecrets, type CachedCredential } from './remote-store';
 import type { WidgetUser } from './types';
-import { createUpstreamClient, REFUSAL_REASON, perUserUpstreamOptionsShape, upstreamOptionsShape, userKeyOf, type AbortSource, type PerUserUpstreamOptions, type UpstreamOptions } from './upstream';
+import { createUpstreamClient, perUserUpstreamOptionsShape, upstreamOptionsShape, userKeyOf, type AbortSource, type PerUserUpstreamOptions, type UpstreamOptions } from './upstream';
 
 // ---------------------------------------------------------------------------
 // Public types
@@ -185,21 +185,9 @@ const remoteSchema = z
 
 /** An expiry past this is in milliseconds, not seconds (the year 5138). */
 const MAX_UNIX_SECONDS = 1e11;
-const ANY_BODY = z.unknown();
 
-/** A `parse` function as the zod schema the upstream client validates with. */
-function schemaOf<T>(parse: ((body: unknown) => T) | undefined): z.ZodType<T> {
-  if (parse === undefined) return ANY_BODY as z.ZodType<T>;
-  return z.unknown().transform((body, ctx) => {
-    try {
-      return parse(body);
-    } catch (err) {
-      // what parse threw may quote the body: only the fact is kept, or the reason a WidgetAuthError gives on purpose
-      ctx.addIssue({ code: 'custom', message: 'refused by parse', ...(isWidgetAuthError(err) ? { params: { [REFUSAL_REASON]: err.message } } : {}) });
-      return z.NEVER;
-    }
-  }) as unknown as z.ZodType<T>;
-}
+/** The body as it is: `upstream()` without a `parse` of its own. */
+const asIs = <T>(body: unknown): T => body as T;
 
 /** What a value is, for a message: its type, never the value. */
 function kindOf(value: unknown): string {
@@ -272,23 +260,32 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
       ? undefined
       : createCredentialCache({ vendor, namespace: accountNamespace(vendor, config.secrets), store: config.cache.store, refreshBefore: config.cache.refreshBefore, mintBudgetMs: budgetMs, clock, logger, redact: matcher.redact });
 
+  // a call names a handful of fixed URLs: each is checked once (at most 64 remembered)
+  const checkedUrls = new Set<string>();
+  const checkUrl = (href: unknown): void => {
+    if (typeof href === 'string' && checkedUrls.has(href)) return;
+    let url: URL;
+    try {
+      url = new URL(href as string);
+    } catch {
+      throw new WidgetAuthError('INTERNAL_ERROR', 'upstream() of remoteCredential was given a URL that is not absolute');
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+      throw new WidgetAuthError('INTERNAL_ERROR', 'upstream() of remoteCredential was given a URL that is not https: (plain http: is allowed only for localhost, 127.0.0.0/8 and [::1])');
+    }
+    if (typeof href === 'string' && checkedUrls.size < 64) checkedUrls.add(href);
+  };
+
   const upstreamFor = (userKey: string | undefined, abort: AbortSource | undefined, request: CredentialRequest | undefined): RemoteUpstream =>
     async function upstream<T>(req: RemoteUpstreamRequest<T>): Promise<T> {
-      let url: URL;
-      try {
-        url = new URL(req.url);
-      } catch {
-        throw new WidgetAuthError('INTERNAL_ERROR', 'upstream() of remoteCredential was given a URL that is not absolute');
-      }
-      if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-        throw new WidgetAuthError('INTERNAL_ERROR', 'upstream() of remoteCredential was given a URL that is not https: (plain http: is allowed only for localhost, 127.0.0.0/8 and [::1])');
-      }
+      checkUrl(req.url);
+      if (req.parse !== undefined && typeof req.parse !== 'function') throw new WidgetAuthError('INTERNAL_ERROR', 'upstream() of remoteCredential was given a parse that is not a function');
       const { data, upstreamMs } = await client.call({
         url: req.url,
         method: req.method ?? 'POST',
         ...(req.headers !== undefined ? { headers: req.headers } : {}),
         ...(req.body !== undefined ? { body: req.body } : {}),
-        schema: schemaOf(req.parse),
+        parse: req.parse ?? (asIs as (body: unknown) => T),
         signal: abort,
         userKey,
         redact: matcher.redact,
@@ -302,17 +299,38 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
   /** Call the vendor once, within the budget: the checked credential and its expiry (Unix seconds, or NaN without `expiresAt`). */
   async function mint(user: WidgetUser, request: CredentialRequest | undefined, shared: boolean): Promise<CachedCredential> {
     const source = !shared && isAbortSource(request) ? request : undefined;
-    const controller = new AbortController();
-    const signal = source === undefined ? controller.signal : AbortSignal.any([controller.signal, source.signal]);
+    // the call's signal is made when the call first reads it: most calls only use `upstream`,
+    // which the budget and the request's close reach without it (an AbortController, and
+    // AbortSignal.any above all, cost more than the rest of a call's bookkeeping)
+    let controller: AbortController | undefined;
+    let signal: AbortSignal | undefined;
+    let expired: WidgetAuthError | undefined;
+    const signalOf = (): AbortSignal => {
+      if (signal === undefined) {
+        controller = new AbortController();
+        if (expired !== undefined) controller.abort(expired);
+        signal = source === undefined ? controller.signal : AbortSignal.any([controller.signal, source.signal]);
+      }
+      return signal;
+    };
     const userKey = userKeyOf(user);
     let timer: NodeJS.Timeout | undefined;
     let result: unknown;
     try {
-      const pending = Promise.resolve().then(() => call({ user, body: request?.body ?? {}, signal, upstream: upstreamFor(userKey, source, request) }));
+      const args: Parameters<RemoteCredentialOptions['call']>[0] = {
+        user,
+        body: request?.body ?? {},
+        get signal() {
+          return signalOf();
+        },
+        upstream: upstreamFor(userKey, source, request),
+      };
+      const pending = Promise.resolve().then(() => call(args));
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-          controller.abort(new WidgetAuthError('UPSTREAM_TIMEOUT', `${vendor} did not answer within ${budgetMs} ms.`));
-          reject(controller.signal.reason);
+          expired = new WidgetAuthError('UPSTREAM_TIMEOUT', `${vendor} did not answer within ${budgetMs} ms.`);
+          controller?.abort(expired);
+          reject(expired);
         }, budgetMs);
       });
       // a call that settles after the deadline is nobody's concern
@@ -333,9 +351,14 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
     } catch (err) {
       throw new WidgetAuthError('INTERNAL_ERROR', 'call(…) of remoteCredential resolved a value JSON cannot write (a BigInt, a cycle)', { cause: err });
     }
-    // the answer goes to the browser and into the cache: one holding this server's key is never used
-    if (matcher.contains(json)) {
-      throw new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered with a credential that holds this server's key; it was not used.`, { hint: SECRET_ECHO_HINT });
+    // the answer goes to the browser and into the cache: one holding this server's key is never
+    // used. A request's own call is searched with the route's search, which also knows the
+    // secrets of the routers mounted beside it, and which the pipeline's search of the same
+    // answer then skips
+    const route = !shared && isRouteContext(request) ? request : undefined;
+    if (route === undefined ? matcher.contains(json) : route.holdsSecret(json)) {
+      const whose = route === undefined || matcher.contains(json) ? "this server's key" : 'the secret of another router mounted with it';
+      throw new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered with a credential that holds ${whose}; it was not used.`, { hint: SECRET_ECHO_HINT });
     }
     const credential = JSON.parse(json) as Record<string, unknown>;
     if (expiresAtOf === undefined) return { credential, expiresAt: Number.NaN };

@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { urlToHttpOptions } from 'node:url';
 import { z } from 'zod';
-import { WidgetAuthError } from './errors';
+import { WidgetAuthError, isWidgetAuthError } from './errors';
 import { nestsDeeperThan } from './json';
 import { cutText, type Redactor } from './logger';
 import type { WidgetUser } from './types';
@@ -37,8 +37,18 @@ export interface VendorRequest<T> {
   headers?: Record<string, string>;
   /** Serialised as JSON when present. */
   body?: unknown;
-  /** Validates the 2xx body; a mismatch is `UPSTREAM_INVALID_RESPONSE`. */
-  schema: z.ZodType<T>;
+  /**
+   * Validates the 2xx body; a mismatch is `UPSTREAM_INVALID_RESPONSE`. Give this or
+   * `parse`.
+   */
+  schema?: z.ZodType<T>;
+  /**
+   * Reads the 2xx body (parsed from JSON) instead of `schema`: what it returns is the
+   * call's data, what it throws refuses the body as `UPSTREAM_INVALID_RESPONSE`, giving
+   * a {@link WidgetAuthError}'s message as the reason (redacted) and nothing of any other
+   * error, which may quote the body.
+   */
+  parse?: (json: unknown) => T;
   /**
    * A quicker check of a 2xx body (parsed from JSON) that `schema` would pass: the value
    * `schema` would give when the body is certainly valid, `undefined` to leave the body to
@@ -468,8 +478,17 @@ export function createUpstreamClient(
         return invalid('a body that is not JSON');
       }
       if (json !== null && typeof json === 'object' && nestsDeeperThan(text, MAX_OK_DEPTH)) return invalid(`JSON nested more than ${MAX_OK_DEPTH} levels deep`);
+      if (req.parse !== undefined) {
+        try {
+          return { ok: true, data: req.parse(json), status };
+        } catch (err) {
+          const reason = isWidgetAuthError(err) && typeof err.message === 'string' && err.message.trim() !== '' ? err.message : undefined;
+          return invalid(reason !== undefined ? vendorText(reason, MAX_REFUSAL_REASON).replace(/[.\s]+$/, '') : 'a body that is not the documented object');
+        }
+      }
       const accepted = req.accept?.(json);
       if (accepted !== undefined) return { ok: true, data: accepted, status };
+      if (req.schema === undefined) return { ok: true, data: json as T, status };
       const parsed = req.schema.safeParse(json);
       if (!parsed.success) {
         const reason = refusalReason(parsed.error.issues);

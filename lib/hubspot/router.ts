@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { optionsFromEnv, parseOptions, secretString, vendorBaseUrl, type EnvVariable, type WeakSecretOption } from '../core/config';
 import type { WidgetCredential } from '../core/credential';
 import { WidgetAuthError, isWidgetAuthError } from '../core/errors';
+import { isRecord } from '../core/json';
 import { guardFactory } from '../core/misuse';
 import { checkCommonOptions, commonOptionsShape, resolveUserSchema, type CommonConfig, type CommonRouterOptions } from '../core/pipeline';
 import { presetEmail, presetRouter } from '../core/preset';
@@ -194,7 +195,12 @@ function visitorNames(user: WidgetUser, names: false | ((user: WidgetUser) => Hu
   return out;
 }
 
-const TokenAnswer = z.object({ token: z.string().min(1) });
+/** HubSpot's answer, `{ token }` with a non-empty token; anything else is refused (502, nothing of the body quoted). */
+function tokenAnswer(body: unknown): { token: string } {
+  const token = isRecord(body) ? body['token'] : undefined;
+  if (typeof token !== 'string' || token.length === 0) throw new Error('not { token }');
+  return { token };
+}
 
 const FEATURE_HINT =
   "HubSpot's visitor identification API needs a Professional or Enterprise subscription (Marketing, Sales, Service, Content or Data Hub) on the account the private app belongs to: upgrade the account, or unmount this route and load the chat widget without identification.";
@@ -269,13 +275,13 @@ export function hubspotVisitorTokenRouter(options: HubSpotVisitorTokenRouterOpti
   async function call({ user, upstream }: { user: WidgetUser; upstream: RemoteUpstream }): Promise<HubSpotVisitorToken & Record<string, unknown>> {
     const email = visitorEmail(user);
     const started = clock();
-    let answer: z.infer<typeof TokenAnswer>;
+    let answer: { token: string };
     try {
       answer = await upstream({
         url,
         headers: { Authorization: `Bearer ${accessToken}` },
         body: { email, ...visitorNames(user, names) },
-        parse: (body) => TokenAnswer.parse(body),
+        parse: tokenAnswer,
       });
     } catch (err) {
       throw hubspotError(err);
