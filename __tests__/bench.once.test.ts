@@ -1,3 +1,7 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BENCH_USER, BENCH_USER_HEADER, BENCH_USERS, benchResolveUser } from '../bench/fixtures';
+import { runLoad } from '../bench/load';
 import { runBench, type BenchReport } from '../bench/run';
 import { findRedisServer } from '../bench/processes';
 
@@ -7,6 +11,8 @@ import { findRedisServer } from '../bench/processes';
 jest.setTimeout(90_000);
 
 const redisInstalled = findRedisServer() !== undefined;
+// every vendor-backed router, against its vendor call written by hand
+const VENDOR_CPU = ['nevermined', 'wonderful', 'liveblocks', 'hubspot'];
 const EXPECTED = [
   'constant',
   'hissuno',
@@ -25,11 +31,12 @@ const EXPECTED = [
   'wonderful',
   'wonderful-direct',
   'wonderful-hand',
+  ...VENDOR_CPU.flatMap((id) => [`${id}-cpu`, `${id}-hand-cpu`]),
   'neuroon-cold-1',
   ...(redisInstalled ? ['neuroon-cold-redis-1', 'neuroon-cold-redis-3', 'remote-shared-3'] : []),
   'memory',
 ];
-const TARGET_ROWS = ['hissuno', 'neut', 'neuroon', 'credential-hmac', 'credential-jwt', 'pusher', 'remote-cached', 'nevermined', 'wonderful', 'neuroon-cold-1', 'remote-shared-3', 'memory'];
+const TARGET_ROWS = ['hissuno', 'neut', 'neuroon', 'credential-hmac', 'credential-jwt', 'pusher', 'remote-cached', 'nevermined', 'wonderful', ...VENDOR_CPU.map((id) => `${id}-cpu`), 'neuroon-cold-1', 'remote-shared-3', 'memory'];
 
 describe('npm run bench (quick mode)', () => {
   let report: BenchReport;
@@ -70,7 +77,11 @@ describe('npm run bench (quick mode)', () => {
     expect(comparison('pusher')).toMatch(/^\d+\.\d\d× constant POST$/);
     expect(comparison('remote-cached')).toMatch(/^\d+\.\d\d× constant$/);
     for (const id of ['nevermined', 'wonderful']) {
-      expect(comparison(id)).toMatch(/^\+-?\d+\.\d\d ms p50, \+-?\d+\.\d\d ms p99; \d+ connections? opened for [\d,]+ vendor calls \(at most \d+ opened during one measured slot\); \d+\.\d\d× hand-written CPU$/);
+      expect(comparison(id)).toMatch(/^\+-?\d+\.\d\d ms p50, \+-?\d+\.\d\d ms p99; \d+ connections? opened for [\d,]+ vendor calls \(at most \d+ opened during one measured slot\)$/);
+    }
+    for (const id of VENDOR_CPU) {
+      expect(comparison(`${id}-cpu`)).toMatch(/^\d+\.\d\d× hand-written$/);
+      expect(report.rows.find((r) => r.id === `${id}-cpu`)!.target).toBe('≤ 1.05× hand-written');
     }
     for (const id of ['nevermined-hand', 'wonderful-hand']) {
       expect(comparison(id)).toMatch(/^\+-?\d+\.\d\d ms p50, \+-?\d+\.\d\d ms p99 \(Express and the extra hop alone\)$/);
@@ -109,5 +120,38 @@ describe('npm run bench without redis-server', () => {
     expect(report.facts.skipped).toEqual(['Neuroon cold start with Redis (1 and 3 instances) and the cached remote route on 3 instances: redis-server is not installed']);
     expect(lines).toContain('  skipped: Neuroon cold start with Redis (1 and 3 instances) and the cached remote route on 3 instances: redis-server is not installed');
     expect(report.markdown).toContain('Skipped: Neuroon cold start with Redis (1 and 3 instances) and the cached remote route on 3 instances: redis-server is not installed');
+  });
+});
+
+describe('the load of the vendor CPU comparisons', () => {
+  it('sends each request as the next of the bench users, so that concurrent requests come from different users', async () => {
+    const seen: (string | undefined)[] = [];
+    const server = http.createServer((req, res) => {
+      const user = req.headers[BENCH_USER_HEADER];
+      seen.push(Array.isArray(user) ? user.join() : user);
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      await runLoad({ url, requests: [{ method: 'GET', path: '/' }], connections: 8, amount: 640, manyUsers: true });
+      const counts = new Map<string | undefined, number>();
+      for (const user of seen) counts.set(user, (counts.get(user) ?? 0) + 1);
+      expect([...counts.keys()].sort()).toEqual(BENCH_USERS.map((_, i) => String(i)).sort());
+      // in turn: no user gets more than a round's share beyond another
+      expect(Math.max(...counts.values()) - Math.min(...counts.values())).toBeLessThanOrEqual(2);
+      seen.length = 0;
+      await runLoad({ url, requests: [{ method: 'GET', path: '/' }], connections: 2, amount: 20 });
+      expect(new Set(seen)).toEqual(new Set([undefined]));
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('resolves each of those users, and the one bench user without the header', () => {
+    const req = (headers: Record<string, string>) => ({ headers }) as unknown as import('express').Request;
+    expect(benchResolveUser(req({}))).toBe(BENCH_USER);
+    expect(benchResolveUser(req({ [BENCH_USER_HEADER]: '7' }))).toBe(BENCH_USERS[7]);
+    expect(new Set(BENCH_USERS.map((u) => u.id)).size).toBe(BENCH_USERS.length);
   });
 });

@@ -22,9 +22,11 @@ import {
   memoryCredentialStore,
   redisCredentialStore,
   remoteCredential,
+  liveblocksAuthRouter,
+  hubspotVisitorTokenRouter,
 } from '../lib';
 import { constantFormRoute, constantRoute, handWrittenVendorRoute, naiveHissunoRoute, plainNeutRoute } from './baselines';
-import { benchResolveUser, CREDENTIAL_SECRET, HISSUNO_SECRET, NEUROON_API_KEY, NEUT_ENV, NEVERMINED_ORG, PATHS, PUSHER_BENCH, REMOTE_CACHE_KEY, WONDERFUL_API_KEY } from './fixtures';
+import { benchResolveUser, CREDENTIAL_SECRET, HISSUNO_SECRET, HUBSPOT_ACCESS_TOKEN, LIVEBLOCKS_BENCH, NEUROON_API_KEY, NEUT_ENV, NEVERMINED_ORG, PATHS, PUSHER_BENCH, REMOTE_CACHE_KEY, WONDERFUL_API_KEY } from './fixtures';
 
 /** Which app a server process runs. */
 export type AppKind =
@@ -43,13 +45,17 @@ export type AppKind =
   | 'wonderful'
   | 'nevermined-hand'
   | 'wonderful-hand'
+  | 'liveblocks'
+  | 'liveblocks-hand'
+  | 'hubspot'
+  | 'hubspot-hand'
   | 'memory';
 
 /** Everything a server process needs to know besides its kind. */
 export interface AppConfig {
   kind: AppKind;
   /** Base URLs of the fake vendors (from the fakes process). */
-  vendors?: { nevermined?: string; wonderful?: string; neuroon?: string };
+  vendors?: { nevermined?: string; wonderful?: string; neuroon?: string; liveblocks?: string; hubspot?: string };
   /** Neuroon shop the process serves. */
   shopId?: string;
   /** Port of the Redis server shared by Neuroon instances (and by the cached remote route); memory store when absent. */
@@ -202,6 +208,32 @@ export function buildBenchApp(config: AppConfig): Express {
         url: `${need(config.vendors?.wonderful, 'the Wonderful fake URL')}/api/v1/jwt/sign`,
         headers: { accept: 'application/json', 'x-api-key': WONDERFUL_API_KEY },
         body: (user) => ({ entityId: wonderfulEntityIdFor(user), expiresIn: 3600 }),
+      });
+      break;
+    case 'liveblocks':
+      app.use(liveblocksAuthRouter({ secretKey: LIVEBLOCKS_BENCH.secretKey, apiBaseUrl: need(config.vendors?.liveblocks, 'the Liveblocks fake URL'), resolveUser, permissions: () => ['room:write'] }));
+      break;
+    case 'liveblocks-hand':
+      handWrittenVendorRoute(app, 'post', PATHS.liveblocks, {
+        url: `${need(config.vendors?.liveblocks, 'the Liveblocks fake URL')}/v2/authorize-user`,
+        headers: { accept: 'application/json', authorization: `Bearer ${LIVEBLOCKS_BENCH.secretKey}` },
+        readsBody: true,
+        body: (user, request) => ({ userId: user.id, permissions: { [String(request['room'])]: ['room:write'] } }),
+      });
+      break;
+    case 'hubspot':
+      // every request a vendor call, as the hand-written handler makes (the router caches by default)
+      app.use(hubspotVisitorTokenRouter({ accessToken: HUBSPOT_ACCESS_TOKEN, apiBaseUrl: need(config.vendors?.hubspot, 'the HubSpot fake URL'), resolveUser, cache: false }));
+      break;
+    case 'hubspot-hand':
+      handWrittenVendorRoute(app, 'get', PATHS.hubspot, {
+        url: `${need(config.vendors?.hubspot, 'the HubSpot fake URL')}/visitor-identification/v3/tokens/create`,
+        headers: { accept: 'application/json', authorization: `Bearer ${HUBSPOT_ACCESS_TOKEN}` },
+        body: (user) => {
+          const [firstName, ...rest] = (user.name ?? '').split(' ');
+          return { email: user.email, firstName, lastName: rest.join(' ') };
+        },
+        answer: (vendor, user) => ({ identificationEmail: user.email, identificationToken: vendor['token'] }),
       });
       break;
     case 'memory':

@@ -11,9 +11,10 @@
  *   HMAC and URL building, done plainly inside one handler, reading its settings from the
  *   environment on each request as the guide does.
  *
- * - {@link handWrittenVendorRoute}: Nevermined's and Wonderful's vendor call written by
- *   hand in one Express handler (their target compares with the fake called directly;
- *   this row shows how much of the added latency is Express and the extra hop alone).
+ * - {@link handWrittenVendorRoute}: a vendor-backed route's vendor call (Nevermined,
+ *   Wonderful, Liveblocks, HubSpot) written by hand in one Express handler: the CPU
+ *   baseline of each such router, and, for Nevermined and Wonderful, how much of the
+ *   latency added over the fake called directly is Express and the extra hop alone.
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -238,13 +239,20 @@ export function plainNeutRoute(app: Express): void {
   });
 }
 
-// ---- Nevermined and Wonderful, the vendor call written by hand ----------------------------
+// ---- vendor-backed routes, the vendor call written by hand ---------------------------------
 
-/** The vendor call a hand-written handler makes: where, with which headers and body. */
+type BenchUser = NonNullable<ReturnType<typeof benchResolveUser>>;
+
+/** The vendor call a hand-written handler makes: where, with which headers and body, and what it answers. */
 export interface HandWrittenCall {
   url: string;
   headers: Record<string, string>;
-  body: (user: NonNullable<ReturnType<typeof benchResolveUser>>) => unknown;
+  /** The vendor request's body; `request` is the browser's JSON body when `readsBody` is set. */
+  body: (user: BenchUser, request: Record<string, unknown>) => unknown;
+  /** Read the browser's JSON body with `express.json()` first (a route the browser posts to). */
+  readsBody?: boolean;
+  /** The browser's answer made of the vendor's JSON. Defaults to the vendor's JSON as is. */
+  answer?: (vendor: Record<string, unknown>, user: BenchUser) => unknown;
 }
 
 /**
@@ -256,13 +264,13 @@ export interface HandWrittenCall {
 export function handWrittenVendorRoute(app: Express, method: 'get' | 'post', path: string, call: HandWrittenCall): void {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
   const target = new URL(call.url);
-  app[method](path, (req, res) => {
+  const handler = (req: express.Request, res: express.Response): void => {
     const user = benchResolveUser(req);
     if (!user) {
       res.status(401).json({ error: 'Unauthorized' });
       return;
     }
-    const body = JSON.stringify(call.body(user));
+    const body = JSON.stringify(call.body(user, (req.body ?? {}) as Record<string, unknown>));
     const upstream = http.request(
       { hostname: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers: { ...call.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
       (answer) => {
@@ -271,11 +279,14 @@ export function handWrittenVendorRoute(app: Express, method: 'get' | 'post', pat
         answer.on('data', (chunk: string) => (text += chunk));
         answer.on('end', () => {
           res.set('Cache-Control', 'no-store');
-          res.status(answer.statusCode === 200 ? 200 : 502).json(JSON.parse(text));
+          const json = JSON.parse(text) as Record<string, unknown>;
+          res.status(answer.statusCode === 200 ? 200 : 502).json(call.answer ? call.answer(json, user) : json);
         });
       },
     );
     upstream.on('error', () => res.status(502).json({ error: 'vendor unreachable' }));
     upstream.end(body);
-  });
+  };
+  if (call.readsBody) app[method](path, express.json(), handler);
+  else app[method](path, handler);
 }

@@ -2,13 +2,14 @@
  * Entry point of the fake-vendor process: the fakes of `lib/testing` on 127.0.0.1,
  * kept out of the server processes so that their work never counts as server CPU time.
  * Nevermined and Wonderful each get two fakes — one behind the router under test (so
- * that its connection count is the router's alone) and one for the direct load.
+ * that its connection count is the router's alone) and one for the direct load;
+ * Liveblocks and HubSpot one each, for their routers and hand-written handlers alike.
  *
  * The fakes record every request; the records are dropped once counted, so that a long
  * run does not grow this process without bound.
  */
-import { startFakeNeuroon, startFakeNevermined, startFakeWonderful, type FakeServer } from '../lib/testing';
-import { NEUROON_API_KEY, NEUROON_COLD_SHOPS, NEUROON_WARM_SHOP, NEVERMINED_ORG, WONDERFUL_API_KEY } from './fixtures';
+import { startFakeHubSpot, startFakeLiveblocks, startFakeNeuroon, startFakeNevermined, startFakeWonderful, type FakeServer } from '../lib/testing';
+import { HUBSPOT_ACCESS_TOKEN, LIVEBLOCKS_BENCH, NEUROON_API_KEY, NEUROON_COLD_SHOPS, NEUROON_WARM_SHOP, NEVERMINED_ORG, WONDERFUL_API_KEY } from './fixtures';
 import type { FakeCounts, FakeName, FakesCommand, FakesReply } from './protocol';
 
 const ISSUE_PATH = /^\/api\/shops\/([^/]+)\/widget-token$/;
@@ -30,6 +31,8 @@ async function main(): Promise<void> {
     wonderful: await startFakeWonderful({ apiKey: WONDERFUL_API_KEY }),
     wonderfulDirect: await startFakeWonderful({ apiKey: WONDERFUL_API_KEY }),
     neuroon: await startFakeNeuroon({ shops }),
+    liveblocks: await startFakeLiveblocks({ secret: LIVEBLOCKS_BENCH.secretKey }),
+    hubspot: await startFakeHubSpot({ accessToken: HUBSPOT_ACCESS_TOKEN }),
   };
   const names = Object.keys(fakes) as FakeName[];
   const seen = Object.fromEntries(names.map((n) => [n, 0])) as Record<FakeName, number>;

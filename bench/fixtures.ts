@@ -41,12 +41,25 @@ export const BENCH_USER: WidgetUser = Object.freeze({
   name: 'Ada Lovelace',
 });
 
+/** Header naming which of {@link BENCH_USERS} a request comes from (absent: {@link BENCH_USER}). */
+export const BENCH_USER_HEADER = 'x-bench-user';
+
+/**
+ * The users of a load with many users (see `LoadOptions.users`): request `n` of such a
+ * load comes from `BENCH_USERS[n % BENCH_USERS.length]`.
+ */
+export const BENCH_USERS: readonly WidgetUser[] = Array.from({ length: 64 }, (_, i) =>
+  Object.freeze({ id: `user-bench-${i}`, email: `user${i}@example.com`, name: `Bench User ${i}` }),
+);
+
 /**
  * The `resolveUser` hook of every server, baselines included, so that the only
- * difference between two servers is the route itself.
+ * difference between two servers is the route itself: the user named by the
+ * {@link BENCH_USER_HEADER} header, else {@link BENCH_USER}.
  */
-export function benchResolveUser(_req: Request): WidgetUser {
-  return BENCH_USER;
+export function benchResolveUser(req: Request): WidgetUser {
+  const n = req.headers[BENCH_USER_HEADER];
+  return n === undefined ? BENCH_USER : (BENCH_USERS[Number(n)] ?? BENCH_USER);
 }
 
 /** Route paths (each vendor's default). */
@@ -62,7 +75,15 @@ export const PATHS = {
   credentialJwt: '/api/custom-token',
   pusher: '/api/pusher/auth',
   remote: '/api/remote-token',
+  liveblocks: '/api/liveblocks-auth',
+  hubspot: '/api/hubspot-visitor-token',
 } as const;
+
+/** The Liveblocks project of the benchmark: the secret key the fake accepts, and the room the load enters. */
+export const LIVEBLOCKS_BENCH = { secretKey: 'sk_bench_5tQ8wZ2mK7vR4xN9cL3pJ6hD', room: 'bench-room' } as const;
+
+/** The HubSpot private app access token the fake accepts. */
+export const HUBSPOT_ACCESS_TOKEN = 'pat-na1-bench-3f9c2a7e-6b14-4d58-9e0a-c81d2f5b7a46';
 
 /** The Pusher app of the benchmark, and the presence channel its load joins. */
 export const PUSHER_BENCH = {

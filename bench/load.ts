@@ -5,6 +5,7 @@
  * for a 2 ms target).
  */
 import type { EventEmitter } from 'node:events';
+import { BENCH_USER_HEADER, BENCH_USERS } from './fixtures';
 import { percentile } from './stats';
 
 /** One request of a cycled sequence. */
@@ -31,6 +32,12 @@ export interface LoadOptions {
   amount?: number;
   /** Total requests per second across connections (open-loop load); closed-loop when absent. */
   overallRate?: number;
+  /**
+   * Send each request as the next of the bench users (the `x-bench-user` header, in turn
+   * over all connections), so that concurrent requests come from different users, as
+   * they do in production; absent: every request comes from the one bench user.
+   */
+  manyUsers?: boolean;
 }
 
 /** What came back. */
@@ -61,7 +68,10 @@ interface AutocannonOptions {
   overallRate?: number;
   timeout?: number;
   sampleInt?: number;
-  requests: { method: string; path: string; body?: string; headers?: Record<string, string> }[];
+  requests: { method: string; path: string; body?: string; headers?: Record<string, string>; setupRequest?: (request: AutocannonRequest) => AutocannonRequest }[];
+}
+interface AutocannonRequest {
+  headers?: Record<string, string>;
 }
 type AutocannonInstance = EventEmitter & { stop(): void };
 type Autocannon = (options: AutocannonOptions, done: (err: Error | null, result: unknown) => void) => AutocannonInstance;
@@ -86,8 +96,12 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
       body = new URLSearchParams(r.form).toString();
       headers['content-type'] = 'application/x-www-form-urlencoded';
     }
-    return { method: r.method, path: r.path, headers, ...(body !== undefined ? { body } : {}) };
+    return { method: r.method, path: r.path, headers, ...(body !== undefined ? { body } : {}), ...(options.manyUsers ? { setupRequest: nextUser } : {}) };
   });
+  let sent = 0;
+  function nextUser(request: AutocannonRequest): AutocannonRequest {
+    return { ...request, headers: { ...request.headers, [BENCH_USER_HEADER]: String(sent++ % BENCH_USERS.length) } };
+  }
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const instance = autocannon(

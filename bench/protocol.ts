@@ -42,8 +42,11 @@ export type FakesCommand =
   | { id: number; cmd: 'latency'; fake: FakeName; ms: number; path?: string }
   | { id: number; cmd: 'clear-faults' };
 
-/** The fakes the fakes process runs: one per router under test, one for direct load. */
-export type FakeName = 'nevermined' | 'neverminedDirect' | 'wonderful' | 'wonderfulDirect' | 'neuroon';
+/**
+ * The fakes the fakes process runs: one per router under test, one for direct load
+ * (Liveblocks and HubSpot: one each, shared by the router and its hand-written handler).
+ */
+export type FakeName = 'nevermined' | 'neverminedDirect' | 'wonderful' | 'wonderfulDirect' | 'neuroon' | 'liveblocks' | 'hubspot';
 
 /** Fakes process → orchestrator. */
 export type FakesReply =
