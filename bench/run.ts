@@ -47,7 +47,7 @@ export interface BenchPlan {
   memory: { connections: number; warmup: number; requests: number; sampleMs: number };
 }
 
-/** The full run: about fourteen minutes on two cores. */
+/** The full run: about sixteen minutes on two cores. */
 export const FULL_PLAN: BenchPlan = {
   cpu: { connections: 16, warmup: { durationS: 3 }, rounds: 12, slot: { durationS: 1.5 }, rewarm: { durationS: 0.5 } },
   upstream: { connections: 1, warmup: { durationS: 3 }, rounds: 12, slot: { durationS: 1.5 }, rewarm: { durationS: 0.5 } },
