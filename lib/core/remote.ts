@@ -186,6 +186,8 @@ const remoteSchema = z
 /** An expiry past this is in milliseconds, not seconds (the year 5138). */
 const MAX_UNIX_SECONDS = 1e11;
 
+const credentialOf = (minted: CachedCredential): Record<string, unknown> => minted.credential;
+
 /** The body as it is: `upstream()` without a `parse` of its own. */
 const asIs = <T>(body: unknown): T => body as T;
 
@@ -283,8 +285,8 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
       const { data, upstreamMs } = await client.call({
         url: req.url,
         method: req.method ?? 'POST',
-        ...(req.headers !== undefined ? { headers: req.headers } : {}),
-        ...(req.body !== undefined ? { body: req.body } : {}),
+        headers: req.headers,
+        body: req.body,
         parse: req.parse ?? (asIs as (body: unknown) => T),
         signal: abort,
         userKey,
@@ -325,17 +327,18 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
         },
         upstream: upstreamFor(userKey, source, request),
       };
-      const pending = Promise.resolve().then(() => call(args));
-      const deadline = new Promise<never>((_, reject) => {
+      // the call's answer or the deadline, whichever comes first: a call that settles after
+      // the deadline is nobody's concern (the promise is settled already)
+      result = await new Promise<unknown>((resolve, reject) => {
         timer = setTimeout(() => {
           expired = new WidgetAuthError('UPSTREAM_TIMEOUT', `${vendor} did not answer within ${budgetMs} ms.`);
           controller?.abort(expired);
           reject(expired);
         }, budgetMs);
+        Promise.resolve()
+          .then(() => call(args))
+          .then(resolve, reject);
       });
-      // a call that settles after the deadline is nobody's concern
-      pending.catch(() => undefined);
-      result = await Promise.race([pending, deadline]);
     } catch (err) {
       if (isWidgetAuthError(err)) throw err;
       throw new WidgetAuthError('INTERNAL_ERROR', 'call(…) of remoteCredential threw', { cause: err });
@@ -385,7 +388,7 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
     secrets,
     relaysVendor: true,
     async issue(user, request) {
-      if (cache === undefined) return (await mint(user, request, false)).credential;
+      if (cache === undefined) return mint(user, request, false).then(credentialOf);
       // a router's context (`issue` called by a host has none) searches for the secrets of every router mounted with it
       return cache.issue(user, { mint: () => mint(user, request, true), context: isRouteContext(request) ? request : undefined });
     },

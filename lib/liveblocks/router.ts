@@ -5,7 +5,7 @@ import { WidgetAuthError, isWidgetAuthError } from '../core/errors';
 import { isPlainObject } from '../core/json';
 import { unverifiedJwtClaims } from '../core/jwt';
 import { guardFactory } from '../core/misuse';
-import { checkCommonOptions, commonOptionsShape, resolveUserSchema, type CommonRouterOptions } from '../core/pipeline';
+import { checkCommonOptions, commonOptionsShape, isPromiseLike, resolveUserSchema, type CommonRouterOptions } from '../core/pipeline';
 import { presetRouter, presetUserId } from '../core/preset';
 import { remoteCredential } from '../core/remote';
 import type { ResolveUser, WidgetUser } from '../core/types';
@@ -289,7 +289,9 @@ export function liveblocksAuthRouter(options: LiveblocksAuthRouterOptions): Rout
       let asked: AskedToken;
       if (access) {
         if (room === undefined) throw new WidgetAuthError('INVALID_REQUEST', 'Request body must have a room.');
-        const scopes = checkedScopes(await runHook('permissions(user, room)', () => permissionsOf!(user, room)));
+        // awaited only when the hook gives a promise
+        const given = callHook('permissions(user, room)', () => permissionsOf!(user, room));
+        const scopes = checkedScopes(isPromiseLike(given) ? await runHook('permissions(user, room)', () => given) : given);
         if (scopes === undefined) throw new WidgetAuthError('FORBIDDEN', 'You may not enter this room.');
         request = { userId, permissions: { [room]: scopes }, ...identityFields(config, user) };
         asked = { kind: 'acc', userId, room, scopes };
