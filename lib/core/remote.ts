@@ -363,7 +363,9 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
       const whose = route === undefined || matcher.contains(json) ? "this server's key" : 'the secret of another router mounted with it';
       throw new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered with a credential that holds ${whose}; it was not used.`, { hint: SECRET_ECHO_HINT });
     }
-    const credential = JSON.parse(json) as Record<string, unknown>;
+    // a copy of plain JSON for the cache and for a host's own `issue`; a route's answer is the
+    // call's object, which the pipeline writes as the same text (and searches again if not)
+    const credential = route !== undefined && cache === undefined ? result : (JSON.parse(json) as Record<string, unknown>);
     if (expiresAtOf === undefined) return { credential, expiresAt: Number.NaN };
     let expiresAt: unknown;
     try {

@@ -287,7 +287,8 @@ export function hubspotVisitorTokenRouter(options: HubSpotVisitorTokenRouterOpti
       throw hubspotError(err);
     }
     const token: HubSpotVisitorToken & Record<string, unknown> = { identificationEmail: email, identificationToken: answer.token };
-    askedAt.set(token, started);
+    // only a cached token needs its expiry
+    if (cache !== false) askedAt.set(token, started);
     return token;
   }
 
@@ -297,7 +298,7 @@ export function hubspotVisitorTokenRouter(options: HubSpotVisitorTokenRouterOpti
     // the token was checked by this router's own schema (and its allowWeakSecrets)
     allowWeakSecrets: true,
     call,
-    expiresAt: (token) => Math.floor((askedAt.get(token) ?? clock()) / 1000) + HUBSPOT_VISITOR_TOKEN_LIFETIME,
+    ...(cache === false ? {} : { expiresAt: (token: HubSpotVisitorToken & Record<string, unknown>) => Math.floor((askedAt.get(token) ?? clock()) / 1000) + HUBSPOT_VISITOR_TOKEN_LIFETIME }),
     cache,
     clock,
     timeoutMs: config.timeoutMs,
