@@ -352,6 +352,17 @@ describe(`remoteCredential with widgetCredentialRouter (Express ${EXPRESS_MAJOR}
     expect(vendor.calls).toHaveLength(0);
   });
 
+  it('searches again a credential whose JSON changes after it was searched, and never sends the key in it', async () => {
+    // the route's answer is the call's own object: written out a second time, it must be searched a second time
+    let writes = 0;
+    const shifty = { expires_at: Math.floor(clock() / 1000) + 3600, toJSON: () => (++writes === 1 ? { token: 'tok-clean' } : { token: API_KEY }) };
+    const app = appWith(strategy({ cache: false, call: () => shifty as never }));
+    const res = await get(app);
+    expect(writes).toBeGreaterThanOrEqual(2);
+    expect([res.status, res.body.error?.code]).toEqual([502, 'UPSTREAM_INVALID_RESPONSE']);
+    expectNoSecrets(res.text, [API_KEY]);
+  });
+
   it('says what is wrong, before any vendor call, when upstream() is given a parse that is not a function', async () => {
     const app = appWith(strategy({ cache: false, call: ({ upstream }) => upstream({ url: vendor.url, parse: 'Token.parse' as never }) }));
     logger.events.length = 0;
