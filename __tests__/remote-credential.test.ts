@@ -352,11 +352,70 @@ describe(`remoteCredential with widgetCredentialRouter (Express ${EXPRESS_MAJOR}
     expect(vendor.calls).toHaveLength(0);
   });
 
+  it("refuses a credential holding the key also inside a host's strategy that wraps this one (whose router searches other secrets)", async () => {
+    const remote = strategy({ cache: false });
+    const wrapper = { kind: 'host-wrapper', secrets: ['host_secret_Zq8Wm3Kx7Vb2Nc5Lp9Rt4Yh6'], relaysVendor: true, issue: (user: WidgetUser, request: unknown) => remote.issue(user, request as never) };
+    vendor.mode = 'echo-key';
+    const res = await get(appWith(wrapper as never));
+    expect([res.status, res.body.error?.code]).toEqual([502, 'UPSTREAM_INVALID_RESPONSE']);
+    expectNoSecrets(res.text, [API_KEY]);
+  });
+
+  it('refuses a parse that returns a promise, as the host mistake it is, without logging what it settles with', async () => {
+    const app = appWith(
+      strategy({
+        cache: false,
+        call: ({ upstream }) => upstream({ url: vendor.url, headers: { Authorization: `Bearer ${API_KEY}` }, body: {}, parse: (async (body: unknown) => {
+          throw new Error(`bad body ${JSON.stringify(body)}`);
+        }) as never }),
+      }),
+    );
+    logger.events.length = 0;
+    const res = await get(app);
+    expect([res.status, res.body.error.code]).toEqual([500, 'INTERNAL_ERROR']);
+    const logged = JSON.stringify(logger.events);
+    expect(logged).toContain('returned a promise');
+    expect(logged).not.toContain('bad body');
+    expect(logged).not.toContain('tok-');
+  });
+
+  it('calls the URL it checked: upstream() reads url once', async () => {
+    let reads = 0;
+    const target = vendor.url;
+    const app = appWith(
+      strategy({
+        cache: false,
+        call: ({ upstream }) =>
+          upstream({
+            get url() {
+              reads++;
+              // a second read would point the key at a plain-http host that is not loopback
+              return reads === 1 ? target : 'http://evil.example/t';
+            },
+            headers: { Authorization: `Bearer ${API_KEY}` },
+            body: {},
+            parse: (b) => Token.parse(b),
+          }),
+      }),
+    );
+    const res = await get(app);
+    expect(reads).toBe(1);
+    expect(res.status).toBe(200);
+  });
+
+  it('answers 500, never an empty 200, for a credential that writes as nothing', async () => {
+    let writes = 0;
+    const vanishing = { toJSON: () => (++writes === 1 ? { token: 'tok-clean' } : undefined) };
+    const res = await get(appWith(strategy({ cache: false, expiresAt: undefined, call: () => vanishing as never })));
+    expect([res.status, res.body.error?.code]).toEqual([500, 'INTERNAL_ERROR']);
+  });
+
   it('searches again a credential whose JSON changes after it was searched, and never sends the key in it', async () => {
     // the route's answer is the call's own object: written out a second time, it must be searched a second time
     let writes = 0;
-    const shifty = { expires_at: Math.floor(clock() / 1000) + 3600, toJSON: () => (++writes === 1 ? { token: 'tok-clean' } : { token: API_KEY }) };
-    const app = appWith(strategy({ cache: false, call: () => shifty as never }));
+    const shifty = { toJSON: () => (++writes === 1 ? { token: 'tok-clean' } : { token: API_KEY }) };
+    // without expiresAt (which could change the object), the route answers the call's own object
+    const app = appWith(strategy({ cache: false, expiresAt: undefined, call: () => shifty as never }));
     const res = await get(app);
     expect(writes).toBeGreaterThanOrEqual(2);
     expect([res.status, res.body.error?.code]).toEqual([502, 'UPSTREAM_INVALID_RESPONSE']);

@@ -296,6 +296,23 @@ describe(`Secrets in vendor text, success bodies and thrown values (Express ${EX
       expect(failure?.code).toBe('UPSTREAM_ERROR');
     });
 
+    it('Wonderful: a token holding the API key is reported as that before any other check of it, with what to check', async () => {
+      const app = await served(wonderfulTokenRouter({ baseUrl: wonderful.url, apiKey: WONDERFUL_KEY, resolveUser: resolveAda, logger, retries: 0 }));
+      const exp = Math.floor(Date.now() / 1000) + 600;
+      const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      // a token for another entity, too: the key is what the host must hear about
+      const token = `${base64url({ alg: 'RS256', typ: 'JWT' })}.${base64url({ sub: '00000000-0000-4000-8000-000000000000', exp, apiKey: WONDERFUL_KEY })}.c2lnbmF0dXJl`;
+      wonderful.fault({ kind: 'status', status: 200, body: { jwt: token, expiresAt: exp } }, { times: 1 });
+      const from = logger.events.length;
+      const answer = await app.send({ method: 'POST', path: '/api/sdk-token', headers: { 'x-user': 'ada' } });
+      const events = await eventsOf('/api/sdk-token', from);
+      expect(answer.status).toBe(502);
+      const event = requestEvent(events, '/api/sdk-token');
+      expect(event).toMatchObject({ upstreamStatus: 200, err: { message: expect.stringContaining('with a token that holds the API key') } });
+      expect(String(event['hint'])).toContain('never sends a server');
+      expectNoTrace(answer, events);
+    });
+
     // JSON may write any character as `\u00XX` (and `/` as `\/`): inside a JWT that changes the
     // base64 a search of the plain text looks for, and the browser still decodes the key
     const escapeFirst = (secret: string) => `\\u${secret.charCodeAt(0).toString(16).padStart(4, '0')}${secret.slice(1).replace(/\//g, '\\/')}`;

@@ -615,10 +615,17 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
       let result = route.handle(context);
       if (isPromiseLike(result)) result = await result;
       if (res.headersSent) return;
-      const json: string | undefined = JSON.stringify(result);
+      let json: string | undefined;
+      try {
+        json = JSON.stringify(result);
+      } catch (err) {
+        throw new WidgetAuthError('INTERNAL_ERROR', 'The answer could not be written as JSON (a BigInt, a cycle, or a toJSON that threw).', { cause: err });
+      }
+      // an empty 200 would tell the browser nothing
+      if (json === undefined) throw new WidgetAuthError('INTERNAL_ERROR', 'The answer is not JSON: writing it gave nothing (undefined, a function, or a toJSON that returned undefined).');
       // the last check before the wire: no answer carries a configured secret, whoever put it there
       // a route that searched its answer already (to say what held the secret) spares it a second search
-      if (json !== undefined && json !== context.searchedClean && !cleanAnswers.has(json)) {
+      if (json !== context.searchedClean && !cleanAnswers.has(json)) {
         if (secrets.contains(json)) {
           const error = secretInAnswer(own, json, spec.relaysVendor === true);
           state.err = { name: error.name, message: error.message };

@@ -280,10 +280,12 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
 
   const upstreamFor = (userKey: string | undefined, abort: AbortSource | undefined, request: CredentialRequest | undefined): RemoteUpstream =>
     async function upstream<T>(req: RemoteUpstreamRequest<T>): Promise<T> {
-      checkUrl(req.url);
+      // read once: the URL checked is the URL called
+      const href: unknown = req.url;
+      checkUrl(href);
       if (req.parse !== undefined && typeof req.parse !== 'function') throw new WidgetAuthError('INTERNAL_ERROR', 'upstream() of remoteCredential was given a parse that is not a function');
       const { data, upstreamMs } = await client.call({
-        url: req.url,
+        url: href as string,
         method: req.method ?? 'POST',
         headers: req.headers,
         body: req.body,
@@ -358,14 +360,18 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
     // used. A request's own call is searched with the route's search, which also knows the
     // secrets of the routers mounted beside it, and which the pipeline's search of the same
     // answer then skips
+    // always with this strategy's own secrets: the route may be a router of a strategy that
+    // wraps this one, whose search knows other secrets
     const route = !shared && isRouteContext(request) ? request : undefined;
-    if (route === undefined ? matcher.contains(json) : route.holdsSecret(json)) {
-      const whose = route === undefined || matcher.contains(json) ? "this server's key" : 'the secret of another router mounted with it';
+    const ownSecret = matcher.contains(json);
+    if (ownSecret || (route !== undefined && route.holdsSecret(json))) {
+      const whose = ownSecret ? "this server's key" : 'the secret of another router mounted with it';
       throw new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered with a credential that holds ${whose}; it was not used.`, { hint: SECRET_ECHO_HINT });
     }
-    // a copy of plain JSON for the cache and for a host's own `issue`; a route's answer is the
-    // call's object, which the pipeline writes as the same text (and searches again if not)
-    const credential = route !== undefined && cache === undefined ? result : (JSON.parse(json) as Record<string, unknown>);
+    // a copy of plain JSON for the cache, for a host's own `issue`, and for an `expiresAt` that
+    // could change the object; otherwise a route's answer is the call's object, which the
+    // pipeline writes as the same text (and searches again if not)
+    const credential = route !== undefined && cache === undefined && expiresAtOf === undefined ? result : (JSON.parse(json) as Record<string, unknown>);
     if (expiresAtOf === undefined) return { credential, expiresAt: Number.NaN };
     let expiresAt: unknown;
     try {

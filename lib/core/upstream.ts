@@ -230,6 +230,16 @@ class Semaphore {
   }
 }
 
+/** Whether a value is a promise or another thenable (a `then` that cannot be read counts as one). */
+function isThenable(value: unknown): boolean {
+  if ((typeof value !== 'object' || value === null) && typeof value !== 'function') return false;
+  try {
+    return typeof (value as { then?: unknown }).then === 'function';
+  } catch {
+    return true;
+  }
+}
+
 /** Seconds from a `Retry-After` header (delta-seconds or HTTP date), if present and sane. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
   if (!value) return undefined;
@@ -479,12 +489,21 @@ export function createUpstreamClient(
       }
       if (json !== null && typeof json === 'object' && nestsDeeperThan(text, MAX_OK_DEPTH)) return invalid(`JSON nested more than ${MAX_OK_DEPTH} levels deep`);
       if (req.parse !== undefined) {
+        let data: T;
         try {
-          return { ok: true, data: req.parse(json), status };
+          data = req.parse(json);
         } catch (err) {
-          const reason = isWidgetAuthError(err) && typeof err.message === 'string' && err.message.trim() !== '' ? err.message : undefined;
+          // read once: a getter could answer differently the second time
+          const message: unknown = isWidgetAuthError(err) ? err.message : undefined;
+          const reason = typeof message === 'string' && message.trim() !== '' ? message : undefined;
           return invalid(reason !== undefined ? vendorText(reason, MAX_REFUSAL_REASON).replace(/[.\s]+$/, '') : 'a body that is not the documented object');
         }
+        if (isThenable(data)) {
+          // what it settles with may quote the body: never read
+          Promise.resolve(data).catch(() => undefined);
+          return { ok: false, retry: false, error: new WidgetAuthError('INTERNAL_ERROR', `The parse given for ${vendor}'s answer returned a promise; it must check the body and return the value at once.`) };
+        }
+        return { ok: true, data, status };
       }
       const accepted = req.accept?.(json);
       if (accepted !== undefined) return { ok: true, data: accepted, status };

@@ -289,9 +289,12 @@ export function liveblocksAuthRouter(options: LiveblocksAuthRouterOptions): Rout
       let asked: AskedToken;
       if (access) {
         if (room === undefined) throw new WidgetAuthError('INVALID_REQUEST', 'Request body must have a room.');
-        // awaited only when the hook gives a promise
-        const given = callHook('permissions(user, room)', () => permissionsOf!(user, room));
-        const scopes = checkedScopes(isPromiseLike(given) ? await runHook('permissions(user, room)', () => given) : given);
+        // awaited only when the hook gives a promise (a `then` that cannot be read is the hook's failure)
+        const given = callHook('permissions(user, room)', () => {
+          const value = permissionsOf!(user, room);
+          return { value, promised: isPromiseLike(value) };
+        });
+        const scopes = checkedScopes(given.promised ? await runHook('permissions(user, room)', () => given.value) : given.value);
         if (scopes === undefined) throw new WidgetAuthError('FORBIDDEN', 'You may not enter this room.');
         request = { userId, permissions: { [room]: scopes }, ...identityFields(config, user) };
         asked = { kind: 'acc', userId, room, scopes };

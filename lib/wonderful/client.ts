@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { closestName, parseOptions, secretString, vendorBaseUrl, type WeakSecretOption } from '../core/config';
-import { WidgetAuthError, type WidgetAuthErrorCode } from '../core/errors';
+import { SECRET_ECHO_HINT, WidgetAuthError, type WidgetAuthErrorCode } from '../core/errors';
 import { createSecretMatcher } from '../core/logger';
 import { isPlainObject, isRecord } from '../core/json';
 import { unverifiedJwtClaims } from '../core/jwt';
@@ -212,19 +212,20 @@ export interface SignOutcome extends SignResponse {
 }
 
 /**
- * A function that sends a checked request and resolves the answer; a router passes the
- * request's close signal and the user's key as `context`. The token is searched for the
- * API key unless `searchToken` is `false`: a caller that searches the whole answer it
- * builds from the token (the router, with the route's own search) passes `false`.
+ * A function that sends a checked request and resolves the answer, its token searched
+ * for the API key; a router passes the request's close signal and the user's key as
+ * `context`.
  */
-export type WonderfulSigner = (request: CheckedSignRequest, context?: CallContext, searchToken?: boolean) => Promise<SignOutcome>;
+export type WonderfulSigner = (request: CheckedSignRequest, context?: CallContext) => Promise<SignOutcome>;
 
 /**
  * The error for an answer that holds the API key (`whose`: whose secret it was),
  * with the call's duration as the upstream client's own errors carry it.
  */
 export function tokenHoldsSecret(status: number, upstreamMs: number, whose = 'the API key'): WidgetAuthError {
-  return answerError(`Wonderful answered ${status} with a token that holds ${whose}; it was not passed on.`, status, upstreamMs);
+  const err = new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `Wonderful answered ${status} with a token that holds ${whose}; it was not passed on.`, { upstreamStatus: status, hint: SECRET_ECHO_HINT });
+  Object.defineProperty(err, 'upstreamMs', { value: upstreamMs, enumerable: false });
+  return err;
 }
 
 /** An invalid-answer error carrying the call's duration, as the upstream client's own errors do. */
@@ -247,7 +248,7 @@ export function createWonderfulSigner(config: WonderfulClientConfig & { maxInFli
   const apiKey = config.apiKey;
   const secrets = createSecretMatcher([apiKey]);
 
-  return async (request, context, searchToken = true) => {
+  return async (request, context) => {
     const tenantId = request.tenantId ?? config.tenantId;
     const headers: Record<string, string> = { 'x-api-key': apiKey };
     if (tenantId !== undefined) headers['X-Tenant-ID'] = tenantId;
@@ -258,7 +259,7 @@ export function createWonderfulSigner(config: WonderfulClientConfig & { maxInFli
     const { data, status, upstreamMs } = await upstream.call({ url, method: 'POST', headers, body, schema: signAnswerSchema, accept: acceptSignAnswer, signal: context?.signal, userKey: context?.userKey, redact: secrets.redact });
 
     // only the token (checked here) and the ids (checked to be the entity's) are passed on
-    if (searchToken && secrets.contains(data.jwt)) throw tokenHoldsSecret(status, upstreamMs);
+    if (secrets.contains(data.jwt)) throw tokenHoldsSecret(status, upstreamMs);
 
     const claims = unverifiedJwtClaims(data.jwt);
     if (claims === undefined) throw answerError(`Wonderful answered ${status} with a jwt whose claims are not one JSON object naming each member once.`, status, upstreamMs);

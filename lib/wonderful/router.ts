@@ -164,21 +164,25 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Wond
   /** The user's entity id, lower-case; a promise only when `entityIdFor` gives one. */
   const ownEntity = (user: WidgetUser): string | Promise<string> => {
     let entityId: unknown;
+    let promised: boolean;
     try {
       entityId = entityIdFor(user);
+      promised = isPromiseLike(entityId);
     } catch (err) {
-      entityIdForThrew(err);
+      // entityIdFor itself, or a `then` of its answer that cannot be read
+      return entityIdForThrew(err);
     }
-    return isPromiseLike(entityId) ? Promise.resolve(entityId).then(entityOf, entityIdForThrew) : entityOf(entityId);
+    return promised ? Promise.resolve(entityId).then(entityOf, entityIdForThrew) : entityOf(entityId);
   };
   // names whose secret an answer held: this router's key, or another router's (widgetAuth shares them)
   const ownKey = createSecretMatcher([config.apiKey]);
 
   /**
    * Sign a token for the entity; `signal` is the request's, or none when the call is
-   * shared by the user's requests. With `route`, the answer is searched for secrets
-   * here, whole, with the route's own search (which the pipeline then spares a second
-   * search); without, the signer searches the token before it is cached.
+   * shared by the user's requests. The signer searches the token for the API key; with
+   * `route`, the answer is then searched whole with the route's own search, which also
+   * knows the secrets of the routers mounted beside it (and which the pipeline then
+   * spares a second search of the same text).
    */
   const signFor = async (entityId: string, user: WidgetUser, signal: RouteContext | undefined, record: (ms: number) => void, route?: RouteContext): Promise<{ body: WonderfulTokenBody; tokenExp: number | undefined }> => {
     let request: CheckedSignRequest;
@@ -194,7 +198,8 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Wond
         throw new WidgetAuthError('INTERNAL_ERROR', 'metadataFor threw or gave metadata the vendor refuses', { cause: err });
       }
     }
-    const signed = await sign(request, { signal, userKey: userKeyOf(user) }, route === undefined);
+    // the signer searches the token for the API key first, before any other check of it
+    const signed = await sign(request, { signal, userKey: userKeyOf(user) });
     record(signed.upstreamMs);
     const body: WonderfulTokenBody = { token: signed.jwt, expiresAt: signed.expiresAt, id: signed.id };
     if (route !== undefined) {
