@@ -357,11 +357,10 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
       throw new WidgetAuthError('INTERNAL_ERROR', 'call(…) of remoteCredential resolved a value JSON cannot write (a BigInt, a cycle)', { cause: err });
     }
     // the answer goes to the browser and into the cache: one holding this server's key is never
-    // used. A request's own call is searched with the route's search, which also knows the
-    // secrets of the routers mounted beside it, and which the pipeline's search of the same
-    // answer then skips
-    // always with this strategy's own secrets: the route may be a router of a strategy that
-    // wraps this one, whose search knows other secrets
+    // used. Always searched with this strategy's own secrets (the route may belong to a host's
+    // strategy wrapping this one, and know other secrets); a request's own call then with the
+    // route's search too, which knows the routers mounted beside it and which the pipeline's
+    // search of the same text then skips
     const route = !shared && isRouteContext(request) ? request : undefined;
     const ownSecret = matcher.contains(json);
     if (ownSecret || (route !== undefined && route.holdsSecret(json))) {

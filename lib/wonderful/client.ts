@@ -223,14 +223,12 @@ export type WonderfulSigner = (request: CheckedSignRequest, context?: CallContex
  * with the call's duration as the upstream client's own errors carry it.
  */
 export function tokenHoldsSecret(status: number, upstreamMs: number, whose = 'the API key'): WidgetAuthError {
-  const err = new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `Wonderful answered ${status} with a token that holds ${whose}; it was not passed on.`, { upstreamStatus: status, hint: SECRET_ECHO_HINT });
-  Object.defineProperty(err, 'upstreamMs', { value: upstreamMs, enumerable: false });
-  return err;
+  return answerError(`Wonderful answered ${status} with a token that holds ${whose}; it was not passed on.`, status, upstreamMs, SECRET_ECHO_HINT);
 }
 
 /** An invalid-answer error carrying the call's duration, as the upstream client's own errors do. */
-function answerError(message: string, status: number, upstreamMs: number): WidgetAuthError {
-  const err = new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', message, { upstreamStatus: status });
+function answerError(message: string, status: number, upstreamMs: number, hint?: string): WidgetAuthError {
+  const err = new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', message, { upstreamStatus: status, ...(hint !== undefined ? { hint } : {}) });
   Object.defineProperty(err, 'upstreamMs', { value: upstreamMs, enumerable: false });
   return err;
 }

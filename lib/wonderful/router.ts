@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { optionsFromEnv, parseOptions, vendorBaseUrl, type EnvVariable, type WeakSecretOption } from '../core/config';
 import { credentialCacheOption, invalidatedUserId, routerCredentialCache, type CredentialCacheOptions } from '../core/credential-cache';
 import { WidgetAuthError } from '../core/errors';
-import { createSecretMatcher } from '../core/logger';
 import { isRecord } from '../core/json';
 import { guardFactory } from '../core/misuse';
 import { checkCommonOptions, commonOptionsShape, createWidgetRouter, isPromiseLike, resolveUserSchema, type CommonRouterOptions, type RouteContext } from '../core/pipeline';
@@ -174,17 +173,14 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Wond
     }
     return promised ? Promise.resolve(entityId).then(entityOf, entityIdForThrew) : entityOf(entityId);
   };
-  // names whose secret an answer held: this router's key, or another router's (widgetAuth shares them)
-  const ownKey = createSecretMatcher([config.apiKey]);
-
   /**
-   * Sign a token for the entity; `signal` is the request's, or none when the call is
-   * shared by the user's requests. The signer searches the token for the API key; with
-   * `route`, the answer is then searched whole with the route's own search, which also
-   * knows the secrets of the routers mounted beside it (and which the pipeline then
-   * spares a second search of the same text).
+   * Sign a token for the entity. The signer searches the token for the API key. `route`
+   * is the request's context for a call of the request's own (its close signal aborts
+   * the call, and the answer is then searched whole with the route's search, which also
+   * knows the secrets of the routers mounted beside it and which the pipeline then spares
+   * a second search of the same text); none when the call is shared by the user's requests.
    */
-  const signFor = async (entityId: string, user: WidgetUser, signal: RouteContext | undefined, record: (ms: number) => void, route?: RouteContext): Promise<{ body: WonderfulTokenBody; tokenExp: number | undefined }> => {
+  const signFor = async (entityId: string, user: WidgetUser, route: RouteContext | undefined, record: (ms: number) => void): Promise<{ body: WonderfulTokenBody; tokenExp: number | undefined }> => {
     let request: CheckedSignRequest;
     if (metadataFor === undefined) {
       // the entity id (a lower-case UUID) and the lifetime passed their checks already
@@ -199,12 +195,13 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Wond
       }
     }
     // the signer searches the token for the API key first, before any other check of it
-    const signed = await sign(request, { signal, userKey: userKeyOf(user) });
+    const signed = await sign(request, { signal: route, userKey: userKeyOf(user) });
     record(signed.upstreamMs);
     const body: WonderfulTokenBody = { token: signed.jwt, expiresAt: signed.expiresAt, id: signed.id };
     if (route !== undefined) {
       const json = JSON.stringify(body);
-      if (route.holdsSecret(json)) throw tokenHoldsSecret(signed.status, signed.upstreamMs, ownKey.contains(json) ? 'the API key' : 'the secret of another router mounted with it');
+      // the signer found the token clean of the key: what the route's search finds is another router's
+      if (route.holdsSecret(json)) throw tokenHoldsSecret(signed.status, signed.upstreamMs, 'the secret of another router mounted with it');
     }
     return { body, tokenExp: signed.tokenExp };
   };
@@ -215,7 +212,7 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Wond
    */
   const issue = async (entityId: string, user: WidgetUser, ctx: RouteContext, renew: boolean): Promise<WonderfulTokenBody> => {
     const record = (ms: number) => ctx.upstream(ms);
-    if (cache === undefined) return (await signFor(entityId, user, ctx, record, ctx)).body;
+    if (cache === undefined) return (await signFor(entityId, user, ctx, record)).body;
     const mint = async (): Promise<CachedCredential> => {
       const { body, tokenExp } = await signFor(entityId, user, undefined, record);
       // the sooner of the answer's expiry and the token's own exp
