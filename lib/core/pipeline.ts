@@ -6,6 +6,7 @@ import { milliseconds } from './config';
 import { isSafeCorrelationId, type VendorContract } from './contract';
 import { SECRET_ECHO_HINT, WidgetAuthError, isWidgetAuthError } from './errors';
 import { hasDuplicateMember } from './json';
+import { isPromiseLike } from './promise';
 import { createSecretMatcher, cutText, describeUnexpected, logRequest, loggerSchema, processSecretMatcher, registerProcessSecrets, type Redactor, type RequestLogEvent, type SecretMatcher, type WidgetAuthLogger } from './logger';
 import { allowedOriginsSchema, checkOriginOptions, createOriginGate, type AllowedOrigins } from './origin';
 import { createReporter } from './report';
@@ -299,6 +300,8 @@ function mediaType(req: Request): string {
 
 /** True unless a `charset` parameter names anything but UTF-8 (any case, quoted or not). */
 function isUtf8(type: string): boolean {
+  // no parameter, no charset (the common `application/json`)
+  if (!type.includes(';')) return true;
   for (const [, name, raw] of type.matchAll(PARAMETER)) {
     if (name!.toLowerCase() !== 'charset') continue;
     const value = raw!.trim();
@@ -416,11 +419,6 @@ function bodyError(err: { type?: string; status?: number; limit?: number }): Wid
         ? new WidgetAuthError('INVALID_REQUEST', 'Request body could not be read.', { cause: err })
         : new WidgetAuthError('INTERNAL_ERROR', 'Internal error.', { cause: err });
   }
-}
-
-/** Whether a hook's answer is a promise (awaited) rather than a value (used at once, sparing a microtask turn). */
-export function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }
 
 function run(mw: RequestHandler, req: Request, res: Response): Promise<void> {

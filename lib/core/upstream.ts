@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { WidgetAuthError, isWidgetAuthError } from './errors';
 import { nestsDeeperThan } from './json';
 import { cutText, type Redactor } from './logger';
+import { isThenable } from './promise';
 import type { WidgetUser } from './types';
 
 /** Options shared by every client that calls a vendor. */
@@ -230,14 +231,15 @@ class Semaphore {
   }
 }
 
-/** Whether a value is a promise or another thenable (a `then` that cannot be read counts as one). */
-function isThenable(value: unknown): boolean {
-  if ((typeof value !== 'object' || value === null) && typeof value !== 'function') return false;
-  try {
-    return typeof (value as { then?: unknown }).then === 'function';
-  } catch {
-    return true;
-  }
+/** A vendor's code or correlation id: its own free text, which may echo what was sent, redacted and cut to `max`. */
+function vendorTextOf(req: { redact?: Redactor | undefined }, text: string, max: number): string {
+  return cutText(req.redact ? req.redact(text, max) : text, max);
+}
+
+/** The vendor's correlation id header, redacted: read only for an error (a success never needs it). */
+function correlationOf(req: { redact?: Redactor | undefined }, res: RawAnswer): string | undefined {
+  const id = res.header('x-correlation-id') ?? res.header('x-request-id');
+  return id === undefined ? undefined : vendorTextOf(req, id, MAX_CORRELATION_ID);
 }
 
 /** Seconds from a `Retry-After` header (delta-seconds or HTTP date), if present and sane. */
@@ -279,6 +281,7 @@ interface RawAnswer {
 interface RawRequest {
   url: string;
   method: 'GET' | 'POST';
+  /** Made for this attempt: the transport may add to it. */
   headers: Record<string, string>;
   body?: string;
   timeoutMs: number;
@@ -322,7 +325,8 @@ function nodeTransport(): Transport {
     new Promise<RawAnswer>((resolve, reject) => {
       const to = target(raw.url);
       const secure = to.protocol === 'https:';
-      const headers: Record<string, string | number> = { ...raw.headers };
+      // the attempt's own object, made for this request
+      const headers: Record<string, string | number> = raw.headers;
       if (raw.body !== undefined) headers['Content-Length'] = Buffer.byteLength(raw.body);
       let settled = false;
       const fail = (err: TransportError) => {
@@ -449,6 +453,12 @@ export function createUpstreamClient(
   const queueMs = options.timeoutMs / 2;
   const send = options.fetch ? fetchTransport(options.fetch) : nodeTransport();
 
+  /** A 2xx answer that cannot be used: `what` it was, with the vendor's correlation id header. */
+  function invalidAnswer(req: VendorRequest<unknown>, res: RawAnswer, what: string): { ok: false; retry: false; error: WidgetAuthError } {
+    const correlationId = correlationOf(req, res);
+    return { ok: false, retry: false, error: new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered ${res.status} with ${what}.`, { upstreamStatus: res.status, ...(correlationId ? { correlationId } : {}) }) };
+  }
+
   async function attempt<T>(req: VendorRequest<T>, timeoutMs: number): Promise<{ ok: true; data: T; status: number } | { ok: false; error: WidgetAuthError; retry: boolean; waitMs?: number }> {
     const headers: Record<string, string> = { Accept: 'application/json', ...req.headers };
     const raw: RawRequest = { url: req.url, method: req.method ?? 'POST', headers, timeoutMs, maxOkBytes: MAX_OK_BODY, maxErrorBytes: MAX_ERROR_BODY };
@@ -470,24 +480,14 @@ export function createUpstreamClient(
       return { ok: false, retry: true, error: new WidgetAuthError('UPSTREAM_UNAVAILABLE', `${vendor} could not be reached.`, { cause: connectionCause(err) }) };
     }
     const { status, text } = res;
-    // a vendor's code and correlation id are its own free text, and may echo what we sent
-    const vendorText = (text: string, max: number) => cutText(req.redact ? req.redact(text, max) : text, max);
-    const idHeader = res.header('x-correlation-id') ?? res.header('x-request-id');
-    // redacted only when an error carries it: a success never reads it
-    const correlationOf = () => (idHeader === undefined ? undefined : vendorText(idHeader, MAX_CORRELATION_ID));
-    /** A 2xx answer that cannot be used: `what` it was, with the vendor's correlation id header. */
-    const invalid = (what: string) => {
-      const correlationHeader = correlationOf();
-      return { ok: false as const, retry: false, error: new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered ${status} with ${what}.`, { upstreamStatus: status, ...(correlationHeader ? { correlationId: correlationHeader } : {}) }) };
-    };
     if (status >= 200 && status < 300) {
       let json: unknown;
       try {
         json = JSON.parse(text);
       } catch {
-        return invalid('a body that is not JSON');
+        return invalidAnswer(req, res, 'a body that is not JSON');
       }
-      if (json !== null && typeof json === 'object' && nestsDeeperThan(text, MAX_OK_DEPTH)) return invalid(`JSON nested more than ${MAX_OK_DEPTH} levels deep`);
+      if (json !== null && typeof json === 'object' && nestsDeeperThan(text, MAX_OK_DEPTH)) return invalidAnswer(req, res, `JSON nested more than ${MAX_OK_DEPTH} levels deep`);
       if (req.parse !== undefined) {
         let data: T;
         try {
@@ -496,7 +496,7 @@ export function createUpstreamClient(
           // read once: a getter could answer differently the second time
           const message: unknown = isWidgetAuthError(err) ? err.message : undefined;
           const reason = typeof message === 'string' && message.trim() !== '' ? message : undefined;
-          return invalid(reason !== undefined ? vendorText(reason, MAX_REFUSAL_REASON).replace(/[.\s]+$/, '') : 'a body that is not the documented object');
+          return invalidAnswer(req, res, reason !== undefined ? vendorTextOf(req, reason, MAX_REFUSAL_REASON).replace(/[.\s]+$/, '') : 'a body that is not the documented object');
         }
         if (isThenable(data)) {
           // what it settles with may quote the body: never read
@@ -511,23 +511,23 @@ export function createUpstreamClient(
       const parsed = req.schema.safeParse(json);
       if (!parsed.success) {
         const reason = refusalReason(parsed.error.issues);
-        if (reason !== undefined) return invalid(vendorText(reason, MAX_REFUSAL_REASON).replace(/[.\s]+$/, ''));
+        if (reason !== undefined) return invalidAnswer(req, res, vendorTextOf(req, reason, MAX_REFUSAL_REASON).replace(/[.\s]+$/, ''));
         const paths = [...new Set(parsed.error.issues.map((i) => i.path.join('.')))];
         // a field path when the object is right but a field is not; the whole body otherwise
-        return invalid(paths.includes('') ? 'a body that is not the documented object' : `an unexpected body (${paths.slice(0, 5).join(', ')})`);
+        return invalidAnswer(req, res, paths.includes('') ? 'a body that is not the documented object' : `an unexpected body (${paths.slice(0, 5).join(', ')})`);
       }
       return { ok: true, data: parsed.data, status };
     }
     let vendorCode: string | undefined;
-    let correlationId = correlationOf();
+    let correlationId = correlationOf(req, res);
     try {
       const body = vendorErrorSchema.safeParse(JSON.parse(text));
       if (body.success) {
         const nested = typeof body.data.error === 'object' ? body.data.error.code : undefined;
         const code = body.data.code ?? nested ?? body.data.category;
-        if (code !== undefined) vendorCode = vendorText(String(code), MAX_VENDOR_CODE);
+        if (code !== undefined) vendorCode = vendorTextOf(req, String(code), MAX_VENDOR_CODE);
         const id = body.data.correlationId ?? body.data.correlation_id;
-        if (id !== undefined) correlationId = vendorText(id, MAX_CORRELATION_ID);
+        if (id !== undefined) correlationId = vendorTextOf(req, id, MAX_CORRELATION_ID);
       }
     } catch {
       // a non-JSON error body carries nothing we keep
@@ -541,7 +541,7 @@ export function createUpstreamClient(
     if (status >= 300 && status < 400) {
       // a redirect is this server's base URL pointing at the wrong address (http for https, an old host or path), never a passing fault
       const target = redirectTarget(req.url, res.header('location'));
-      const to = target === undefined ? '' : ` to ${vendorText(target, MAX_REDIRECT_TARGET)}`;
+      const to = target === undefined ? '' : ` to ${vendorTextOf(req, target, MAX_REDIRECT_TARGET)}`;
       return { ok: false, retry: false, error: new WidgetAuthError('UPSTREAM_REJECTED', `${vendor} answered a redirect (HTTP ${status}${to}); redirects are not followed.`, { ...details, hint: `It points${to || ' elsewhere'}. ${REDIRECT_HINT}` }) };
     }
     if (status === 502 || status === 503 || status === 504) {

@@ -7,6 +7,7 @@ import { CREDENTIAL_MIN_SECRET_LENGTH, hmacCredential, type CredentialRequest } 
 import { WidgetAuthError, isWidgetAuthError } from '../core/errors';
 import { guardFactory } from '../core/misuse';
 import { createWidgetRouter, commonOptionsShape, type RouteContext } from '../core/pipeline';
+import { isPromiseLike } from '../core/promise';
 import { checkSecretLength, credentialKey, presetSchema, presetSecret, presetUserId, type PresetRouterOptions, type PresetSecret } from '../core/preset';
 import type { WidgetUser } from '../core/types';
 
@@ -134,8 +135,6 @@ function canJoinFailed(err: unknown): never {
   if (isWidgetAuthError(err)) throw err;
   throw new WidgetAuthError('INTERNAL_ERROR', 'canJoin(user, channel) of pusherAuthRouter threw', { cause: err });
 }
-
-const isPromiseLike = (value: unknown): value is PromiseLike<unknown> => typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 
 /** The text to sign, passed to the HMAC strategy as its request body. */
 interface Signed {

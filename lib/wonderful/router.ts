@@ -5,7 +5,8 @@ import { credentialCacheOption, invalidatedUserId, routerCredentialCache, type C
 import { WidgetAuthError } from '../core/errors';
 import { isRecord } from '../core/json';
 import { guardFactory } from '../core/misuse';
-import { checkCommonOptions, commonOptionsShape, createWidgetRouter, isPromiseLike, resolveUserSchema, type CommonRouterOptions, type RouteContext } from '../core/pipeline';
+import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions, type RouteContext } from '../core/pipeline';
+import { isPromiseLike } from '../core/promise';
 import { perUserUpstreamOptionsShape, userKeyOf, type PerUserUpstreamOptions, type UpstreamOptions } from '../core/upstream';
 import type { CachedCredential } from '../core/remote-store';
 import type { ResolveUser, WidgetUser } from '../core/types';
