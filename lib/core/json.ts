@@ -11,6 +11,20 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /**
+ * Where the JSON string opened by the `"` at `open` closes (`text.length` if it does not):
+ * the next `"` not escaped, that is, not after an odd run of `\`. Each run of `\` is
+ * counted once, by the quote that ends it, so a whole text costs one pass.
+ */
+function closingQuote(text: string, open: number): number {
+  for (let at = text.indexOf('"', open + 1); at !== -1; at = text.indexOf('"', at + 1)) {
+    let slashes = 0;
+    for (let k = at - 1; k > open && text.charCodeAt(k) === 0x5c; k--) slashes++;
+    if (slashes % 2 === 0) return at;
+  }
+  return text.length;
+}
+
+/**
  * Whether a JSON text names a member twice in one object (`{"a":1,"a":2}`, or
  * `{"a":1,"\u0061":2}`: names compare as decoded). `JSON.parse` keeps the last of the
  * two, other parsers the first or either: a filter in front of the app and this router
@@ -25,6 +39,11 @@ export function hasDuplicateMember(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
+      if (!expectName) {
+        // a value: its end found by indexOf, not character by character (tokens run long)
+        i = closingQuote(text, i);
+        continue;
+      }
       const start = i;
       let escaped = false;
       for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) {
@@ -33,13 +52,11 @@ export function hasDuplicateMember(text: string): boolean {
           i++;
         }
       }
-      if (expectName) {
-        const names = open[open.length - 1]!;
-        const name = escaped ? (JSON.parse(text.slice(start, i + 1)) as string) : text.slice(start + 1, i);
-        if (names.has(name)) return true;
-        names.add(name);
-        expectName = false;
-      }
+      const names = open[open.length - 1]!;
+      const name = escaped ? (JSON.parse(text.slice(start, i + 1)) as string) : text.slice(start + 1, i);
+      if (names.has(name)) return true;
+      names.add(name);
+      expectName = false;
     } else if (c === 0x7b /* { */) {
       open.push(new Set());
       expectName = true;
@@ -65,7 +82,7 @@ export function nestingDepth(text: string): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
-      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c /* \ */) i++;
+      i = closingQuote(text, i);
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       if (++depth > deepest) deepest = depth;
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
