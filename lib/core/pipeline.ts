@@ -254,9 +254,13 @@ class Context implements RouteContext {
     public res: Response,
     public user: WidgetUser | undefined,
     public body: unknown,
-    public upstream: (ms: number) => void,
+    private readonly state: RequestState,
     private readonly search: (text: string) => boolean,
   ) {}
+
+  upstream(ms: number): void {
+    this.state.upstreamMs = (this.state.upstreamMs ?? 0) + ms;
+  }
 
   holdsSecret(text: string): boolean {
     if (this.search(text)) return true;
@@ -600,16 +604,7 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
       }
       if (route.requireUser && !user) throw new WidgetAuthError('UNAUTHORIZED', 'Sign in to use this widget.');
 
-      const context = new Context(
-        req,
-        res,
-        user,
-        body,
-        (ms) => {
-          state.upstreamMs = (state.upstreamMs ?? 0) + ms;
-        },
-        holdsSecret,
-      );
+      const context = new Context(req, res, user, body, state, holdsSecret);
       let result = route.handle(context);
       if (isPromiseLike(result)) result = await result;
       if (res.headersSent) return;

@@ -321,8 +321,8 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
         redact: matcher.redact,
       });
       // the request's log event counts the time spent on the vendor
-      const record = (request as { upstream?: unknown } | undefined)?.upstream;
-      if (typeof record === 'function') (record as (ms: number) => void)(upstreamMs);
+      const route = request as { upstream?: unknown } | undefined;
+      if (typeof route?.upstream === 'function') (route as { upstream(ms: number): void }).upstream(upstreamMs);
       return data;
     };
 

@@ -139,23 +139,29 @@ function roomOf(body: unknown): string | undefined {
 }
 
 
-/** Run a host hook: its own `WidgetAuthError` passes, anything else thrown is 500 naming the hook. */
+const PERMISSIONS_HOOK = 'permissions(user, room)';
+
+/** What a host hook's throw is answered with: its own `WidgetAuthError` as it is, anything else 500 naming the hook. */
+function hookFailed(name: string, err: unknown): unknown {
+  if (isWidgetAuthError(err)) return err;
+  return new WidgetAuthError('INTERNAL_ERROR', `${name} of liveblocksAuthRouter threw`, { cause: err });
+}
+
+/** Run a host hook that may give a promise, as {@link hookFailed} answers its failure. */
 async function runHook<T>(name: string, run: () => T | Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
-    if (isWidgetAuthError(err)) throw err;
-    throw new WidgetAuthError('INTERNAL_ERROR', `${name} of liveblocksAuthRouter threw`, { cause: err });
+    throw hookFailed(name, err);
   }
 }
 
-/** Run a synchronous host hook, as {@link runHook} does. */
+/** Run a synchronous host hook, as {@link hookFailed} answers its failure. */
 function callHook<T>(name: string, run: () => T): T {
   try {
     return run();
   } catch (err) {
-    if (isWidgetAuthError(err)) throw err;
-    throw new WidgetAuthError('INTERNAL_ERROR', `${name} of liveblocksAuthRouter threw`, { cause: err });
+    throw hookFailed(name, err);
   }
 }
 
@@ -168,7 +174,8 @@ function checkedScopes(value: unknown): string[] | undefined {
       `permissions(user, room) of liveblocksAuthRouter returned ${Array.isArray(value) ? 'a list that is not of Liveblocks scopes' : value === undefined ? 'undefined' : `a value of type ${typeof value}`}; it must return a list of scopes such as ['room:write'], or null or [] to refuse`,
     );
   }
-  return [...new Set(value as string[])];
+  // a handful of scopes: without repeats by indexOf, no Set
+  return (value as string[]).filter((scope, i) => value.indexOf(scope) === i);
 }
 
 /** The optional identity fields of the vendor's body, from the host's hooks. */
@@ -221,26 +228,29 @@ type AskedToken = { kind: 'acc'; userId: string; room: string; scopes: readonly 
  * for a pattern or for more rooms, from a wrong `apiBaseUrl` or a proxy answering with a
  * stored token, must not reach it. Anything else is 502 `UPSTREAM_INVALID_RESPONSE`.
  */
-function tokenFor(asked: AskedToken): (body: unknown) => { token: string } {
-  // the words end the logged error: "liveblocks answered 200 with a token of another kind or user."
-  const refused = (what: string) => new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', what);
-  const only = (allowed: readonly string[]) => (value: unknown) => Array.isArray(value) && value.every((v) => typeof v === 'string' && allowed.includes(v));
-  return (body) => {
-    const token = isPlainObject(body) ? body['token'] : undefined;
-    if (typeof token !== 'string' || !TOKEN.test(token)) throw refused('not a Liveblocks token');
-    const claims = unverifiedJwtClaims(token);
-    if (claims === undefined || claims['k'] !== asked.kind || claims['uid'] !== asked.userId) throw refused('a token of another kind or user');
-    const perms = claims['perms'];
-    if (asked.kind === 'id') {
-      if (perms !== undefined) throw refused('an ID token with permissions');
-      // groups decide what an ID token may do: none beyond those groupIds gave
-      if (claims['gids'] !== undefined && !only(asked.groupIds)(claims['gids'])) throw refused('an ID token with groups not asked for');
-    } else {
-      const rooms = isPlainObject(perms) ? Object.keys(perms) : [];
-      if (rooms.length !== 1 || rooms[0] !== asked.room || !only(asked.scopes)((perms as Record<string, unknown>)[asked.room])) throw refused('an access token for other rooms or scopes');
-    }
-    return { token };
-  };
+function checkedToken(body: unknown, asked: AskedToken): { token: string } {
+  const token = isPlainObject(body) ? body['token'] : undefined;
+  if (typeof token !== 'string' || !TOKEN.test(token)) throw refused('not a Liveblocks token');
+  const claims = unverifiedJwtClaims(token);
+  if (claims === undefined || claims['k'] !== asked.kind || claims['uid'] !== asked.userId) throw refused('a token of another kind or user');
+  const perms = claims['perms'];
+  if (asked.kind === 'id') {
+    if (perms !== undefined) throw refused('an ID token with permissions');
+    // groups decide what an ID token may do: none beyond those groupIds gave
+    if (claims['gids'] !== undefined && !onlyFrom(claims['gids'], asked.groupIds)) throw refused('an ID token with groups not asked for');
+  } else {
+    const rooms = isPlainObject(perms) ? Object.keys(perms) : [];
+    if (rooms.length !== 1 || rooms[0] !== asked.room || !onlyFrom((perms as Record<string, unknown>)[asked.room], asked.scopes)) throw refused('an access token for other rooms or scopes');
+  }
+  return { token };
+}
+
+/** The words end the logged error: "liveblocks answered 200 with a token of another kind or user." */
+const refused = (what: string): WidgetAuthError => new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', what);
+
+/** Whether `value` is a list of strings, each of `allowed`. */
+function onlyFrom(value: unknown, allowed: readonly string[]): boolean {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string' && allowed.includes(v));
 }
 
 /**
@@ -273,6 +283,9 @@ export function liveblocksAuthRouter(options: LiveblocksAuthRouterOptions): Rout
   const access = config.mode === 'access';
   const url = `${config.apiBaseUrl}${access ? '/v2/authorize-user' : '/v2/identify-user'}`;
   const permissionsOf = config.permissions;
+  const authorization = `Bearer ${secretKey}`;
+  // most routers set none of the identity hooks: their requests skip the empty object
+  const identityHooks = config.userInfo !== undefined || config.groupIds !== undefined || config.organizationId !== undefined;
 
   const credential = remoteCredential<{ token: string }>({
     vendor: 'liveblocks',
@@ -291,19 +304,23 @@ export function liveblocksAuthRouter(options: LiveblocksAuthRouterOptions): Rout
       if (access) {
         if (room === undefined) throw new WidgetAuthError('INVALID_REQUEST', 'Request body must have a room.');
         // awaited only when the hook gives a promise (a `then` that cannot be read is the hook's failure)
-        const given = callHook('permissions(user, room)', () => {
-          const value = permissionsOf!(user, room);
-          return { value, promised: isPromiseLike(value) };
-        });
-        const scopes = checkedScopes(given.promised ? await runHook('permissions(user, room)', () => given.value) : given.value);
+        let given: LiveblocksPermissions | Promise<LiveblocksPermissions>;
+        let promised: boolean;
+        try {
+          given = permissionsOf!(user, room);
+          promised = isPromiseLike(given);
+        } catch (err) {
+          throw hookFailed(PERMISSIONS_HOOK, err);
+        }
+        const scopes = checkedScopes(promised ? await runHook(PERMISSIONS_HOOK, () => given) : given);
         if (scopes === undefined) throw new WidgetAuthError('FORBIDDEN', 'You may not enter this room.');
-        request = { userId, permissions: { [room]: scopes }, ...identityFields(config, user) };
+        request = identityHooks ? { userId, permissions: { [room]: scopes }, ...identityFields(config, user) } : { userId, permissions: { [room]: scopes } };
         asked = { kind: 'acc', userId, room, scopes };
       } else {
-        request = { userId, ...identityFields(config, user) };
+        request = identityHooks ? { userId, ...identityFields(config, user) } : { userId };
         asked = { kind: 'id', userId, groupIds: (request['groupIds'] as string[] | undefined) ?? [] };
       }
-      return upstream({ url, headers: { Authorization: `Bearer ${secretKey}` }, body: request, parse: tokenFor(asked) });
+      return upstream({ url, headers: { Authorization: authorization }, body: request, parse: (answer) => checkedToken(answer, asked) });
     },
   });
 
