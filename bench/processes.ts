@@ -7,10 +7,10 @@
  * second and runs plain JavaScript, as the published package does. When esbuild cannot
  * be loaded, the processes run the TypeScript through tsx instead.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import type { AppConfig } from './apps';
 import type { FakeName, FakesCommand, FakesReply, ServerCommand, ServerReply, ServerWindow } from './protocol';
@@ -219,6 +219,7 @@ export async function startServer(entry: Entrypoints, label: string, config: App
 /** The running fake vendors. */
 export interface BenchFakes {
   urls: Record<FakeName, string>;
+  pid: number;
   counts(): Promise<Omit<Extract<FakesReply, { type: 'counts' }>, 'id' | 'type'>>;
   /** Delay every answer of one fake (optionally only under `path`). */
   latency(fake: FakeName, ms: number, path?: string): Promise<void>;
@@ -232,6 +233,7 @@ export async function startFakes(entry: Entrypoints): Promise<BenchFakes> {
   const ready = await ipc.first<{ type: 'ready'; urls: Record<FakeName, string> }>(30_000);
   return {
     urls: ready.urls,
+    pid: ipc.child.pid ?? -1,
     async counts() {
       const reply = await ipc.ask<Extract<FakesReply, { type: 'counts' }>>({ cmd: 'counts' });
       return { counts: reply.counts, neuroonIssues: reply.neuroonIssues, neuroonIssueTimes: reply.neuroonIssueTimes };
@@ -246,14 +248,71 @@ export async function startFakes(entry: Entrypoints): Promise<BenchFakes> {
   };
 }
 
-/** Path of `redis-server`, or `undefined` when it is not installed. */
-export function findRedisServer(): string | undefined {
+/** Processes kept on CPUs of their own (see {@link pinApart}). */
+export interface CpuPinning {
+  /** Whether the processes were pinned; when not, `reason` says why. */
+  pinned: boolean;
+  reason?: string;
+  /** Let the other processes run on every CPU again (the measured ones end with their part). */
+  restore(): void;
+}
+
+/** Path of an executable on `PATH` (or in /usr/bin), or `undefined`. */
+function findExecutable(name: string): string | undefined {
   const dirs = (process.env['PATH'] ?? '').split(delimiter).filter(Boolean);
   for (const dir of [...dirs, '/usr/bin', '/usr/local/bin']) {
-    const candidate = join(dir, 'redis-server');
+    const candidate = join(dir, name);
     if (existsSync(candidate)) return candidate;
   }
   return undefined;
+}
+
+/**
+ * Keep the `measured` processes on CPU 0 and the `others` (the load generator, the fakes)
+ * on the remaining CPUs, with `taskset` (util-linux; every thread of each process). A
+ * server's CPU time per request then counts its own work only: sharing its CPU with the
+ * load generator and the fakes costs it cache and branch-predictor state, by an amount
+ * that changes from one moment to the next. Needs Linux, `taskset` and two CPUs; otherwise
+ * nothing is pinned and `reason` says why.
+ */
+export function pinApart(measured: readonly number[], others: readonly number[]): CpuPinning {
+  const cpus = availableParallelism();
+  const taskset = process.platform === 'linux' ? findExecutable('taskset') : undefined;
+  const unpinned = (reason: string): CpuPinning => ({ pinned: false, reason, restore: () => undefined });
+  if (cpus < 2) return unpinned('one CPU');
+  if (taskset === undefined) return unpinned('no taskset (util-linux)');
+  const pin = (pid: number, list: string) => execFileSync(taskset, ['-a', '-p', '-c', list, String(pid)], { stdio: 'ignore' });
+  const all = `0-${cpus - 1}`;
+  try {
+    for (const pid of measured) pin(pid, '0');
+    for (const pid of others) pin(pid, `1-${cpus - 1}`);
+  } catch (err) {
+    for (const pid of [...measured, ...others]) {
+      try {
+        pin(pid, all);
+      } catch {
+        // a process that has gone needs no CPUs back
+      }
+    }
+    return unpinned(`taskset failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+  }
+  return {
+    pinned: true,
+    restore() {
+      for (const pid of others) {
+        try {
+          pin(pid, all);
+        } catch {
+          // a process that has gone needs no CPUs back
+        }
+      }
+    },
+  };
+}
+
+/** Path of `redis-server`, or `undefined` when it is not installed. */
+export function findRedisServer(): string | undefined {
+  return findExecutable('redis-server');
 }
 
 function freePort(): Promise<number> {

@@ -19,7 +19,7 @@ import type { AppConfig } from './apps';
 import { createHmac } from 'node:crypto';
 import { BENCH_USER, BENCH_USERS, CREDENTIAL_SECRET, HISSUNO_SECRET, NEUROON_COLD_SHOPS, NEUROON_WARM_SHOP, NEUT_BODIES, NEUT_ENV, LIVEBLOCKS_BENCH, NEVERMINED_ORG, PATHS, PUSHER_BENCH, WONDERFUL_API_KEY } from './fixtures';
 import { runLoad, type LoadRequest, type LoadResult } from './load';
-import { findRedisServer, cleanUp, prepareEntrypoints, REPO_ROOT, startFakes, startRedis, startServer, type BenchFakes, type BenchServer, type Entrypoints } from './processes';
+import { findRedisServer, cleanUp, pinApart, prepareEntrypoints, REPO_ROOT, startFakes, startRedis, startServer, type BenchFakes, type BenchServer, type Entrypoints } from './processes';
 import type { ServerWindow } from './protocol';
 import { format, renderReport, type BenchRow, type RunFacts } from './report';
 import { median, percentile } from './stats';
@@ -482,6 +482,10 @@ async function vendorCpuPart(ctx: Context): Promise<BenchRow[]> {
     { id: 'hubspot', route: 'HubSpot `GET /api/hubspot-visitor-token` (`cache: false`)', router: { kind: 'hubspot', vendors: { hubspot: fakes.urls.hubspot } }, hand: { kind: 'hubspot-hand', vendors: { hubspot: fakes.urls.hubspot } }, requests: GET(PATHS.hubspot), check: (b: Record<string, unknown>) => b['identificationEmail'] === BENCH_USER.email && isString(b['identificationToken']) },
   ] as const satisfies readonly { id: (typeof VENDOR_CPU_IDS)[number]; route: string; router: AppConfig; hand: AppConfig; requests: readonly LoadRequest[]; check: (b: Record<string, unknown>) => boolean }[];
   const servers = await Promise.all(specs.flatMap((spec) => [startServer(entry, `${spec.id}-cpu`, spec.router), startServer(entry, `${spec.id}-hand-cpu`, spec.hand)]));
+  // the measured servers on a CPU of their own, the load generator and the fakes on the others
+  const pinning = pinApart(servers.map((s) => s.pid), [process.pid, fakes.pid]);
+  log(pinning.pinned ? '  servers on CPU 0; the load generator and the fakes on the other CPUs' : `  not pinned to CPUs (${pinning.reason}): the servers share CPUs with the load generator and the fakes`);
+  const where = pinning.pinned ? ', on a CPU of its own' : '';
   try {
     const series: Series[] = [];
     const pairs: Pair[] = [];
@@ -490,8 +494,8 @@ async function vendorCpuPart(ctx: Context): Promise<BenchRow[]> {
       const hand = servers[2 * i + 1]!;
       await probe(router.url, spec.requests[0]!, spec.check, `the ${spec.id} router`);
       await probe(hand.url, spec.requests[0]!, spec.check, `the hand-written ${spec.id} handler`);
-      const a: Series = { id: `${spec.id}-cpu`, route: `${spec.route}, ${m.connections} connections, ${BENCH_USERS.length} users`, server: router, url: router.url, requests: spec.requests, manyUsers: true, slots: [] };
-      const b: Series = { id: `${spec.id}-hand-cpu`, route: `${spec.route.split(' ')[0]}, the vendor call hand-written in Express, the same load`, server: hand, url: hand.url, requests: spec.requests, manyUsers: true, slots: [] };
+      const a: Series = { id: `${spec.id}-cpu`, route: `${spec.route}, ${m.connections} connections, ${BENCH_USERS.length} users${where}`, server: router, url: router.url, requests: spec.requests, manyUsers: true, slots: [] };
+      const b: Series = { id: `${spec.id}-hand-cpu`, route: `${spec.route.split(' ')[0]}, the vendor call hand-written in Express, the same load${where}`, server: hand, url: hand.url, requests: spec.requests, manyUsers: true, slots: [] };
       series.push(a, b);
       pairs.push({ a, b, rounds: [] });
     }
@@ -516,6 +520,7 @@ async function vendorCpuPart(ctx: Context): Promise<BenchRow[]> {
       ];
     });
   } finally {
+    pinning.restore();
     await Promise.all(servers.map((s) => s.close()));
   }
 }
