@@ -253,7 +253,7 @@ export interface CpuPinning {
   /** Whether the processes were pinned; when not, `reason` says why. */
   pinned: boolean;
   reason?: string;
-  /** Let the other processes run on every CPU again (the measured ones end with their part). */
+  /** Let the other processes run on all their CPUs again (the measured ones end with their part). */
   restore(): void;
 }
 
@@ -268,7 +268,7 @@ function findExecutable(name: string): string | undefined {
 }
 
 /**
- * Keep the `measured` processes on CPU 0 and the `others` (the load generator, the fakes)
+ * Keep the `measured` processes on the first CPU this process may run on and the `others` (the load generator, the fakes)
  * on the remaining CPUs, with `taskset` (util-linux; every thread of each process). A
  * server's CPU time per request then counts its own work only: sharing its CPU with the
  * load generator and the fakes costs it cache and branch-predictor state, by an amount
@@ -276,16 +276,26 @@ function findExecutable(name: string): string | undefined {
  * nothing is pinned and `reason` says why.
  */
 export function pinApart(measured: readonly number[], others: readonly number[]): CpuPinning {
-  const cpus = availableParallelism();
   const taskset = process.platform === 'linux' ? findExecutable('taskset') : undefined;
   const unpinned = (reason: string): CpuPinning => ({ pinned: false, reason, restore: () => undefined });
-  if (cpus < 2) return unpinned('one CPU');
+  if (availableParallelism() < 2) return unpinned('one CPU');
   if (taskset === undefined) return unpinned('no taskset (util-linux)');
   const pin = (pid: number, list: string) => execFileSync(taskset, ['-a', '-p', '-c', list, String(pid)], { stdio: 'ignore' });
-  const all = `0-${cpus - 1}`;
+  // the CPUs this process may use ("pid 1's current affinity list: 0-3,6"), as the others get them back
+  let all: string;
   try {
-    for (const pid of measured) pin(pid, '0');
-    for (const pid of others) pin(pid, `1-${cpus - 1}`);
+    all = /list:\s*(\S+)/.exec(execFileSync(taskset, ['-c', '-p', String(process.pid)], { encoding: 'utf8' }))?.[1] ?? '';
+  } catch {
+    all = '';
+  }
+  const cpus = all.split(',').flatMap((range) => {
+    const [from, to = from] = range.split('-').map(Number);
+    return Number.isInteger(from) && Number.isInteger(to) ? Array.from({ length: to! - from! + 1 }, (_, i) => from! + i) : [];
+  });
+  if (cpus.length < 2) return unpinned(`one CPU to run on (${all || 'affinity unknown'})`);
+  try {
+    for (const pid of measured) pin(pid, String(cpus[0]));
+    for (const pid of others) pin(pid, cpus.slice(1).join(','));
   } catch (err) {
     for (const pid of [...measured, ...others]) {
       try {

@@ -482,9 +482,9 @@ async function vendorCpuPart(ctx: Context): Promise<BenchRow[]> {
     { id: 'hubspot', route: 'HubSpot `GET /api/hubspot-visitor-token` (`cache: false`)', router: { kind: 'hubspot', vendors: { hubspot: fakes.urls.hubspot } }, hand: { kind: 'hubspot-hand', vendors: { hubspot: fakes.urls.hubspot } }, requests: GET(PATHS.hubspot), check: (b: Record<string, unknown>) => b['identificationEmail'] === BENCH_USER.email && isString(b['identificationToken']) },
   ] as const satisfies readonly { id: (typeof VENDOR_CPU_IDS)[number]; route: string; router: AppConfig; hand: AppConfig; requests: readonly LoadRequest[]; check: (b: Record<string, unknown>) => boolean }[];
   const servers = await Promise.all(specs.flatMap((spec) => [startServer(entry, `${spec.id}-cpu`, spec.router), startServer(entry, `${spec.id}-hand-cpu`, spec.hand)]));
-  // the measured servers on a CPU of their own, the load generator and the fakes on the others
+  // the measured servers on one CPU, the load generator and the fakes on the others
   const pinning = pinApart(servers.map((s) => s.pid), [process.pid, fakes.pid]);
-  log(pinning.pinned ? '  servers on CPU 0; the load generator and the fakes on the other CPUs' : `  not pinned to CPUs (${pinning.reason}): the servers share CPUs with the load generator and the fakes`);
+  log(pinning.pinned ? '  servers on one CPU; the load generator and the fakes on the other CPUs' : `  not pinned to CPUs (${pinning.reason}): the servers share CPUs with the load generator and the fakes`);
   const where = pinning.pinned ? ', on a CPU of its own' : '';
   try {
     const series: Series[] = [];
