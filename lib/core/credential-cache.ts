@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ERRORS_DOCS_URL, SECRET_ECHO_HINT, WidgetAuthError, isWidgetAuthError } from './errors';
+import { ERRORS_DOCS_URL, WidgetAuthError, isWidgetAuthError, secretEchoError } from './errors';
 import { createSecretMatcher, describeUnexpected, type Redactor, type WidgetAuthLogger } from './logger';
 import { credentialStoreSecrets, type CachedCredential, type CredentialLockRelease, type CredentialStore } from './remote-store';
 import { emitReport } from './report';
@@ -255,7 +255,7 @@ export function createCredentialCache(config: CredentialCacheConfig): Credential
     }
     // the answer check would refuse it on every request until it expired: never stored
     if (ask.context?.holdsSecret(JSON.stringify(value.credential))) {
-      throw new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered with a credential that holds a secret of a router mounted with it; it was neither sent nor cached.`, { hint: SECRET_ECHO_HINT });
+      throw secretEchoError(`${vendor} answered with a credential that holds a secret of a router mounted with it; it was neither sent nor cached.`);
     }
     await writeStore(ask.user.id, value, ask.flight);
     return value.credential;

@@ -142,3 +142,23 @@ export function isWidgetAuthError(value: unknown): value is WidgetAuthError {
  */
 export const SECRET_ECHO_HINT =
   "A vendor's API never sends a server's secret back: check that the base URL points at the vendor's API, not at a proxy or mock that echoes requests, and rotate the secret if that answer was stored or logged anywhere.";
+
+/**
+ * Record on an error how long its vendor call took (the log event's `upstreamMs`), as a
+ * property that is not enumerable: it never reaches an answer or a spread copy.
+ */
+export function withUpstreamMs<E extends Error>(error: E, upstreamMs: number): E {
+  Object.defineProperty(error, 'upstreamMs', { value: upstreamMs, enumerable: false });
+  return error;
+}
+
+/**
+ * The error for a vendor answer refused because it holds a secret: 502
+ * `UPSTREAM_INVALID_RESPONSE` with {@link SECRET_ECHO_HINT}, the message saying what held
+ * whose secret (never the secret), and, when known, the vendor's status and the call's
+ * duration for the log event.
+ */
+export function secretEchoError(message: string, call: { upstreamStatus?: number; upstreamMs?: number } = {}): WidgetAuthError {
+  const error = new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', message, { ...(call.upstreamStatus !== undefined ? { upstreamStatus: call.upstreamStatus } : {}), hint: SECRET_ECHO_HINT });
+  return call.upstreamMs === undefined ? error : withUpstreamMs(error, call.upstreamMs);
+}

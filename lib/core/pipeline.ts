@@ -4,7 +4,7 @@ import { rateLimit as createRateLimit, ipKeyGenerator, type Store } from 'expres
 import { z } from 'zod';
 import { milliseconds } from './config';
 import { isSafeCorrelationId, type VendorContract } from './contract';
-import { SECRET_ECHO_HINT, WidgetAuthError, isWidgetAuthError } from './errors';
+import { WidgetAuthError, isWidgetAuthError, secretEchoError } from './errors';
 import { hasDuplicateMember } from './json';
 import { isPromiseLike } from './promise';
 import { createSecretMatcher, cutText, describeUnexpected, logRequest, loggerSchema, processSecretMatcher, registerProcessSecrets, type Redactor, type RequestLogEvent, type SecretMatcher, type WidgetAuthLogger } from './logger';
@@ -254,13 +254,9 @@ class Context implements RouteContext {
     public res: Response,
     public user: WidgetUser | undefined,
     public body: unknown,
-    private readonly state: RequestState,
+    public upstream: (ms: number) => void,
     private readonly search: (text: string) => boolean,
   ) {}
-
-  upstream(ms: number): void {
-    this.state.upstreamMs = (this.state.upstreamMs ?? 0) + ms;
-  }
 
   holdsSecret(text: string): boolean {
     if (this.search(text)) return true;
@@ -604,7 +600,17 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
       }
       if (route.requireUser && !user) throw new WidgetAuthError('UNAUTHORIZED', 'Sign in to use this widget.');
 
-      const context = new Context(req, res, user, body, state, holdsSecret);
+      const context = new Context(
+        req,
+        res,
+        user,
+        body,
+        // an own function: a route may take it out of the context (`handle({ upstream })`)
+        (ms) => {
+          state.upstreamMs = (state.upstreamMs ?? 0) + ms;
+        },
+        holdsSecret,
+      );
       let result = route.handle(context);
       if (isPromiseLike(result)) result = await result;
       if (res.headersSent) return;
@@ -699,7 +705,7 @@ export function shareSecrets(router: Router, secrets: readonly string[]): void {
 function secretInAnswer(own: SecretMatcher, json: string, relaysVendor: boolean): WidgetAuthError {
   const whose = own.contains(json) ? "this router's own secret" : 'the secret of another router mounted with it';
   return relaysVendor
-    ? new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `The vendor's answer held ${whose} (in some encoding); nothing of it was sent to the browser.`, { hint: SECRET_ECHO_HINT })
+    ? secretEchoError(`The vendor's answer held ${whose} (in some encoding); nothing of it was sent to the browser.`)
     : new WidgetAuthError('INTERNAL_ERROR', `The answer held ${whose} (in some encoding), from the user record or a hook; nothing of it was sent to the browser.`);
 }
 

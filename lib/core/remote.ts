@@ -3,7 +3,7 @@ import { isLoopbackHost, parseOptions, secretString, weakSecretReason, type Weak
 import type { CredentialRequest, WidgetCredential } from './credential';
 import { accountNamespace, createCredentialCache, credentialCacheOption, invalidatedUserId, mintBudgetMs, type CredentialCacheOptions } from './credential-cache';
 import type { RouteContext } from './pipeline';
-import { ERRORS_DOCS_URL, SECRET_ECHO_HINT, WidgetAuthError, isWidgetAuthError } from './errors';
+import { ERRORS_DOCS_URL, WidgetAuthError, isWidgetAuthError, secretEchoError } from './errors';
 import { isPlainObject, isRecord } from './json';
 import { isPromiseLike } from './promise';
 import { createSecretMatcher, loggerSchema, type WidgetAuthLogger } from './logger';
@@ -391,7 +391,7 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
     const ownSecret = matcher.contains(json);
     if (ownSecret || (route !== undefined && route.holdsSecret(json))) {
       const whose = ownSecret ? "this server's key" : 'the secret of another router mounted with it';
-      throw new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered with a credential that holds ${whose}; it was not used.`, { hint: SECRET_ECHO_HINT });
+      throw secretEchoError(`${vendor} answered with a credential that holds ${whose}; it was not used.`);
     }
     // a copy of plain JSON for the cache, for a host's own `issue`, and for an `expiresAt` that
     // could change the object; otherwise a route's answer is the call's object, which the

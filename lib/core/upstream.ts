@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { urlToHttpOptions } from 'node:url';
 import { z } from 'zod';
-import { WidgetAuthError, isWidgetAuthError } from './errors';
+import { WidgetAuthError, isWidgetAuthError, withUpstreamMs } from './errors';
 import { nestsDeeperThan } from './json';
 import { cutText, type Redactor } from './logger';
 import { isThenable } from './promise';
@@ -583,7 +583,7 @@ export function createUpstreamClient(
               ? `${vendor} was not called: the same user still had ${perUser} calls in progress after ${Math.round(queueMs)} ms.`
               : `${vendor} was not called: none of its ${MAX_IN_FLIGHT} connections came free within ${Math.round(queueMs)} ms.`,
           );
-    return withUpstreamMs(error, started);
+    return timedSince(error, started);
   }
 
   return {
@@ -624,11 +624,11 @@ export function createUpstreamClient(
           if (result.ok) return { data: result.data, status: result.status, upstreamMs: performance.now() - started, attempts };
           // nobody waits for a retry's answer once the client has gone
           if (!result.retry || attempts > options.retries || (result.waitMs ?? 0) > MAX_RETRY_AFTER_MS || signal?.aborted) {
-            throw withUpstreamMs(result.error, started);
+            throw timedSince(result.error, started);
           }
           // jittered backoff: 50–150 ms, or what Retry-After asked for
           await sleep(result.waitMs ?? 50 + Math.random() * 100);
-          if (signal?.aborted) throw withUpstreamMs(result.error, started);
+          if (signal?.aborted) throw timedSince(result.error, started);
           timeoutMs = options.timeoutMs;
         }
       } finally {
@@ -657,10 +657,9 @@ function redirectTarget(from: string, location: string | undefined): string | un
   }
 }
 
-/** Record on an error the time its call took (the log event's `upstreamMs`), without making it enumerable. */
-function withUpstreamMs(error: WidgetAuthError, started: number): WidgetAuthError {
-  Object.defineProperty(error, 'upstreamMs', { value: performance.now() - started, enumerable: false });
-  return error;
+/** Record on an error the time its call took since `started` (the log event's `upstreamMs`). */
+function timedSince(error: WidgetAuthError, started: number): WidgetAuthError {
+  return withUpstreamMs(error, performance.now() - started);
 }
 
 /** The kind of a connection failure (`ECONNRESET`, …) without its message, which may hold a URL. */

@@ -3,7 +3,7 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import { optionsFromEnv, parseOptions, secretString, vendorBaseUrl, type EnvVariable, type WeakSecretOption } from '../core/config';
 import type { WidgetCredential } from '../core/credential';
-import { WidgetAuthError, isWidgetAuthError } from '../core/errors';
+import { WidgetAuthError, isWidgetAuthError, withUpstreamMs } from '../core/errors';
 import { isRecord } from '../core/json';
 import { guardFactory } from '../core/misuse';
 import { checkCommonOptions, commonOptionsShape, resolveUserSchema, type CommonConfig, type CommonRouterOptions } from '../core/pipeline';
@@ -225,8 +225,7 @@ function hubspotError(err: unknown): unknown {
       : new WidgetAuthError('UPSTREAM_FEATURE_UNAVAILABLE', "hubspot refused visitor identification for this account's plan (HTTP 403).", { ...details, hint: FEATURE_HINT });
   // the time the call took, for the request's log event
   const upstreamMs = (err as { upstreamMs?: unknown }).upstreamMs;
-  if (typeof upstreamMs === 'number') Object.defineProperty(shaped, 'upstreamMs', { value: upstreamMs, enumerable: false });
-  return shaped;
+  return typeof upstreamMs === 'number' ? withUpstreamMs(shaped, upstreamMs) : shaped;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseOptions, requiredString, secretString, vendorBaseUrl, type WeakSecretOption } from '../core/config';
-import { SECRET_ECHO_HINT, WidgetAuthError } from '../core/errors';
+import { WidgetAuthError, secretEchoError } from '../core/errors';
 import { isRecord } from '../core/json';
 import { createSecretMatcher, type SecretMatcher } from '../core/logger';
 import { createUpstreamClient, upstreamOptionsShape, type CallContext, type UpstreamClient } from '../core/upstream';
@@ -146,9 +146,7 @@ function relaySession(data: WidgetSession, target: SessionTarget, holdsSecret: (
   const json = JSON.stringify(data);
   if (holdsSecret(json)) {
     const whose = target.secrets.contains(json) ? 'the widget key secret' : 'the secret of another router mounted with it';
-    const err = new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `nevermined answered ${status} with a session that holds ${whose}; it was not passed on.`, { upstreamStatus: status, hint: SECRET_ECHO_HINT });
-    Object.defineProperty(err, 'upstreamMs', { value: upstreamMs, enumerable: false });
-    throw err;
+    throw secretEchoError(`nevermined answered ${status} with a session that holds ${whose}; it was not passed on.`, { upstreamStatus: status, upstreamMs });
   }
   return data;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { closestName, parseOptions, secretString, vendorBaseUrl, type WeakSecretOption } from '../core/config';
-import { SECRET_ECHO_HINT, WidgetAuthError, type WidgetAuthErrorCode } from '../core/errors';
+import { WidgetAuthError, secretEchoError, withUpstreamMs, type WidgetAuthErrorCode } from '../core/errors';
 import { createSecretMatcher } from '../core/logger';
 import { isPlainObject, isRecord } from '../core/json';
 import { unverifiedJwtClaims } from '../core/jwt';
@@ -223,14 +223,12 @@ export type WonderfulSigner = (request: CheckedSignRequest, context?: CallContex
  * with the call's duration as the upstream client's own errors carry it.
  */
 export function tokenHoldsSecret(status: number, upstreamMs: number, whose = 'the API key'): WidgetAuthError {
-  return answerError(`Wonderful answered ${status} with a token that holds ${whose}; it was not passed on.`, status, upstreamMs, SECRET_ECHO_HINT);
+  return secretEchoError(`Wonderful answered ${status} with a token that holds ${whose}; it was not passed on.`, { upstreamStatus: status, upstreamMs });
 }
 
 /** An invalid-answer error carrying the call's duration, as the upstream client's own errors do. */
-function answerError(message: string, status: number, upstreamMs: number, hint?: string): WidgetAuthError {
-  const err = new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', message, { upstreamStatus: status, ...(hint !== undefined ? { hint } : {}) });
-  Object.defineProperty(err, 'upstreamMs', { value: upstreamMs, enumerable: false });
-  return err;
+function answerError(message: string, status: number, upstreamMs: number): WidgetAuthError {
+  return withUpstreamMs(new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', message, { upstreamStatus: status }), upstreamMs);
 }
 
 /**
