@@ -371,7 +371,14 @@ function declaredLength(req: Request): number | undefined {
 }
 
 // body-parser's strict rule: after JSON white space, an object or an array
-const FIRST_CHAR = /^[ \t\n\r]*([^ \t\n\r])/;
+/** The first character after JSON white space (space, tab, LF, CR), or `''`. */
+function firstCharacter(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return text[i]!;
+  }
+  return '';
+}
 
 /**
  * The JSON value of a body read as bytes, always decoded as UTF-8 (a UTF-8 byte order
@@ -386,7 +393,7 @@ function parseJsonBody(bytes: Buffer): unknown {
   let text = bytes.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.length === 0) return {};
-  const first = FIRST_CHAR.exec(text)?.[1];
+  const first = firstCharacter(text);
   if (first === '{' || first === '[') {
     let value: unknown;
     try {

@@ -300,6 +300,15 @@ class TransportError extends Error {
 
 type Transport = (req: RawRequest) => Promise<RawAnswer>;
 
+/** Where a URL's requests go, as `http.request` takes it. */
+interface Target {
+  protocol: string;
+  hostname: string;
+  port: string | number | null | undefined;
+  path: string;
+  auth: string | null | undefined;
+}
+
 /**
  * The default transport: Node's own `http`/`https` clients with one keep-alive agent
  * per vendor client, at most {@link MAX_IN_FLIGHT} sockets. On Node 20 it costs about
@@ -312,14 +321,15 @@ function nodeTransport(): Transport {
   const agentOptions = { keepAlive: true, maxSockets: MAX_IN_FLIGHT, maxFreeSockets: MAX_IN_FLIGHT, timeout: 4000, scheduling: 'lifo' as const, noDelay: true };
   const agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) };
   // a client calls a handful of fixed URLs: parse each once
-  const targets = new Map<string, http.RequestOptions>();
-  const target = (href: string): http.RequestOptions => {
-    let options = targets.get(href);
-    if (!options) {
-      options = urlToHttpOptions(new URL(href));
-      if (targets.size < 64) targets.set(href, options);
+  const targets = new Map<string, Target>();
+  const target = (href: string): Target => {
+    let found = targets.get(href);
+    if (!found) {
+      const { protocol, hostname, port, path, auth } = urlToHttpOptions(new URL(href));
+      found = { protocol: protocol!, hostname: hostname!, port, path: path!, auth };
+      if (targets.size < 64) targets.set(href, found);
     }
-    return options;
+    return found;
   };
   return (raw) =>
     new Promise<RawAnswer>((resolve, reject) => {
@@ -337,7 +347,8 @@ function nodeTransport(): Transport {
         reject(err);
       };
       const request = (secure ? https : http).request(
-        { ...to, method: raw.method, headers, agent: secure ? agents['https:'] : agents['http:'] },
+        // the same fields in the same order every call
+        { protocol: to.protocol, hostname: to.hostname, port: to.port, path: to.path, auth: to.auth, method: raw.method, headers, agent: secure ? agents['https:'] : agents['http:'] },
         (res) => {
           const status = res.statusCode ?? 0;
           const ok = status >= 200 && status < 300;

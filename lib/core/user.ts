@@ -33,6 +33,9 @@ function keyName(key: string): string {
   return /^[\w$-]{1,64}$/.test(key) ? key : '[a key that is not a plain name]';
 }
 
+/** The user's optional text fields: strings when present. */
+const USER_TEXT_FIELDS = ['email', 'name'] as const;
+
 /**
  * Check what `resolveUser` gave: `null`/`undefined` (nobody) or a {@link WidgetUser}.
  * Throws `INTERNAL_ERROR` with a message that names the field and its type (never a
@@ -60,7 +63,7 @@ export function checkResolvedUser(value: unknown): WidgetUser | undefined {
   if (id.length === 0) refuse('a user whose `id` is an empty string; id must be a non-empty string');
   // as UTF-8 (signed, hashed, sent) it would be the id of another user: x\ud800 and x\ufffd are the same bytes
   if (hasLoneSurrogate(id)) refuse('a user whose `id` is not well-formed Unicode (it holds a lone surrogate, which UTF-8 writes as U+FFFD: the id of another user)');
-  for (const field of ['email', 'name'] as const) {
+  for (const field of USER_TEXT_FIELDS) {
     const v = user[field];
     if (v !== undefined && v !== null && typeof v !== 'string') refuse(`a user whose \`${field}\` is ${kindOf(v)}; ${field} must be a string when present`);
     if (field === 'email' && typeof v === 'string' && hasLoneSurrogate(v)) {

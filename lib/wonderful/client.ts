@@ -226,6 +226,11 @@ export function tokenHoldsSecret(status: number, upstreamMs: number, whose = 'th
   return secretEchoError(`Wonderful answered ${status} with a token that holds ${whose}; it was not passed on.`, { upstreamStatus: status, upstreamMs });
 }
 
+/** Whether an id the answer gives (absent, or any letter case) names the requested entity. */
+function ofEntity(id: string | undefined, entityId: string): boolean {
+  return id === undefined || id.toLowerCase() === entityId;
+}
+
 /** An invalid-answer error carrying the call's duration, as the upstream client's own errors do. */
 function answerError(message: string, status: number, upstreamMs: number): WidgetAuthError {
   return withUpstreamMs(new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', message, { upstreamStatus: status }), upstreamMs);
@@ -262,11 +267,8 @@ export function createWonderfulSigner(config: WonderfulClientConfig & { maxInFli
     if (claims.sub !== undefined && typeof claims.sub !== 'string') throw answerError(`Wonderful answered ${status} with a jwt whose sub is not a string.`, status, upstreamMs);
     const sub = claims.sub;
     // a token for anyone but the requested entity must never reach a browser
-    for (const [name, value] of [['id', data.id], ['jwt sub', sub]] as const) {
-      if (value !== undefined && value.toLowerCase() !== request.entityId) {
-        throw answerError(`Wonderful answered ${status} with a token for another entity (${name}).`, status, upstreamMs);
-      }
-    }
+    if (!ofEntity(data.id, request.entityId)) throw answerError(`Wonderful answered ${status} with a token for another entity (id).`, status, upstreamMs);
+    if (!ofEntity(sub, request.entityId)) throw answerError(`Wonderful answered ${status} with a token for another entity (jwt sub).`, status, upstreamMs);
     const tokenExp = typeof claims.exp === 'number' && Number.isFinite(claims.exp) ? Math.floor(claims.exp) : undefined;
     const expiresAt = data.expiresAt ?? tokenExp ?? sentAt + request.expiresIn;
     return { jwt: data.jwt, expiresAt, id: data.id ?? sub ?? request.entityId, upstreamMs, status, tokenExp };

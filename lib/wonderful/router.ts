@@ -212,8 +212,8 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Wond
    * one), never a cached token of another entity than `entityId`, the user's own.
    */
   const issue = async (entityId: string, user: WidgetUser, ctx: RouteContext, renew: boolean): Promise<WonderfulTokenBody> => {
+    if (cache === undefined) return (await signFor(entityId, user, ctx, ctx.upstream)).body;
     const record = (ms: number) => ctx.upstream(ms);
-    if (cache === undefined) return (await signFor(entityId, user, ctx, record)).body;
     const mint = async (): Promise<CachedCredential> => {
       const { body, tokenExp } = await signFor(entityId, user, undefined, record);
       // the sooner of the answer's expiry and the token's own exp
