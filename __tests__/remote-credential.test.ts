@@ -262,6 +262,49 @@ describe(`remoteCredential with widgetCredentialRouter (Express ${EXPRESS_MAJOR}
     expect(performance.now() - started).toBeLessThan(3000);
   });
 
+  it('gives call a signal that aborts at the deadline also through a Proxy of its argument or an object built on it', async () => {
+    vendor.mode = 'hang';
+    const aborted: string[] = [];
+    const waitFor = (how: string, signal: AbortSignal) =>
+      new Promise<never>((_resolve, reject) => {
+        signal.addEventListener('abort', () => {
+          aborted.push(how);
+          reject(new Error('aborted'));
+        });
+      });
+    const viaProxy = appWith(strategy({ timeoutMs: 150, call: (args) => waitFor('proxy', new Proxy(args, {}).signal) }));
+    const viaPrototype = appWith(strategy({ timeoutMs: 150, call: (args) => waitFor('prototype', (Object.create(args) as typeof args).signal) }));
+    for (const app of [viaProxy, viaPrototype]) {
+      const res = await get(app);
+      expect(res.status).toBe(504);
+      expect(res.body.error.code).toBe('UPSTREAM_TIMEOUT');
+    }
+    expect(aborted).toEqual(['proxy', 'prototype']);
+  });
+
+  it("reads the then of call's answer once: a getter that answers differently the second time is not asked again", async () => {
+    let reads = 0;
+    const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+    const app = appWith(
+      strategy({
+        call: () => {
+          const answer = {};
+          Object.defineProperty(answer, 'then', {
+            get: () => {
+              reads++;
+              return reads === 1 ? (resolve: (value: unknown) => void) => resolve({ token: 'tok-from-then', expires_at: expiresAt }) : undefined;
+            },
+          });
+          return answer as never;
+        },
+      }),
+    );
+    const res = await get(app);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ token: 'tok-from-then', expires_at: expiresAt });
+    expect(reads).toBe(1);
+  });
+
   it('refuses a credential that holds the server key or has already expired, and caches neither', async () => {
     const app = appWith(strategy());
     vendor.mode = 'echo-key';

@@ -5,7 +5,6 @@ import { accountNamespace, createCredentialCache, credentialCacheOption, invalid
 import type { RouteContext } from './pipeline';
 import { ERRORS_DOCS_URL, WidgetAuthError, isWidgetAuthError, secretEchoError } from './errors';
 import { isPlainObject, isRecord } from './json';
-import { isPromiseLike } from './promise';
 import { createSecretMatcher, loggerSchema, type WidgetAuthLogger } from './logger';
 import { credentialStoreSecrets, type CachedCredential } from './remote-store';
 import type { WidgetUser } from './types';
@@ -189,13 +188,16 @@ const remoteSchema = z
 /** An expiry past this is in milliseconds, not seconds (the year 5138). */
 const MAX_UNIX_SECONDS = 1e11;
 
+const SIGNAL_OF = Symbol('express-widget-auth.signalOf');
+
 /**
  * What `call` is given. A class, not an object literal: V8 builds a literal with a getter
  * slowly, each with a shape of its own, and the code it reaches slows down with it (it
  * cost the Liveblocks route a seventh of its CPU time).
  */
 class CallArgs implements RemoteCredentialCall {
-  readonly #signalOf: () => AbortSignal;
+  // symbol-keyed, not `#`: the getter also works through a Proxy or an object made with the argument as its prototype
+  readonly [SIGNAL_OF]: () => AbortSignal;
 
   constructor(
     readonly user: WidgetUser,
@@ -203,12 +205,12 @@ class CallArgs implements RemoteCredentialCall {
     signalOf: () => AbortSignal,
     readonly upstream: RemoteUpstream,
   ) {
-    this.#signalOf = signalOf;
+    this[SIGNAL_OF] = signalOf;
   }
 
   /** Made when first read (see `mint`). */
   get signal(): AbortSignal {
-    return this.#signalOf();
+    return this[SIGNAL_OF]();
   }
 }
 
@@ -364,7 +366,9 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
           reject(err);
           return;
         }
-        if (isPromiseLike(answer)) answer.then(resolve, reject);
+        // `then` read once: a getter could answer differently the second time (one that throws rejects)
+        const then: unknown = typeof answer === 'object' && answer !== null ? (answer as { then?: unknown }).then : undefined;
+        if (typeof then === 'function') (then as (onValue: (v: unknown) => void, onError: (e: unknown) => void) => unknown).call(answer, resolve, reject);
         else resolve(answer);
       });
     } catch (err) {

@@ -165,10 +165,19 @@ function callHook<T>(name: string, run: () => T): T {
   }
 }
 
+/** Whether every entry is a scope: read by index, so a hole (`['room:write', , 'room:read']`) is no scope. */
+function isScopeList(list: readonly unknown[]): boolean {
+  for (let i = 0; i < list.length; i++) {
+    const scope = list[i];
+    if (typeof scope !== 'string' || !SCOPE.test(scope)) return false;
+  }
+  return true;
+}
+
 /** The permission list `permissions(user, room)` gave, checked, without repeats; `undefined` for a refusal. */
 function checkedScopes(value: unknown): string[] | undefined {
   if (value === null || (Array.isArray(value) && value.length === 0)) return undefined;
-  if (!Array.isArray(value) || value.length > MAX_SCOPES || !value.every((s) => typeof s === 'string' && SCOPE.test(s))) {
+  if (!Array.isArray(value) || value.length > MAX_SCOPES || !isScopeList(value)) {
     throw new WidgetAuthError(
       'INTERNAL_ERROR',
       `permissions(user, room) of liveblocksAuthRouter returned ${Array.isArray(value) ? 'a list that is not of Liveblocks scopes' : value === undefined ? 'undefined' : `a value of type ${typeof value}`}; it must return a list of scopes such as ['room:write'], or null or [] to refuse`,
