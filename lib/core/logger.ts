@@ -336,14 +336,20 @@ export function createSecretMatcher(secrets: readonly unknown[]): SecretMatcher 
       if (containsText(text)) return true;
       // the JSON inside a token (a JWT's header and claims, base64url-encoded): its escapes
       // (`\/`, `\u00XX`) change the base64 that the search of the plain text looks for
-      if (!text.includes('eyJ')) return false;
-      TOKEN_RUN.lastIndex = 0;
-      for (let m = TOKEN_RUN.exec(text); m !== null; m = TOKEN_RUN.exec(text)) {
-        if (!m[0].includes('.')) continue;
-        for (const part of m[0].split('.')) {
+      // each run of token characters holding an `eyJ`, found from the `eyJ` (the runs
+      // around it are never read): one pass over the text
+      for (let at = text.indexOf('eyJ'), from = 0; at !== -1; at = text.indexOf('eyJ', from)) {
+        let start = at;
+        while (start > from && isTokenCharacter(text.charCodeAt(start - 1))) start--;
+        let end = at + 3;
+        while (end < text.length && isTokenCharacter(text.charCodeAt(end))) end++;
+        from = end;
+        const run = text.slice(start, end);
+        if (!run.includes('.')) continue;
+        for (const part of run.split('.')) {
           // from the segment's first `eyJ`: a token may follow other characters of the run
-          const at = part.indexOf('eyJ');
-          if (at >= 0 && containsText(Buffer.from(part.slice(at), 'base64url').toString('utf8'))) return true;
+          const first = part.indexOf('eyJ');
+          if (first >= 0 && containsText(Buffer.from(part.slice(first), 'base64url').toString('utf8'))) return true;
         }
       }
       return false;
@@ -426,13 +432,15 @@ export function processSecretMatcher(): { matcher: SecretMatcher | undefined; re
 }
 
 /**
- * A run of base64url characters and dots: where it holds a dot, a JWT or JWE, whose
- * segments are decoded from their first `eyJ` (base64url JSON: `{"`) and searched. One
- * character class, so each match is a maximal run and a search is one pass over the text
- * (a pattern that needs a `.` or starts at `eyJ` scans each position of a run to its end
- * again: quadratic in a vendor answer of `eyJeyJeyJ…`).
+ * A character of a token's run: a maximal run of base64url characters and dots which,
+ * where it holds a dot, is a JWT or JWE whose segments are decoded from their first `eyJ`
+ * (base64url JSON: `{"`) and searched. Each run is read once, from its first `eyJ` to its
+ * end (a pattern that needs a `.` or starts at `eyJ` scans each position of a run to its
+ * end again: quadratic in a vendor answer of `eyJeyJeyJ…`). The characters: `[A-Za-z0-9_.-]`.
  */
-const TOKEN_RUN = /[A-Za-z0-9_.-]+/g;
+function isTokenCharacter(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2e || c === 0x2d;
+}
 
 /** The redactor of {@link createSecretMatcher}. */
 export function createRedactor(secrets: readonly unknown[]): Redactor {
