@@ -268,8 +268,9 @@ function findExecutable(name: string): string | undefined {
 }
 
 /**
- * Keep the `measured` processes on the first CPU this process may run on and the `others` (the load generator, the fakes)
- * on the remaining CPUs, with `taskset` (util-linux; every thread of each process). A
+ * Keep the `measured` processes on the first CPU this process may run on and the
+ * `others` (the load generator, the fakes) on the remaining ones, with `taskset`
+ * (util-linux; every thread of each process). A
  * server's CPU time per request then counts its own work only: sharing its CPU with the
  * load generator and the fakes costs it cache and branch-predictor state, by an amount
  * that changes from one moment to the next. Needs Linux, `taskset` and two CPUs; otherwise

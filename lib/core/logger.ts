@@ -335,9 +335,9 @@ export function createSecretMatcher(secrets: readonly unknown[]): SecretMatcher 
     contains(text) {
       if (containsText(text)) return true;
       // the JSON inside a token (a JWT's header and claims, base64url-encoded): its escapes
-      // (`\/`, `\u00XX`) change the base64 that the search of the plain text looks for
-      // each run of token characters holding an `eyJ`, found from the `eyJ` (the runs
-      // around it are never read): one pass over the text
+      // (`\/`, `\u00XX`) change the base64 that the search of the plain text looks for.
+      // Only runs of token characters holding an `eyJ` are read, each found from it: one
+      // pass over the text
       for (let at = text.indexOf('eyJ'), from = 0; at !== -1; at = text.indexOf('eyJ', from)) {
         let start = at;
         while (start > from && isTokenCharacter(text.charCodeAt(start - 1))) start--;

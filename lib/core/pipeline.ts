@@ -370,8 +370,10 @@ function declaredLength(req: Request): number | undefined {
   return Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
-// body-parser's strict rule: after JSON white space, an object or an array
-/** The first character after JSON white space (space, tab, LF, CR), or `''`. */
+/**
+ * The first character after JSON white space (space, tab, LF, CR), or `''`: by
+ * body-parser's strict rule, a body must start with an object or an array.
+ */
 function firstCharacter(text: string): string {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

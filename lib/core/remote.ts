@@ -192,8 +192,9 @@ const SIGNAL_OF = Symbol('express-widget-auth.signalOf');
 
 /**
  * What `call` is given. A class, not an object literal: V8 builds a literal with a getter
- * slowly, each with a shape of its own, and the code it reaches slows down with it (it
- * cost the Liveblocks route a seventh of its CPU time).
+ * slowly, each with a shape of its own, and the code it reaches slows down with it (a
+ * route making Liveblocks' call measured about 1.3× a hand-written handler with the same
+ * checks with the literal, 1.14× with the class: see bench/README.md).
  */
 class CallArgs implements RemoteCredentialCall {
   // symbol-keyed, not `#`: the getter also works through a Proxy or an object made with the argument as its prototype

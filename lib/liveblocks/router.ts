@@ -228,6 +228,9 @@ function identityFields(config: Config, user: WidgetUser): Record<string, unknow
 /** What the router asked Liveblocks for: an access token for one room and its scopes, or an ID token with its groups (none when `groupIds` gave none). */
 type AskedToken = { kind: 'acc'; userId: string; room: string; scopes: readonly string[] } | { kind: 'id'; userId: string; groupIds: readonly string[] };
 
+/** The words end the logged error: "liveblocks answered 200 with a token of another kind or user." */
+const refused = (what: string): WidgetAuthError => new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', what);
+
 /**
  * Liveblocks' `{ token }`, checked against what was asked: a JWT whose claims (read as
  * @liveblocks/client reads them, unverified) are of the kind asked for and for the user
@@ -253,9 +256,6 @@ function checkedToken(body: unknown, asked: AskedToken): { token: string } {
   }
   return { token };
 }
-
-/** The words end the logged error: "liveblocks answered 200 with a token of another kind or user." */
-const refused = (what: string): WidgetAuthError => new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', what);
 
 /** Whether `value` is a list of strings, each of `allowed`. */
 function onlyFrom(value: unknown, allowed: readonly string[]): boolean {

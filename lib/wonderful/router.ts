@@ -213,9 +213,8 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Wond
    */
   const issue = async (entityId: string, user: WidgetUser, ctx: RouteContext, renew: boolean): Promise<WonderfulTokenBody> => {
     if (cache === undefined) return (await signFor(entityId, user, ctx, ctx.upstream)).body;
-    const record = (ms: number) => ctx.upstream(ms);
     const mint = async (): Promise<CachedCredential> => {
-      const { body, tokenExp } = await signFor(entityId, user, undefined, record);
+      const { body, tokenExp } = await signFor(entityId, user, undefined, ctx.upstream);
       // the sooner of the answer's expiry and the token's own exp
       return { credential: { ...body }, expiresAt: Math.min(body.expiresAt, tokenExp ?? Infinity) };
     };
