@@ -211,12 +211,18 @@ export interface SignOutcome extends SignResponse {
   tokenExp: number | undefined;
 }
 
+/** A search for a secret that also knows secrets besides the API key (a route's). */
+export interface SecretSearch {
+  holdsSecret(text: string): boolean;
+}
+
 /**
- * A function that sends a checked request and resolves the answer, its token searched
- * for the API key; a router passes the request's close signal and the user's key as
- * `context`.
+ * A function that sends a checked request and resolves the answer, searched for the API
+ * key before any other check of it; a router passes the request's close signal and the
+ * user's key as `context`, and as `search` its route's own search, which then searches
+ * the text the router will send (see {@link createWonderfulSigner}) instead of the token.
  */
-export type WonderfulSigner = (request: CheckedSignRequest, context?: CallContext) => Promise<SignOutcome>;
+export type WonderfulSigner = (request: CheckedSignRequest, context?: CallContext, search?: SecretSearch) => Promise<SignOutcome>;
 
 /**
  * The error for an answer that holds the API key (`whose`: whose secret it was),
@@ -241,15 +247,18 @@ function answerError(message: string, status: number, upstreamMs: number): Widge
  * canonical codes (`UPSTREAM_REJECTED`, `UPSTREAM_UNAVAILABLE`, `UPSTREAM_TIMEOUT`,
  * `UPSTREAM_INVALID_RESPONSE`); each caller renames them for its audience. One upstream
  * client per signer, so connections to the vendor are reused and bounded
- * (`maxInFlightPerUser` applies to calls made with a `userKey`).
+ * (`maxInFlightPerUser` applies to calls made with a `userKey`). `sentText` gives the
+ * exact text a caller sends for an answer (the router's JSON body): a call given a
+ * route's search searches that text, so the route's answer is not searched again.
+ * Defaults to the token alone.
  */
-export function createWonderfulSigner(config: WonderfulClientConfig & { maxInFlightPerUser?: number | undefined }): WonderfulSigner {
+export function createWonderfulSigner(config: WonderfulClientConfig & { maxInFlightPerUser?: number | undefined }, sentText: (answer: SignResponse) => string = (answer) => answer.jwt): WonderfulSigner {
   const upstream = createUpstreamClient('Wonderful', config);
   const url = `${config.baseUrl}${WONDERFUL_SIGN_PATH}`;
   const apiKey = config.apiKey;
   const secrets = createSecretMatcher([apiKey]);
 
-  return async (request, context) => {
+  return async (request, context, search) => {
     const tenantId = request.tenantId ?? config.tenantId;
     const headers: Record<string, string> = { 'x-api-key': apiKey };
     if (tenantId !== undefined) headers['X-Tenant-ID'] = tenantId;
@@ -259,19 +268,25 @@ export function createWonderfulSigner(config: WonderfulClientConfig & { maxInFli
     const sentAt = Math.floor(Date.now() / 1000);
     const { data, status, upstreamMs } = await upstream.call({ url, method: 'POST', headers, body, schema: signAnswerSchema, accept: acceptSignAnswer, signal: context?.signal, userKey: context?.userKey, redact: secrets.redact });
 
-    // only the token (checked here) and the ids (checked to be the entity's) are passed on
-    if (secrets.contains(data.jwt)) throw tokenHoldsSecret(status, upstreamMs);
-
+    // the answer as it would be passed on, searched for a secret before any other check of
+    // it: only the token (checked below) and the ids (checked to be the entity's) are passed on
     const claims = unverifiedJwtClaims(data.jwt);
+    const sub = claims?.sub;
+    const tokenExp = typeof claims?.exp === 'number' && Number.isFinite(claims.exp) ? Math.floor(claims.exp) : undefined;
+    const answer: SignResponse = { jwt: data.jwt, expiresAt: data.expiresAt ?? tokenExp ?? sentAt + request.expiresIn, id: data.id ?? (typeof sub === 'string' ? sub : undefined) ?? request.entityId };
+    if (search === undefined) {
+      if (secrets.contains(data.jwt)) throw tokenHoldsSecret(status, upstreamMs);
+    } else {
+      const text = sentText(answer);
+      if (search.holdsSecret(text)) throw tokenHoldsSecret(status, upstreamMs, secrets.contains(text) ? 'the API key' : 'the secret of another router mounted with it');
+    }
+
     if (claims === undefined) throw answerError(`Wonderful answered ${status} with a jwt whose claims are not one JSON object naming each member once.`, status, upstreamMs);
-    if (claims.sub !== undefined && typeof claims.sub !== 'string') throw answerError(`Wonderful answered ${status} with a jwt whose sub is not a string.`, status, upstreamMs);
-    const sub = claims.sub;
+    if (sub !== undefined && typeof sub !== 'string') throw answerError(`Wonderful answered ${status} with a jwt whose sub is not a string.`, status, upstreamMs);
     // a token for anyone but the requested entity must never reach a browser
     if (!ofEntity(data.id, request.entityId)) throw answerError(`Wonderful answered ${status} with a token for another entity (id).`, status, upstreamMs);
     if (!ofEntity(sub, request.entityId)) throw answerError(`Wonderful answered ${status} with a token for another entity (jwt sub).`, status, upstreamMs);
-    const tokenExp = typeof claims.exp === 'number' && Number.isFinite(claims.exp) ? Math.floor(claims.exp) : undefined;
-    const expiresAt = data.expiresAt ?? tokenExp ?? sentAt + request.expiresIn;
-    return { jwt: data.jwt, expiresAt, id: data.id ?? sub ?? request.entityId, upstreamMs, status, tokenExp };
+    return { jwt: answer.jwt, expiresAt: answer.expiresAt, id: answer.id, upstreamMs, status, tokenExp };
   };
 }
 

@@ -15,12 +15,12 @@ import {
   WONDERFUL_SIGN_PATH,
   checkSignRequest,
   createWonderfulSigner,
-  tokenHoldsSecret,
   wonderfulApiKey,
   wonderfulClientShape,
   wonderfulExpiresIn,
   wonderfulTenantId,
   type CheckedSignRequest,
+  type SignResponse,
 } from './client';
 import { wonderfulContract } from './contract';
 import { isUuid, wonderfulEntityIdFor } from './entity';
@@ -112,6 +112,9 @@ const optionsSchema = z
 /** The three fields the browser gets, in their order. */
 const answerOf = (body: WonderfulTokenBody): WonderfulTokenBody => ({ token: body.token, expiresAt: body.expiresAt, id: body.id });
 
+/** The body the browser gets for a signed token: the signer searches this text, the pipeline then answers the same. */
+const sentText = (signed: SignResponse): string => JSON.stringify(answerOf({ token: signed.jwt, expiresAt: signed.expiresAt, id: signed.id }));
+
 /**
  * Router serving the Wonderful contact-center SDK's token endpoints:
  *
@@ -140,7 +143,7 @@ const answerOf = (body: WonderfulTokenBody): WonderfulTokenBody => ({ token: bod
  */
 export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): WonderfulTokenRouter {
   const config = parseOptions('wonderfulTokenRouter', optionsSchema, options);
-  const sign = createWonderfulSigner(config);
+  const sign = createWonderfulSigner(config, sentText);
   const entityIdFor = config.entityIdFor ?? wonderfulEntityIdFor;
   const metadataFor = config.metadataFor;
   const expiresIn = config.expiresIn;
@@ -175,11 +178,12 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Wond
     return promised ? Promise.resolve(entityId).then(entityOf, entityIdForThrew) : entityOf(entityId);
   };
   /**
-   * Sign a token for the entity. The signer searches the token for the API key. `route`
-   * is the request's context for a call of the request's own (its close signal aborts
-   * the call, and the answer is then searched whole with the route's search, which also
-   * knows the secrets of the routers mounted beside it and which the pipeline then spares
-   * a second search of the same text); none when the call is shared by the user's requests.
+   * Sign a token for the entity. `route` is the request's context for a call of the
+   * request's own: its close signal aborts the call, and the signer searches the answer's
+   * text with the route's search, which also knows the secrets of the routers mounted
+   * beside it and which the pipeline then spares a second search of the same text. None
+   * when the call is shared by the user's requests: the signer searches the token for the
+   * API key, and the pipeline searches the answer.
    */
   const signFor = async (entityId: string, user: WidgetUser, route: RouteContext | undefined, record: (ms: number) => void): Promise<{ body: WonderfulTokenBody; tokenExp: number | undefined }> => {
     let request: CheckedSignRequest;
@@ -195,16 +199,9 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Wond
         throw new WidgetAuthError('INTERNAL_ERROR', 'metadataFor threw or gave metadata the vendor refuses', { cause: err });
       }
     }
-    // the signer searches the token for the API key first, before any other check of it
-    const signed = await sign(request, { signal: route, userKey: userKeyOf(user) });
+    const signed = await sign(request, { signal: route, userKey: userKeyOf(user) }, route);
     record(signed.upstreamMs);
-    const body: WonderfulTokenBody = { token: signed.jwt, expiresAt: signed.expiresAt, id: signed.id };
-    if (route !== undefined) {
-      const json = JSON.stringify(body);
-      // the signer found the token clean of the key: what the route's search finds is another router's
-      if (route.holdsSecret(json)) throw tokenHoldsSecret(signed.status, signed.upstreamMs, 'the secret of another router mounted with it');
-    }
-    return { body, tokenExp: signed.tokenExp };
+    return { body: answerOf({ token: signed.jwt, expiresAt: signed.expiresAt, id: signed.id }), tokenExp: signed.tokenExp };
   };
 
   /**
