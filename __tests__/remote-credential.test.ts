@@ -319,6 +319,29 @@ describe(`remoteCredential with widgetCredentialRouter (Express ${EXPRESS_MAJOR}
     expect((await get(app)).body.token).toBe('tok-3-user-ada');
   });
 
+  it("without a cache, names whose secret a credential held: searched with the route's search where it looks for the strategy's secrets, with the strategy's own otherwise", async () => {
+    const logged = () => logger.events.map((e) => (e.obj as { err?: { message?: string } }).err?.message).filter((m): m is string => m !== undefined);
+    const refusedOn = async (app: import('express').Express) => {
+      logger.events.length = 0;
+      const res = await get(app);
+      expect([res.status, res.body.error?.code]).toEqual([502, 'UPSTREAM_INVALID_RESPONSE']);
+      expect(res.text).not.toContain(API_KEY);
+      return logged();
+    };
+    vendor.mode = 'echo-key';
+    // the strategy's own router: its route's search looks for the strategy's key
+    expect(await refusedOn(appWith(strategy({ cache: false })))).toEqual([expect.stringContaining("holds this server's key")]);
+    // the key is a neighbour's secret: the route's search finds it, the strategy's would not
+    const beside = widgetCredentialRouter({ vendor: 'acme', path: '/api/acme-token', resolveUser: testResolveUser, credential: strategy({ secrets: [OWN_KEY], cache: false }), logger });
+    shareSecrets(beside, [API_KEY]);
+    expect(await refusedOn(buildApp(beside))).toEqual([expect.stringContaining('holds the secret of another router mounted with it')]);
+    // a host's strategy wrapping this one, on a router that knows none of its secrets: its own search still refuses the key
+    const inner = strategy({ cache: false });
+    const wrapper = { kind: 'host-wrapper', secrets: [OWN_KEY], issue: (user: WidgetUser, request: Parameters<typeof inner.issue>[1]) => inner.issue(user, request) };
+    const wrapped = widgetCredentialRouter({ vendor: 'acme', path: '/api/acme-token', resolveUser: testResolveUser, credential: wrapper, logger });
+    expect(await refusedOn(buildApp(wrapped))).toEqual([expect.stringContaining("holds this server's key")]);
+  });
+
   it('neither sends nor caches a credential holding the secret of a router mounted beside it, and mints anew next time', async () => {
     // the vendor's key is a neighbour's secret here (widgetAuth shares every router's secrets), not this router's own
     const router = widgetCredentialRouter({ vendor: 'acme', path: '/api/acme-token', resolveUser: testResolveUser, credential: strategy({ secrets: [OWN_KEY] }), logger });

@@ -245,6 +245,13 @@ function closeSignal(res: WatchedResponse): AbortSignal {
  * The {@link RouteContext} of one request. A class, not an object literal: V8 makes a
  * literal with getters slowly (about 2 µs each), a class instance in nanoseconds.
  */
+/**
+ * The key of a route context's check of whether its `holdsSecret` searches for given
+ * secrets: a strategy whose secrets it does would otherwise search the same text twice.
+ * Only the contexts the pipeline makes have it.
+ */
+export const SEARCHES_FOR = Symbol('express-widget-auth.searchesFor');
+
 class Context implements RouteContext {
   /** The last text `holdsSecret` found clean: the search of the answer skips the same text. */
   searchedClean: string | undefined;
@@ -256,12 +263,19 @@ class Context implements RouteContext {
     public body: unknown,
     public upstream: (ms: number) => void,
     private readonly search: (text: string) => boolean,
+    private readonly knows: ReadonlySet<string>,
   ) {}
 
   holdsSecret(text: string): boolean {
     if (this.search(text)) return true;
     this.searchedClean = text;
     return false;
+  }
+
+  /** Whether `holdsSecret` searches for every one of `secrets` (the router's own always are). */
+  [SEARCHES_FOR](secrets: readonly string[]): boolean {
+    for (const secret of secrets) if (!this.knows.has(secret)) return false;
+    return true;
   }
 
   /** What to run if the answer is refused for holding a secret. */
@@ -448,6 +462,8 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
   const vendor = contract.vendor;
   const logger = common.logger;
   const own = createSecretMatcher(spec.secrets);
+  // what every search of this router looks for, whatever widgetAuth adds
+  const ownSecrets: ReadonlySet<string> = new Set(spec.secrets);
   // widgetAuth adds the secrets of the routers mounted beside this one (see shareSecrets)
   let secrets = own;
   registerProcessSecrets(spec.secrets);
@@ -619,6 +635,7 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
           state.upstreamMs = (state.upstreamMs ?? 0) + ms;
         },
         holdsSecret,
+        ownSecrets,
       );
       let result = route.handle(context);
       if (isPromiseLike(result)) result = await result;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { isLoopbackHost, parseOptions, secretString, weakSecretReason, type WeakSecretOption } from './config';
 import type { CredentialRequest, WidgetCredential } from './credential';
 import { accountNamespace, createCredentialCache, credentialCacheOption, invalidatedUserId, mintBudgetMs, type CredentialCacheOptions } from './credential-cache';
-import type { RouteContext } from './pipeline';
+import { SEARCHES_FOR, type RouteContext } from './pipeline';
 import { ERRORS_DOCS_URL, WidgetAuthError, isWidgetAuthError, secretEchoError } from './errors';
 import { isPlainObject, isRecord } from './json';
 import { createSecretMatcher, loggerSchema, type WidgetAuthLogger } from './logger';
@@ -231,6 +231,12 @@ function kindOf(value: unknown): string {
 const isRouteContext = (v: unknown): v is Pick<RouteContext, 'holdsSecret' | 'onAnswerRefused'> =>
   typeof v === 'object' && v !== null && typeof (v as RouteContext).holdsSecret === 'function' && typeof (v as RouteContext).onAnswerRefused === 'function';
 
+/** Whether a route context made by the pipeline searches for every one of `secrets`. */
+const searchesFor = (route: object, secrets: readonly string[]): boolean => {
+  const check = (route as { [SEARCHES_FOR]?: unknown })[SEARCHES_FOR];
+  return typeof check === 'function' && (check as (list: readonly string[]) => unknown).call(route, secrets) === true;
+};
+
 const isAbortSource = (v: unknown): v is AbortSource => typeof v === 'object' && v !== null && typeof (v as AbortSource).aborted === 'boolean' && 'signal' in v;
 
 /**
@@ -393,9 +399,10 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
     // route's search too, which knows the routers mounted beside it and which the pipeline's
     // search of the same text then skips
     const route = !shared && isRouteContext(request) ? request : undefined;
-    const ownSecret = matcher.contains(json);
+    // a route whose search looks for this strategy's secrets too (its router's own) searches once
+    const ownSecret = route !== undefined && searchesFor(route, secrets) ? false : matcher.contains(json);
     if (ownSecret || (route !== undefined && route.holdsSecret(json))) {
-      const whose = ownSecret ? "this server's key" : 'the secret of another router mounted with it';
+      const whose = ownSecret || matcher.contains(json) ? "this server's key" : 'the secret of another router mounted with it';
       throw secretEchoError(`${vendor} answered with a credential that holds ${whose}; it was not used.`);
     }
     // a copy of plain JSON for the cache, for a host's own `issue`, and for an `expiresAt` that
