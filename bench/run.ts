@@ -47,11 +47,11 @@ export interface BenchPlan {
   memory: { connections: number; warmup: number; requests: number; sampleMs: number };
 }
 
-/** The full run: about sixteen minutes on two cores. */
+/** The full run: about twenty minutes on two cores. */
 export const FULL_PLAN: BenchPlan = {
-  cpu: { connections: 16, warmup: { durationS: 3 }, rounds: 12, slot: { durationS: 1.5 }, rewarm: { durationS: 0.5 } },
+  cpu: { connections: 16, warmup: { durationS: 3 }, rounds: 16, slot: { durationS: 1.5 }, rewarm: { durationS: 0.5 } },
   upstream: { connections: 1, warmup: { durationS: 3 }, rounds: 12, slot: { durationS: 1.5 }, rewarm: { durationS: 0.5 } },
-  vendorCpu: { connections: 16, warmup: { durationS: 3 }, rounds: 16, slot: { durationS: 1.5 }, rewarm: { durationS: 0.5 } },
+  vendorCpu: { connections: 16, warmup: { durationS: 3 }, rounds: 24, slot: { durationS: 1.5 }, rewarm: { durationS: 0.5 } },
   cold: { requests: 1000, vendorLatencyMs: 300 },
   memory: { connections: 16, warmup: 20_000, requests: 200_000, sampleMs: 250 },
 };
