@@ -242,16 +242,16 @@ function closeSignal(res: WatchedResponse): AbortSignal {
 }
 
 /**
- * The {@link RouteContext} of one request. A class, not an object literal: V8 makes a
- * literal with getters slowly (about 2 µs each), a class instance in nanoseconds.
- */
-/**
  * The key of a route context's check of whether its `holdsSecret` searches for given
  * secrets: a strategy whose secrets it does would otherwise search the same text twice.
  * Only the contexts the pipeline makes have it.
  */
 export const SEARCHES_FOR = Symbol('express-widget-auth.searchesFor');
 
+/**
+ * The {@link RouteContext} of one request. A class, not an object literal: V8 makes a
+ * literal with getters slowly (about 2 µs each), a class instance in nanoseconds.
+ */
 class Context implements RouteContext {
   /** The last text `holdsSecret` found clean: the search of the answer skips the same text. */
   searchedClean: string | undefined;

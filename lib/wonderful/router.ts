@@ -112,8 +112,11 @@ const optionsSchema = z
 /** The three fields the browser gets, in their order. */
 const answerOf = (body: WonderfulTokenBody): WonderfulTokenBody => ({ token: body.token, expiresAt: body.expiresAt, id: body.id });
 
-/** The body the browser gets for a signed token: the signer searches this text, the pipeline then answers the same. */
-const sentText = (signed: SignResponse): string => JSON.stringify(answerOf({ token: signed.jwt, expiresAt: signed.expiresAt, id: signed.id }));
+/** The body the browser gets for a signed token. */
+const bodyOf = (signed: SignResponse): WonderfulTokenBody => ({ token: signed.jwt, expiresAt: signed.expiresAt, id: signed.id });
+
+/** The text of that body: the signer searches it, and the pipeline then writes the same. */
+const sentText = (signed: SignResponse): string => JSON.stringify(bodyOf(signed));
 
 /**
  * Router serving the Wonderful contact-center SDK's token endpoints:
@@ -201,7 +204,7 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Wond
     }
     const signed = await sign(request, { signal: route, userKey: userKeyOf(user) }, route);
     record(signed.upstreamMs);
-    return { body: answerOf({ token: signed.jwt, expiresAt: signed.expiresAt, id: signed.id }), tokenExp: signed.tokenExp };
+    return { body: bodyOf(signed), tokenExp: signed.tokenExp };
   };
 
   /**
