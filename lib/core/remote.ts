@@ -394,12 +394,11 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
       throw new WidgetAuthError('INTERNAL_ERROR', 'call(…) of remoteCredential resolved a value JSON cannot write (a BigInt, a cycle)', { cause: err });
     }
     // the answer goes to the browser and into the cache: one holding this server's key is never
-    // used. Always searched with this strategy's own secrets (the route may belong to a host's
-    // strategy wrapping this one, and know other secrets); a request's own call then with the
-    // route's search too, which knows the routers mounted beside it and which the pipeline's
-    // search of the same text then skips
+    // used. A request's own call is searched with the route's search, which knows the routers
+    // mounted beside it and which the pipeline's search of the same text then skips; with this
+    // strategy's own secrets first unless the route's search looks for them too (its own
+    // router's does; a host's strategy wrapping this one may sit on a router that does not)
     const route = !shared && isRouteContext(request) ? request : undefined;
-    // a route whose search looks for this strategy's secrets too (its router's own) searches once
     const ownSecret = route !== undefined && searchesFor(route, secrets) ? false : matcher.contains(json);
     if (ownSecret || (route !== undefined && route.holdsSecret(json))) {
       const whose = ownSecret || matcher.contains(json) ? "this server's key" : 'the secret of another router mounted with it';
