@@ -8,7 +8,7 @@ import { guardFactory } from '../core/misuse';
 import { checkCommonOptions, commonOptionsShape, resolveUserSchema, type CommonRouterOptions } from '../core/pipeline';
 import { isPromiseLike } from '../core/promise';
 import { presetRouter, presetUserId } from '../core/preset';
-import { remoteCredential } from '../core/remote';
+import { remoteCredential, type RemoteUpstream } from '../core/remote';
 import type { ResolveUser, WidgetUser } from '../core/types';
 import { perUserUpstreamOptionsShape, upstreamOptionsShape, type PerUserUpstreamOptions, type UpstreamOptions } from '../core/upstream';
 
@@ -296,6 +296,20 @@ export function liveblocksAuthRouter(options: LiveblocksAuthRouterOptions): Rout
   // most routers set none of the identity hooks: their requests skip the empty object
   const identityHooks = config.userInfo !== undefined || config.groupIds !== undefined || config.organizationId !== undefined;
 
+  const headers = { Authorization: authorization };
+
+  /** Ask Liveblocks for a token: `asked` is what its answer is checked against. */
+  const ask = (upstream: RemoteUpstream, request: Record<string, unknown>, asked: AskedToken): Promise<{ token: string }> =>
+    upstream({ url, headers, body: request, parse: (answer) => checkedToken(answer, asked) });
+
+  /** An access token to `room` with the scopes `permissions` gave; a refusal is 403, and no call. */
+  const grant = (upstream: RemoteUpstream, user: WidgetUser, userId: string, room: string, given: unknown): Promise<{ token: string }> => {
+    const scopes = checkedScopes(given);
+    if (scopes === undefined) throw new WidgetAuthError('FORBIDDEN', 'You may not enter this room.');
+    const request = identityHooks ? { userId, permissions: { [room]: scopes }, ...identityFields(config, user) } : { userId, permissions: { [room]: scopes } };
+    return ask(upstream, request, { kind: 'acc', userId, room, scopes });
+  };
+
   const credential = remoteCredential<{ token: string }>({
     vendor: 'liveblocks',
     secrets: [secretKey],
@@ -305,31 +319,27 @@ export function liveblocksAuthRouter(options: LiveblocksAuthRouterOptions): Rout
     retries: config.retries,
     maxInFlightPerUser: config.maxInFlightPerUser,
     ...(config.fetch !== undefined ? { fetch: config.fetch } : {}),
-    call: async ({ user, body, upstream }) => {
+    // not an async function: the vendor call's own promise is the answer (a throw is a
+    // refusal all the same), without a promise and three turns more to adopt it
+    call: ({ user, body, upstream }) => {
       const room = roomOf(body);
       const userId = presetUserId(user, 'Liveblocks');
-      let request: Record<string, unknown>;
-      let asked: AskedToken;
-      if (access) {
-        if (room === undefined) throw new WidgetAuthError('INVALID_REQUEST', 'Request body must have a room.');
-        // awaited only when the hook gives a promise (a `then` that cannot be read is the hook's failure)
-        let given: LiveblocksPermissions | Promise<LiveblocksPermissions>;
-        let promised: boolean;
-        try {
-          given = permissionsOf!(user, room);
-          promised = isPromiseLike(given);
-        } catch (err) {
-          throw hookFailed(PERMISSIONS_HOOK, err);
-        }
-        const scopes = checkedScopes(promised ? await runHook(PERMISSIONS_HOOK, () => given) : given);
-        if (scopes === undefined) throw new WidgetAuthError('FORBIDDEN', 'You may not enter this room.');
-        request = identityHooks ? { userId, permissions: { [room]: scopes }, ...identityFields(config, user) } : { userId, permissions: { [room]: scopes } };
-        asked = { kind: 'acc', userId, room, scopes };
-      } else {
-        request = identityHooks ? { userId, ...identityFields(config, user) } : { userId };
-        asked = { kind: 'id', userId, groupIds: (request['groupIds'] as string[] | undefined) ?? [] };
+      if (!access) {
+        const request: Record<string, unknown> = identityHooks ? { userId, ...identityFields(config, user) } : { userId };
+        return ask(upstream, request, { kind: 'id', userId, groupIds: (request['groupIds'] as string[] | undefined) ?? [] });
       }
-      return upstream({ url, headers: { Authorization: authorization }, body: request, parse: (answer) => checkedToken(answer, asked) });
+      if (room === undefined) throw new WidgetAuthError('INVALID_REQUEST', 'Request body must have a room.');
+      // awaited only when the hook gives a promise (a `then` that cannot be read is the hook's failure)
+      let given: LiveblocksPermissions | Promise<LiveblocksPermissions>;
+      let promised: boolean;
+      try {
+        given = permissionsOf!(user, room);
+        promised = isPromiseLike(given);
+      } catch (err) {
+        throw hookFailed(PERMISSIONS_HOOK, err);
+      }
+      if (!promised) return grant(upstream, user, userId, room, given);
+      return runHook(PERMISSIONS_HOOK, () => given).then((scopes) => grant(upstream, user, userId, room, scopes));
     },
   });
 
