@@ -12,6 +12,7 @@ import { hissunoTokenRouter } from '../lib/hissuno/index';
 import { neuroonTokenRouter } from '../lib/neuroon/index';
 import { createWidgetSession, neverminedSessionRouter } from '../lib/nevermined/index';
 import { WonderfulAuthClient, wonderfulEntityIdFor, wonderfulTokenRouter } from '../lib/wonderful/index';
+import { createWonderfulSigner } from '../lib/wonderful/client';
 import { widgetAuth } from '../lib/widget-auth';
 import type { WidgetUser } from '../lib/core/types';
 import { startFakeNeuroon, type FakeNeuroon } from '../lib/testing/neuroon';
@@ -294,6 +295,22 @@ describe(`Secrets in vendor text, success bodies and thrown values (Express ${EX
         (err: unknown) => err as Error & { code?: string },
       );
       expect(failure?.code).toBe('UPSTREAM_ERROR');
+    });
+
+    it("Wonderful's signer, given a route's search that does not look for the API key, still refuses a token holding it", async () => {
+      const sign = createWonderfulSigner({ baseUrl: wonderful.url, apiKey: WONDERFUL_KEY, timeoutMs: 2000, retries: 0 }, (answer) => JSON.stringify({ token: answer.jwt }));
+      const entity = wonderfulEntityIdFor(ADA);
+      const exp = Math.floor(Date.now() / 1000) + 600;
+      const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const token = `${base64url({ alg: 'RS256', typ: 'JWT' })}.${base64url({ sub: entity, exp, apiKey: WONDERFUL_KEY })}.c2lnbmF0dXJl`;
+      wonderful.fault({ kind: 'status', status: 200, body: { jwt: token, expiresAt: exp, id: entity } }, { times: 1 });
+      // a search that finds nothing, as a route of a router that knows other secrets only
+      const failure = await sign({ entityId: entity, expiresIn: 3600 }, undefined, { holdsSecret: () => false }).then(
+        () => undefined,
+        (err: unknown) => err as Error & { code?: string },
+      );
+      expect({ code: failure?.code, message: failure?.message }).toEqual({ code: 'UPSTREAM_INVALID_RESPONSE', message: expect.stringContaining('with a token that holds the API key') });
+      expect(failure?.message).not.toContain(WONDERFUL_KEY);
     });
 
     it('Wonderful: a token holding the API key is reported as that before any other check of it, with what to check', async () => {

@@ -455,6 +455,19 @@ function tokenRunEnd(text: string, at: number): number {
   return TOKEN_RUN_FROM.lastIndex;
 }
 
+/**
+ * The key of a route context's check of whether its `holdsSecret` searches for given
+ * secrets: a strategy whose secrets it does would otherwise search the same text twice.
+ * Only the contexts the pipeline makes have it.
+ */
+export const SEARCHES_FOR = Symbol('express-widget-auth.searchesFor');
+
+/** Whether `route`, a route context made by the pipeline, searches for every one of `secrets` (any other object: no). */
+export function searchesFor(route: object, secrets: readonly string[]): boolean {
+  const check = (route as { [SEARCHES_FOR]?: unknown })[SEARCHES_FOR];
+  return typeof check === 'function' && (check as (list: readonly string[]) => unknown).call(route, secrets) === true;
+}
+
 /** The redactor of {@link createSecretMatcher}. */
 export function createRedactor(secrets: readonly unknown[]): Redactor {
   return createSecretMatcher(secrets).redact;

@@ -7,7 +7,7 @@ import { isSafeCorrelationId, type VendorContract } from './contract';
 import { WidgetAuthError, isWidgetAuthError, secretEchoError } from './errors';
 import { hasDuplicateMember } from './json';
 import { isPromiseLike } from './promise';
-import { createSecretMatcher, cutText, describeUnexpected, logRequest, loggerSchema, processSecretMatcher, registerProcessSecrets, type Redactor, type RequestLogEvent, type SecretMatcher, type WidgetAuthLogger } from './logger';
+import { SEARCHES_FOR, createSecretMatcher, cutText, describeUnexpected, logRequest, loggerSchema, processSecretMatcher, registerProcessSecrets, type Redactor, type RequestLogEvent, type SecretMatcher, type WidgetAuthLogger } from './logger';
 import { allowedOriginsSchema, checkOriginOptions, createOriginGate, type AllowedOrigins } from './origin';
 import { createReporter } from './report';
 import type { ResolveUser, WidgetUser } from './types';
@@ -240,13 +240,6 @@ function closeSignal(res: WatchedResponse): AbortSignal {
   }
   return controller.signal;
 }
-
-/**
- * The key of a route context's check of whether its `holdsSecret` searches for given
- * secrets: a strategy whose secrets it does would otherwise search the same text twice.
- * Only the contexts the pipeline makes have it.
- */
-export const SEARCHES_FOR = Symbol('express-widget-auth.searchesFor');
 
 /**
  * The {@link RouteContext} of one request. A class, not an object literal: V8 makes a

@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { isLoopbackHost, parseOptions, secretString, weakSecretReason, type WeakSecretOption } from './config';
 import type { CredentialRequest, WidgetCredential } from './credential';
 import { accountNamespace, createCredentialCache, credentialCacheOption, invalidatedUserId, mintBudgetMs, type CredentialCacheOptions } from './credential-cache';
-import { SEARCHES_FOR, type RouteContext } from './pipeline';
+import type { RouteContext } from './pipeline';
 import { ERRORS_DOCS_URL, WidgetAuthError, isWidgetAuthError, secretEchoError } from './errors';
 import { isPlainObject, isRecord } from './json';
-import { createSecretMatcher, loggerSchema, type WidgetAuthLogger } from './logger';
+import { createSecretMatcher, loggerSchema, searchesFor, type WidgetAuthLogger } from './logger';
 import { credentialStoreSecrets, type CachedCredential } from './remote-store';
 import type { WidgetUser } from './types';
 import { createUpstreamClient, perUserUpstreamOptionsShape, upstreamOptionsShape, userKeyOf, type AbortSource, type PerUserUpstreamOptions, type UpstreamOptions } from './upstream';
@@ -230,12 +230,6 @@ function kindOf(value: unknown): string {
 
 const isRouteContext = (v: unknown): v is Pick<RouteContext, 'holdsSecret' | 'onAnswerRefused'> =>
   typeof v === 'object' && v !== null && typeof (v as RouteContext).holdsSecret === 'function' && typeof (v as RouteContext).onAnswerRefused === 'function';
-
-/** Whether a route context made by the pipeline searches for every one of `secrets`. */
-const searchesFor = (route: object, secrets: readonly string[]): boolean => {
-  const check = (route as { [SEARCHES_FOR]?: unknown })[SEARCHES_FOR];
-  return typeof check === 'function' && (check as (list: readonly string[]) => unknown).call(route, secrets) === true;
-};
 
 const isAbortSource = (v: unknown): v is AbortSource => typeof v === 'object' && v !== null && typeof (v as AbortSource).aborted === 'boolean' && 'signal' in v;
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { closestName, parseOptions, secretString, vendorBaseUrl, type WeakSecretOption } from '../core/config';
 import { WidgetAuthError, secretEchoError, withUpstreamMs, type WidgetAuthErrorCode } from '../core/errors';
-import { createSecretMatcher } from '../core/logger';
+import { createSecretMatcher, searchesFor } from '../core/logger';
 import { isPlainObject, isRecord } from '../core/json';
 import { unverifiedJwtClaims } from '../core/jwt';
 import { createUpstreamClient, upstreamOptionsShape, type CallContext, type UpstreamOptions } from '../core/upstream';
@@ -220,7 +220,8 @@ export interface SecretSearch {
  * A function that sends a checked request and resolves the answer, searched for the API
  * key before any other check of it; a router passes the request's close signal and the
  * user's key as `context`, and as `search` its route's own search, which then searches
- * the text the router will send (see {@link createWonderfulSigner}) instead of the token.
+ * the text the router will send (see {@link createWonderfulSigner}) instead of the token
+ * (with the API key searched for by the signer too unless the route's search looks for it).
  */
 export type WonderfulSigner = (request: CheckedSignRequest, context?: CallContext, search?: SecretSearch) => Promise<SignOutcome>;
 
@@ -256,7 +257,8 @@ export function createWonderfulSigner(config: WonderfulClientConfig & { maxInFli
   const upstream = createUpstreamClient('Wonderful', config);
   const url = `${config.baseUrl}${WONDERFUL_SIGN_PATH}`;
   const apiKey = config.apiKey;
-  const secrets = createSecretMatcher([apiKey]);
+  const apiKeys = [apiKey];
+  const secrets = createSecretMatcher(apiKeys);
 
   return async (request, context, search) => {
     const tenantId = request.tenantId ?? config.tenantId;
@@ -278,7 +280,9 @@ export function createWonderfulSigner(config: WonderfulClientConfig & { maxInFli
       if (secrets.contains(data.jwt)) throw tokenHoldsSecret(status, upstreamMs);
     } else {
       const text = sentText(answer);
-      if (search.holdsSecret(text)) throw tokenHoldsSecret(status, upstreamMs, secrets.contains(text) ? 'the API key' : 'the secret of another router mounted with it');
+      // the API key is searched for by the signer itself unless the route's search looks for it too (the router's own does)
+      const holdsKey = !searchesFor(search, apiKeys) && secrets.contains(text);
+      if (holdsKey || search.holdsSecret(text)) throw tokenHoldsSecret(status, upstreamMs, holdsKey || secrets.contains(text) ? 'the API key' : 'the secret of another router mounted with it');
     }
 
     if (claims === undefined) throw answerError(`Wonderful answered ${status} with a jwt whose claims are not one JSON object naming each member once.`, status, upstreamMs);
