@@ -425,10 +425,16 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
     kind: 'remoteCredential',
     secrets,
     relaysVendor: true,
-    async issue(user, request) {
+    // not an async function: the mint's or the flight's own promise is the answer, without
+    // one more promise and the turns to adopt it (a throw is a rejection all the same)
+    issue(user, request) {
       if (cache === undefined) return mint(user, request, false).then(credentialOf);
-      // a router's context (`issue` called by a host has none) searches for the secrets of every router mounted with it
-      return cache.issue(user, { mint: () => mint(user, request, true), context: isRouteContext(request) ? request : undefined });
+      try {
+        // a router's context (`issue` called by a host has none) searches for the secrets of every router mounted with it
+        return cache.issue(user, { mint: () => mint(user, request, true), context: isRouteContext(request) ? request : undefined });
+      } catch (err) {
+        return Promise.reject(err);
+      }
     },
     async invalidate(user) {
       const id = invalidatedUserId(user, 'remoteCredential');

@@ -213,6 +213,11 @@ class Semaphore {
     });
   }
 
+  /** Whether a call waits for a slot. */
+  get hasWaiters(): boolean {
+    return this.waiting !== undefined && this.waiting.size > 0;
+  }
+
   release(): void {
     if (this.waiting !== undefined) {
       for (const grant of this.waiting) {
@@ -643,9 +648,12 @@ export function createUpstreamClient(
           timeoutMs = options.timeoutMs;
         }
       } finally {
-        // free the slots one turn later: by then the agent has put the connection back in its
-        // pool, so the next call reuses it instead of opening another
-        setImmediate(releaseSlots, userKey, user);
+        // a call waiting for a slot is freed one turn later: by then the agent has put the
+        // connection back in its pool, so that call reuses it instead of opening another.
+        // With nobody waiting the slots go back now (most calls): a later call starts from
+        // another turn, after the agent's own
+        if (gate.hasWaiters || user?.hasWaiters === true) setImmediate(releaseSlots, userKey, user);
+        else releaseSlots(userKey, user);
       }
     },
   };
