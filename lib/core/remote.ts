@@ -217,6 +217,12 @@ class CallArgs implements RemoteCredentialCall {
 
 const credentialOf = (minted: CachedCredential): Record<string, unknown> => minted.credential;
 
+/** A failed `call`: its own `WidgetAuthError` as it is, anything else 500 naming it. */
+function callFailed(err: unknown): WidgetAuthError {
+  if (isWidgetAuthError(err)) return err;
+  return new WidgetAuthError('INTERNAL_ERROR', 'call(…) of remoteCredential threw', { cause: err });
+}
+
 /** The body as it is: `upstream()` without a `parse` of its own. */
 const asIs = <T>(body: unknown): T => body as T;
 
@@ -329,9 +335,23 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
       return data;
     };
 
-  /** Call the vendor once, within the budget: the checked credential and its expiry (Unix seconds, or NaN without `expiresAt`). */
-  async function mint(user: WidgetUser, request: CredentialRequest | undefined, shared: boolean): Promise<CachedCredential> {
-    const source = !shared && isAbortSource(request) ? request : undefined;
+  /**
+   * Call the vendor once, within the budget: the checked credential and its expiry (Unix
+   * seconds, or NaN without `expiresAt`). Not an async function: V8 gives each call of one
+   * a copy of its registers; the answer is checked in {@link checked}.
+   */
+  function mint(user: WidgetUser, request: CredentialRequest | undefined, shared: boolean): Promise<CachedCredential> {
+    let source: AbortSource | undefined;
+    let userKey: string | undefined;
+    let route: Pick<RouteContext, 'holdsSecret' | 'onAnswerRefused'> | undefined;
+    try {
+      source = !shared && isAbortSource(request) ? request : undefined;
+      userKey = userKeyOf(user);
+      route = !shared && isRouteContext(request) ? request : undefined;
+    } catch (err) {
+      // a request object whose getters throw: a rejection, as from any other step
+      return Promise.reject(err);
+    }
     // the call's signal is made when the call first reads it: most calls only use `upstream`,
     // which the budget and the request's close reach without it (an AbortController, and
     // AbortSignal.any above all, cost more than the rest of a call's bookkeeping)
@@ -346,14 +366,13 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
       }
       return signal;
     };
-    const userKey = userKeyOf(user);
     let timer: NodeJS.Timeout | undefined;
-    let result: unknown;
+    let answered: Promise<unknown>;
     try {
       const args = new CallArgs(user, request?.body ?? {}, signalOf, upstreamFor(userKey, source, request));
       // the call's answer or the deadline, whichever comes first: a call that settles after
       // the deadline is nobody's concern (the promise is settled already)
-      result = await new Promise<unknown>((resolve, reject) => {
+      answered = new Promise<unknown>((resolve, reject) => {
         timer = setTimeout(() => {
           expired = new WidgetAuthError('UPSTREAM_TIMEOUT', `${vendor} did not answer within ${budgetMs} ms.`);
           controller?.abort(expired);
@@ -373,11 +392,23 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
         else resolve(answer);
       });
     } catch (err) {
-      if (isWidgetAuthError(err)) throw err;
-      throw new WidgetAuthError('INTERNAL_ERROR', 'call(…) of remoteCredential threw', { cause: err });
-    } finally {
       clearTimeout(timer);
+      return Promise.reject(callFailed(err));
     }
+    return answered.then(
+      (result) => {
+        clearTimeout(timer);
+        return checked(result, route);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        throw callFailed(err);
+      },
+    );
+  }
+
+  /** The credential a call resolved, checked: a plain object of JSON without a secret, and its expiry. */
+  function checked(result: unknown, route: Pick<RouteContext, 'holdsSecret' | 'onAnswerRefused'> | undefined): CachedCredential {
     if (!isPlainObject(result)) {
       throw new WidgetAuthError('INTERNAL_ERROR', `call(…) of remoteCredential resolved ${kindOf(result)}${isRecord(result) ? ' that is a class instance' : ''}; it must resolve the plain object the browser gets`);
     }
@@ -392,7 +423,6 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
     // mounted beside it and which the pipeline's search of the same text then skips; with this
     // strategy's own secrets first unless the route's search looks for them too (its own
     // router's does; a host's strategy wrapping this one may sit on a router that does not)
-    const route = !shared && isRouteContext(request) ? request : undefined;
     const ownSecret = route !== undefined && searchesFor(route, secrets) ? false : matcher.contains(json);
     if (ownSecret || (route !== undefined && route.holdsSecret(json))) {
       const whose = ownSecret || matcher.contains(json) ? "this server's key" : 'the secret of another router mounted with it';

@@ -305,6 +305,9 @@ class TransportError extends Error {
 
 type Transport = (req: RawRequest) => Promise<RawAnswer>;
 
+/** What one attempt came to: the checked data, or the error and whether to try again (after `waitMs`, when the vendor said). */
+type Attempt<T> = { ok: true; data: T; status: number } | { ok: false; error: WidgetAuthError; retry: boolean; waitMs?: number };
+
 /** Where a URL's requests go, as `http.request` takes it. */
 interface Target {
   protocol: string;
@@ -475,26 +478,34 @@ export function createUpstreamClient(
     return { ok: false, retry: false, error: new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered ${res.status} with ${what}.`, { upstreamStatus: res.status, ...(correlationId ? { correlationId } : {}) }) };
   }
 
-  async function attempt<T>(req: VendorRequest<T>, timeoutMs: number): Promise<{ ok: true; data: T; status: number } | { ok: false; error: WidgetAuthError; retry: boolean; waitMs?: number }> {
+  /**
+   * One attempt: the answer judged, or why it failed. Not an async function: V8 gives each
+   * call of one a copy of its registers, and this one's answer is judged in {@link judge}.
+   */
+  function attempt<T>(req: VendorRequest<T>, timeoutMs: number): Promise<Attempt<T>> {
     const headers: Record<string, string> = { Accept: 'application/json', ...req.headers };
     const raw: RawRequest = { url: req.url, method: req.method ?? 'POST', headers, timeoutMs, maxOkBytes: MAX_OK_BODY, maxErrorBytes: MAX_ERROR_BODY };
     if (req.body !== undefined) {
       headers['Content-Type'] = 'application/json';
       raw.body = JSON.stringify(req.body);
     }
-    let res: RawAnswer;
-    try {
-      res = await send(raw);
-    } catch (err) {
-      const kind = err instanceof TransportError ? err.kind : 'connection';
-      if (kind === 'timeout') {
-        return { ok: false, retry: false, error: new WidgetAuthError('UPSTREAM_TIMEOUT', `${vendor} did not answer within ${options.timeoutMs} ms.`) };
-      }
-      if (kind === 'too-large') {
-        return { ok: false, retry: false, error: new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered with a body over ${MAX_OK_BODY} bytes.`) };
-      }
-      return { ok: false, retry: true, error: new WidgetAuthError('UPSTREAM_UNAVAILABLE', `${vendor} could not be reached.`, { cause: connectionCause(err) }) };
+    return send(raw).then((res) => judge(req, res), notAnswered);
+  }
+
+  /** An attempt the transport gave up on: a timeout, a body over the cap, or no connection. */
+  function notAnswered(err: unknown): Attempt<never> {
+    const kind = err instanceof TransportError ? err.kind : 'connection';
+    if (kind === 'timeout') {
+      return { ok: false, retry: false, error: new WidgetAuthError('UPSTREAM_TIMEOUT', `${vendor} did not answer within ${options.timeoutMs} ms.`) };
     }
+    if (kind === 'too-large') {
+      return { ok: false, retry: false, error: new WidgetAuthError('UPSTREAM_INVALID_RESPONSE', `${vendor} answered with a body over ${MAX_OK_BODY} bytes.`) };
+    }
+    return { ok: false, retry: true, error: new WidgetAuthError('UPSTREAM_UNAVAILABLE', `${vendor} could not be reached.`, { cause: connectionCause(err) }) };
+  }
+
+  /** What an answer means: its checked data, or the error to answer with and whether to retry. */
+  function judge<T>(req: VendorRequest<T>, res: RawAnswer): Attempt<T> {
     const { status, text } = res;
     if (status >= 200 && status < 300) {
       let json: unknown;
