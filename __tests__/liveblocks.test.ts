@@ -128,6 +128,31 @@ describe(`Liveblocks (Express ${EXPRESS_MAJOR})`, () => {
     expect(fake.requests).toHaveLength(0);
   });
 
+  it('names permissions(user, room) in the log when it throws, rejects, or gives a then that cannot be read; a refusal it rejects with is answered as it is', async () => {
+    const hostileThen = {
+      get then(): never {
+        throw new Error('then unreadable');
+      },
+    };
+    const failing: [string, LiveblocksAuthRouterOptions['permissions']][] = [
+      ['throws', () => {
+        throw new Error('db down');
+      }],
+      ['rejects', () => Promise.reject(new Error('db down'))],
+      ['a then that throws', () => hostileThen as never],
+    ];
+    for (const [what, permissions] of failing) {
+      // the router's report of the failure (its line on stderr without a logger, the event's hint with one) says whose it is
+      const own = captureLogger();
+      const res = await post(buildApp(router({ permissions, logger: own })), { room: 'user-ada:doc-1' });
+      const reported = own.events.map((e) => (e.obj as { hint?: unknown }).hint).filter((m) => typeof m === 'string');
+      expect([what, res.status, reported]).toEqual([what, 500, [expect.stringMatching(/^permissions\(user, room\) of liveblocksAuthRouter threw \(Error: /)]]);
+    }
+    const refused = await post(buildApp(router({ permissions: () => Promise.reject(new WidgetAuthError('FORBIDDEN', 'Not your room.')), report: false })), { room: 'user-ada:doc-1' });
+    expect([refused.status, refused.body.error.code]).toEqual([403, 'FORBIDDEN']);
+    expect(fake.requests).toHaveLength(0);
+  });
+
   it.each([
     ['no room', {}, 'Request body must have a room.'],
     ['a room that is not a string', { room: 42 }, 'Request body has a malformed room: a room id of 1 to 128 characters without "*".'],

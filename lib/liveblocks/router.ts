@@ -147,15 +147,6 @@ function hookFailed(name: string, err: unknown): unknown {
   return new WidgetAuthError('INTERNAL_ERROR', `${name} of liveblocksAuthRouter threw`, { cause: err });
 }
 
-/** Run a host hook that may give a promise, as {@link hookFailed} answers its failure. */
-async function runHook<T>(name: string, run: () => T | Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    throw hookFailed(name, err);
-  }
-}
-
 /** Run a synchronous host hook, as {@link hookFailed} answers its failure. */
 function callHook<T>(name: string, run: () => T): T {
   try {
@@ -339,7 +330,13 @@ export function liveblocksAuthRouter(options: LiveblocksAuthRouterOptions): Rout
         throw hookFailed(PERMISSIONS_HOOK, err);
       }
       if (!promised) return grant(upstream, user, userId, room, given);
-      return runHook(PERMISSIONS_HOOK, () => given).then((scopes) => grant(upstream, user, userId, room, scopes));
+      // its rejection is the hook's failure; what `grant` throws is its own
+      return Promise.resolve(given).then(
+        (scopes) => grant(upstream, user, userId, room, scopes),
+        (err: unknown) => {
+          throw hookFailed(PERMISSIONS_HOOK, err);
+        },
+      );
     },
   });
 
