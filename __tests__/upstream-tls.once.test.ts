@@ -12,11 +12,11 @@ import { join } from 'node:path';
 const CERT = join(__dirname, 'fixtures', 'loopback-tls.crt');
 const TSX = join(__dirname, '..', 'node_modules', '.bin', 'tsx');
 
-function runClient(url: string, env: NodeJS.ProcessEnv): Promise<{ values?: string[]; error?: string; cause?: string }> {
+function runClient(url: string, env: NodeJS.ProcessEnv): Promise<{ values?: string[]; error?: string; cause?: string; lingerMs: number }> {
   return new Promise((resolve, reject) => {
     execFile(TSX, [join(__dirname, 'helpers', 'tls-client.ts'), url], { env, timeout: 30_000 }, (err, stdout) => {
       if (err) reject(err);
-      else resolve(JSON.parse(stdout) as { values?: string[]; error?: string; cause?: string });
+      else resolve(JSON.parse(stdout) as { values?: string[]; error?: string; cause?: string; lingerMs: number });
     });
   });
 }
@@ -48,17 +48,21 @@ describe('the vendor client over https', () => {
     connections = 0;
   });
 
-  it('calls a trusted https vendor, sends the body, and reuses one connection', async () => {
-    const out = await runClient(url, { ...process.env, NODE_EXTRA_CA_CERTS: CERT });
+  it('calls a trusted https vendor, sends the body, reuses one connection, and lets the process exit', async () => {
+    const { lingerMs, ...out } = await runClient(url, { ...process.env, NODE_EXTRA_CA_CERTS: CERT });
     expect(out).toEqual({ values: ['POST /v1/things {"i":0}', 'POST /v1/things {"i":1}', 'POST /v1/things {"i":2}'] });
     expect(connections).toBe(1);
+    // the pooled connection is still open, and neither it nor the sweep that closes it
+    // after 4 s idle keeps the process up: it exits as soon as its work is done
+    expect(lingerMs).toBeLessThan(1000);
   });
 
   it('refuses the same vendor when its certificate is not trusted', async () => {
     const env = { ...process.env };
     delete env['NODE_EXTRA_CA_CERTS'];
     delete env['NODE_TLS_REJECT_UNAUTHORIZED'];
-    const out = await runClient(url, env);
+    const { lingerMs, ...out } = await runClient(url, env);
     expect(out).toEqual({ error: 'Vendor could not be reached.', cause: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+    expect(lingerMs).toBeLessThan(1000);
   });
 });

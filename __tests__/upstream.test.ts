@@ -402,6 +402,62 @@ describe('the default transport (node:http and node:https with keep-alive)', () 
     expect(calls).toBe(2);
   });
 
+  describe('idle connections', () => {
+    /** A server that records, for each connection, when it opened and when it closed. */
+    async function connectionLog(keepAliveTimeoutMs: number) {
+      const log: { closedAt?: number }[] = [];
+      const server = http.createServer((_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end('{"value":"ok"}');
+      });
+      server.keepAliveTimeout = keepAliveTimeoutMs;
+      server.on('connection', (socket) => {
+        const entry: { closedAt?: number } = {};
+        log.push(entry);
+        socket.on('close', () => (entry.closedAt = performance.now()));
+      });
+      const { port } = await serve(server);
+      return { log, url: `http://127.0.0.1:${port}/v1` };
+    }
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    it('keeps a connection while it is used and closes it before it has been idle 4 s', async () => {
+      // keepAliveTimeout 0: the server sends no Keep-Alive header and never closes an idle connection itself
+      const { log, url } = await connectionLog(0);
+      const client = transportClient();
+      await client.call({ url, schema });
+      await sleep(1000);
+      await client.call({ url, schema });
+      const lastUsed = performance.now();
+      await sleep(3000);
+      // reused, and still open 3 s after its last call
+      expect(log).toHaveLength(1);
+      expect(log[0]!.closedAt).toBeUndefined();
+      await sleep(1100);
+      expect(log[0]!.closedAt).toBeDefined();
+      expect(log[0]!.closedAt! - lastUsed).toBeLessThan(4000);
+      await client.call({ url, schema });
+      expect(log).toHaveLength(2);
+    });
+
+    it("closes it sooner when the server's Keep-Alive timeout is shorter: 1 s before the server would", async () => {
+      // the server announces Keep-Alive: timeout=2 and would close an idle connection after 2 s
+      const { log, url } = await connectionLog(2000);
+      const client = transportClient();
+      await client.call({ url, schema });
+      await sleep(300);
+      await client.call({ url, schema });
+      const lastUsed = performance.now();
+      expect(log).toHaveLength(1);
+      await sleep(1300);
+      // closed by the client, within 1 s of its last call, long before the server's 2 s
+      expect(log[0]!.closedAt).toBeDefined();
+      expect(log[0]!.closedAt! - lastUsed).toBeLessThan(1000);
+      await client.call({ url, schema });
+      expect(log).toHaveLength(2);
+    });
+  });
+
   describe('over TLS', () => {
     const tls = {
       key: readFileSync(join(__dirname, 'fixtures', 'loopback-tls.key')),

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import type { Duplex } from 'node:stream';
 import { urlToHttpOptions } from 'node:url';
 import { z } from 'zod';
 import { WidgetAuthError, isWidgetAuthError, withUpstreamMs } from './errors';
@@ -317,6 +318,32 @@ interface Target {
   auth: string | null | undefined;
 }
 
+/** Longest time a connection waits unused in a client's pool: less than a typical server's 5 s keep-alive timeout. */
+const IDLE_MS = 4000;
+/** How often a client's pool is swept for connections idle too long, while it holds any. */
+const SWEEP_MS = 500;
+/** When a pooled connection is to be closed, a `performance.now()` time. */
+const CLOSE_AT = Symbol('closeAt');
+/** How long the connection may stay idle, from the server's `Keep-Alive` header. */
+const IDLE_LIMIT = Symbol('idleLimit');
+type PooledSocket = Duplex & { [CLOSE_AT]?: number; [IDLE_LIMIT]?: number };
+
+let lastKeepAlive: string | undefined;
+let lastIdleLimit = IDLE_MS;
+/**
+ * The idle limit a server's `Keep-Alive` header asks for: its `timeout` less 1 s, as Node's
+ * agent counts it, when that is below {@link IDLE_MS}. A server sends the same header on
+ * every answer, so the last one read is kept.
+ */
+function idleLimitOf(header: string): number {
+  if (header !== lastKeepAlive) {
+    const seconds = /^timeout=(\d+)/.exec(header)?.[1];
+    lastIdleLimit = seconds === undefined ? IDLE_MS : Math.max(0, Math.min(IDLE_MS, Number(seconds) * 1000 - 1000));
+    lastKeepAlive = header;
+  }
+  return lastIdleLimit;
+}
+
 /**
  * The default transport: Node's own `http`/`https` clients with one keep-alive agent
  * per vendor client, at most {@link MAX_IN_FLIGHT} sockets. On Node 20 it costs about
@@ -325,9 +352,45 @@ interface Target {
  * set the slowest 1% of answers (see `bench/README.md`).
  */
 function nodeTransport(): Transport {
-  // idle sockets are closed after 4 s, before a typical server's 5 s keep-alive timeout
-  const agentOptions = { keepAlive: true, maxSockets: MAX_IN_FLIGHT, maxFreeSockets: MAX_IN_FLIGHT, timeout: 4000, scheduling: 'lifo' as const, noDelay: true };
-  const agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) };
+  const agentOptions = { keepAlive: true, maxSockets: MAX_IN_FLIGHT, maxFreeSockets: MAX_IN_FLIGHT, scheduling: 'lifo' as const, noDelay: true };
+  let sweeper: NodeJS.Timeout | undefined;
+  /** Close the pooled connections whose idle time is (nearly) up; stop sweeping once none is pooled. */
+  const sweep = (): void => {
+    const now = performance.now();
+    let pooled = 0;
+    for (const agent of [agents['http:'], agents['https:']]) {
+      for (const list of Object.values(agent.freeSockets)) {
+        // a copy: a closed socket leaves the pool (on its 'close' event, a turn later)
+        for (const socket of [...(list ?? [])] as PooledSocket[]) {
+          if ((socket[CLOSE_AT] ?? 0) - SWEEP_MS <= now) socket.destroy();
+          else pooled++;
+        }
+      }
+    }
+    if (pooled === 0) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  };
+  /**
+   * Node's agent with one change: an idle connection is closed by a sweep of the pool
+   * instead of by a timer on the socket, which Node would re-arm on every call. It is closed
+   * before it has been idle {@link IDLE_MS} (or the server's `Keep-Alive: timeout` less 1 s,
+   * when that is sooner), so it is never reused just as the server closes it.
+   */
+  const pool = <A extends http.Agent>(agent: A): A => {
+    const keepSocketAlive = agent.keepSocketAlive as (this: A, socket: Duplex) => boolean;
+    agent.keepSocketAlive = (socket: Duplex) => {
+      // Node's own: keep-alive probes, unref, and false when the server's keep-alive is too short to reuse
+      if (!keepSocketAlive.call(agent, socket)) return false;
+      const pooled = socket as PooledSocket;
+      pooled[CLOSE_AT] = performance.now() + (pooled[IDLE_LIMIT] ?? IDLE_MS);
+      sweeper ??= setInterval(sweep, SWEEP_MS).unref();
+      return true;
+    };
+    return agent;
+  };
+  const agents = { 'http:': pool(new http.Agent(agentOptions)), 'https:': pool(new https.Agent(agentOptions)) };
   // a client calls a handful of fixed URLs: parse each once
   const targets = new Map<string, Target>();
   const target = (href: string): Target => {
@@ -359,6 +422,8 @@ function nodeTransport(): Transport {
         { protocol: to.protocol, hostname: to.hostname, port: to.port, path: to.path, auth: to.auth, method: raw.method, headers, agent: secure ? agents['https:'] : agents['http:'] },
         (res) => {
           const status = res.statusCode ?? 0;
+          const keepAlive = res.headers['keep-alive'];
+          if (typeof keepAlive === 'string' && res.socket !== null) (res.socket as PooledSocket)[IDLE_LIMIT] = idleLimitOf(keepAlive);
           const ok = status >= 200 && status < 300;
           const max = ok ? raw.maxOkBytes : raw.maxErrorBytes;
           const chunks: Buffer[] = [];
@@ -613,59 +678,103 @@ export function createUpstreamClient(
     return timedSince(error, started);
   }
 
+  /**
+   * The call once its slots are held: its first attempt, then {@link retried} when that
+   * one failed. Not an async function (see {@link attempt}); the slots go back once, when
+   * the call is settled.
+   */
+  function run<T>(req: VendorRequest<T>, started: number, signal: VendorRequest<T>['signal'], userKey: string | undefined, user: Semaphore | undefined): Promise<VendorResponse<T>> {
+    let held = true;
+    const release = (): void => {
+      if (!held) return;
+      held = false;
+      // a call waiting for a slot is freed one turn later: by then the agent has put the
+      // connection back in its pool, so that call reuses it instead of opening another.
+      // With nobody waiting the slots go back now (most calls): a later call starts from
+      // another turn, after the agent's own
+      if (gate.hasWaiters || user?.hasWaiters === true) setImmediate(releaseSlots, userKey, user);
+      else releaseSlots(userKey, user);
+    };
+    const settle = (result: Attempt<T>): VendorResponse<T> | Promise<VendorResponse<T>> => {
+      if (!result.ok) return retried(req, started, signal, result).finally(release);
+      release();
+      return { data: result.data, status: result.status, upstreamMs: performance.now() - started, attempts: 1 };
+    };
+    const failed = (err: unknown): never => {
+      release();
+      throw err;
+    };
+    try {
+      // the queue's wait counts against the first attempt: one deadline from the call's start
+      return attempt(req, Math.max(1, Math.ceil(started + options.timeoutMs - performance.now()))).then(settle, failed);
+    } catch (err) {
+      // a body that cannot be written as JSON, a getter of the request that throws
+      release();
+      return Promise.reject(err);
+    }
+  }
+
+  /** The attempts after a failed first one, while the failure may pass and the client waits; rejects with the last failure. */
+  async function retried<T>(req: VendorRequest<T>, started: number, signal: VendorRequest<T>['signal'], failure: Attempt<T> & { ok: false }): Promise<VendorResponse<T>> {
+    let result: Attempt<T> = failure;
+    for (let attempts = 1; ; ) {
+      if (result.ok) return { data: result.data, status: result.status, upstreamMs: performance.now() - started, attempts };
+      // nobody waits for a retry's answer once the client has gone
+      if (!result.retry || attempts > options.retries || (result.waitMs ?? 0) > MAX_RETRY_AFTER_MS || signal?.aborted) {
+        throw timedSince(result.error, started);
+      }
+      // jittered backoff: 50–150 ms, or what Retry-After asked for
+      await sleep(result.waitMs ?? 50 + Math.random() * 100);
+      if (signal?.aborted) throw timedSince(result.error, started);
+      attempts++;
+      result = await attempt(req, options.timeoutMs);
+    }
+  }
+
+  /** A call whose user or the client has no slot free now: it waits for them in turn, then runs. */
+  async function queued<T>(req: VendorRequest<T>, started: number, signal: VendorRequest<T>['signal'], userKey: string | undefined, user: Semaphore | undefined, userHeld: boolean): Promise<VendorResponse<T>> {
+    if (user !== undefined && !userHeld) {
+      const outcome = await user.wait(started + queueMs, signal);
+      if (outcome !== 'granted') {
+        if (user.idle) users.delete(userKey!);
+        throw notCalled(started, outcome, true);
+      }
+    }
+    if (!gate.tryAcquire()) {
+      const outcome = await gate.wait(started + queueMs, signal);
+      if (outcome !== 'granted') {
+        if (user !== undefined) releaseUser(userKey!, user);
+        throw notCalled(started, outcome, false);
+      }
+    }
+    return run(req, started, signal, userKey, user);
+  }
+
   return {
     /**
      * Make one call (plus retries). Resolves to the validated body or rejects with a
      * {@link WidgetAuthError}; never calls the vendor for a `signal` that has aborted.
+     * Not an async function: a call that finds its slots free (most calls) goes straight
+     * to {@link run}.
      */
-    async call<T>(req: VendorRequest<T>): Promise<VendorResponse<T>> {
+    call<T>(req: VendorRequest<T>): Promise<VendorResponse<T>> {
       const started = performance.now();
-      const { signal, userKey } = req;
-      if (signal?.aborted) throw notCalled(started, 'aborted', false);
+      let signal: VendorRequest<T>['signal'];
+      let userKey: string | undefined;
+      try {
+        ({ signal, userKey } = req);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      if (signal?.aborted) return Promise.reject(notCalled(started, 'aborted', false));
       let user: Semaphore | undefined;
       if (userKey !== undefined) {
         user = users.get(userKey);
         if (user === undefined) users.set(userKey, (user = new Semaphore(perUser)));
-        if (!user.tryAcquire()) {
-          const outcome = await user.wait(started + queueMs, signal);
-          if (outcome !== 'granted') {
-            if (user.idle) users.delete(userKey);
-            throw notCalled(started, outcome, true);
-          }
-        }
+        if (!user.tryAcquire()) return queued(req, started, signal, userKey, user, false);
       }
-      if (!gate.tryAcquire()) {
-        const outcome = await gate.wait(started + queueMs, signal);
-        if (outcome !== 'granted') {
-          if (user !== undefined) releaseUser(userKey!, user);
-          throw notCalled(started, outcome, false);
-        }
-      }
-      try {
-        // the queue's wait counts against the first attempt: one deadline from the call's start
-        let timeoutMs = Math.max(1, Math.ceil(started + options.timeoutMs - performance.now()));
-        let attempts = 0;
-        for (;;) {
-          attempts++;
-          const result = await attempt(req, timeoutMs);
-          if (result.ok) return { data: result.data, status: result.status, upstreamMs: performance.now() - started, attempts };
-          // nobody waits for a retry's answer once the client has gone
-          if (!result.retry || attempts > options.retries || (result.waitMs ?? 0) > MAX_RETRY_AFTER_MS || signal?.aborted) {
-            throw timedSince(result.error, started);
-          }
-          // jittered backoff: 50–150 ms, or what Retry-After asked for
-          await sleep(result.waitMs ?? 50 + Math.random() * 100);
-          if (signal?.aborted) throw timedSince(result.error, started);
-          timeoutMs = options.timeoutMs;
-        }
-      } finally {
-        // a call waiting for a slot is freed one turn later: by then the agent has put the
-        // connection back in its pool, so that call reuses it instead of opening another.
-        // With nobody waiting the slots go back now (most calls): a later call starts from
-        // another turn, after the agent's own
-        if (gate.hasWaiters || user?.hasWaiters === true) setImmediate(releaseSlots, userKey, user);
-        else releaseSlots(userKey, user);
-      }
+      if (!gate.tryAcquire()) return queued(req, started, signal, userKey, user, true);
+      return run(req, started, signal, userKey, user);
     },
   };
 }
