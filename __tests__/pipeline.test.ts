@@ -2,6 +2,7 @@ import express from 'express';
 import { MemoryStore, type Store } from 'express-rate-limit';
 import request, { type Response } from 'supertest';
 import { WidgetAuthConfigError, WidgetAuthError, hissunoTokenRouter } from '../lib';
+import { JsonText } from '../lib/core/pipeline';
 import { EXPRESS_MAJOR, USERS, buildApp, captureLogger, expectNoSecrets, testResolveUser } from './helpers/app';
 import {
   PIPELINE_SECRET,
@@ -426,6 +427,30 @@ describe(`shared pipeline (Express ${EXPRESS_MAJOR})`, () => {
       const res = await request(app).get(TEST_PATH).set('Content-Type', 'text/plain').send('ignored');
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ user: null, body: {} });
+    });
+  });
+
+  describe('an answer the route wrote as JSON itself (JsonText)', () => {
+    it('is sent as it is, with the headers of every answer', async () => {
+      const text = '{"token":"t.o.k","n":1}';
+      const res = await request(testApp({ handle: () => new JsonText(text) })).get(TEST_PATH).set('x-test-user', 'ada');
+      expect(res.status).toBe(200);
+      expectWidgetHeaders(res);
+      expect(res.text).toBe(text);
+    });
+
+    it.each([
+      ['as is', (secret: string) => `{"token":"${secret}"}`],
+      ['base64 inside a token', (secret: string) => `{"token":"eyJhbGciOiJIUzI1NiJ9.${Buffer.from(JSON.stringify({ k: secret })).toString('base64url')}.c2ln"}`],
+    ])('is still searched for a secret (%s) unless the route searched that very text: 500, the secret never sent', async (_form, write) => {
+      const logger = captureLogger();
+      const res = await request(testApp({ logger, handle: () => new JsonText(write(PIPELINE_SECRET)) })).get(TEST_PATH).set('x-test-user', 'ada');
+      expectErrorBody(res, 500, 'INTERNAL_ERROR');
+      expectNoSecrets(res.text, [PIPELINE_SECRET]);
+      // a text the route's own search found clean is not searched again, and is sent
+      const clean = '{"token":"clean"}';
+      const searched = await request(testApp({ handle: (ctx) => (ctx.holdsSecret(clean) ? null : new JsonText(clean)) })).get(TEST_PATH).set('x-test-user', 'ada');
+      expect(searched.text).toBe(clean);
     });
   });
 

@@ -5,7 +5,7 @@ import { WidgetAuthError, secretEchoError, withUpstreamMs, type WidgetAuthErrorC
 import { createSecretMatcher, searchesFor } from '../core/logger';
 import { isPlainObject, isRecord } from '../core/json';
 import { unverifiedJwtClaims } from '../core/jwt';
-import { createUpstreamClient, upstreamOptionsShape, type CallContext, type UpstreamOptions } from '../core/upstream';
+import { createUpstreamClient, upstreamOptionsShape, type CallContext, type UpstreamOptions, type VendorResponse } from '../core/upstream';
 import { isUuid } from './entity';
 
 /** What {@link WonderfulAuthClient.sign} takes (the vendor SDK's `SignRequest`). */
@@ -209,6 +209,8 @@ export interface SignOutcome extends SignResponse {
   status: number;
   /** The token's own `exp` claim (Unix seconds), when it has a numeric one. */
   tokenExp: number | undefined;
+  /** The text the caller sends for this answer (`sentText`), when a route's search searched it; `undefined` otherwise. */
+  sent: string | undefined;
 }
 
 /** A search for a secret that also knows secrets besides the API key (a route's). */
@@ -260,26 +262,19 @@ export function createWonderfulSigner(config: WonderfulClientConfig & { maxInFli
   const apiKeys = [apiKey];
   const secrets = createSecretMatcher(apiKeys);
 
-  return async (request, context, search) => {
-    const tenantId = request.tenantId ?? config.tenantId;
-    const headers: Record<string, string> = { 'x-api-key': apiKey };
-    if (tenantId !== undefined) headers['X-Tenant-ID'] = tenantId;
-    const body: Record<string, unknown> = { entityId: request.entityId, expiresIn: request.expiresIn };
-    if (request.metadata !== undefined) body['metadata'] = request.metadata;
-
-    const sentAt = Math.floor(Date.now() / 1000);
-    const { data, status, upstreamMs } = await upstream.call({ url, method: 'POST', headers, body, schema: signAnswerSchema, accept: acceptSignAnswer, signal: context?.signal, userKey: context?.userKey, redact: secrets.redact });
-
+  /** The answer checked as the signer's doc says: searched for a secret first, then its claims and its entity. */
+  const checked = (request: CheckedSignRequest, search: SecretSearch | undefined, sentAt: number, { data, status, upstreamMs }: VendorResponse<SignedAnswer>): SignOutcome => {
     // the answer as it would be passed on, searched for a secret before any other check of
     // it: only the token (checked below) and the ids (checked to be the entity's) are passed on
     const claims = unverifiedJwtClaims(data.jwt);
     const sub = claims?.sub;
     const tokenExp = typeof claims?.exp === 'number' && Number.isFinite(claims.exp) ? Math.floor(claims.exp) : undefined;
     const answer: SignResponse = { jwt: data.jwt, expiresAt: data.expiresAt ?? tokenExp ?? sentAt + request.expiresIn, id: data.id ?? (typeof sub === 'string' ? sub : undefined) ?? request.entityId };
+    let sent: string | undefined;
     if (search === undefined) {
       if (secrets.contains(data.jwt)) throw tokenHoldsSecret(status, upstreamMs);
     } else {
-      const text = sentText(answer);
+      const text = (sent = sentText(answer));
       // the API key is searched for by the signer itself unless the route's search looks for it too (the router's own does)
       const holdsKey = !searchesFor(search, apiKeys) && secrets.contains(text);
       if (holdsKey || search.holdsSecret(text)) throw tokenHoldsSecret(status, upstreamMs, holdsKey || secrets.contains(text) ? 'the API key' : 'the secret of another router mounted with it');
@@ -290,7 +285,25 @@ export function createWonderfulSigner(config: WonderfulClientConfig & { maxInFli
     // a token for anyone but the requested entity must never reach a browser
     if (!ofEntity(data.id, request.entityId)) throw answerError(`Wonderful answered ${status} with a token for another entity (id).`, status, upstreamMs);
     if (!ofEntity(sub, request.entityId)) throw answerError(`Wonderful answered ${status} with a token for another entity (jwt sub).`, status, upstreamMs);
-    return { jwt: answer.jwt, expiresAt: answer.expiresAt, id: answer.id, upstreamMs, status, tokenExp };
+    return { jwt: answer.jwt, expiresAt: answer.expiresAt, id: answer.id, upstreamMs, status, tokenExp, sent };
+  };
+
+  // not an async function: V8 gives each call of one a copy of its registers; the answer is checked in `checked`
+  return (request, context, search) => {
+    let call: Promise<VendorResponse<SignedAnswer>>;
+    let sentAt: number;
+    try {
+      const tenantId = request.tenantId ?? config.tenantId;
+      const headers: Record<string, string> = { 'x-api-key': apiKey };
+      if (tenantId !== undefined) headers['X-Tenant-ID'] = tenantId;
+      const body: Record<string, unknown> = { entityId: request.entityId, expiresIn: request.expiresIn };
+      if (request.metadata !== undefined) body['metadata'] = request.metadata;
+      sentAt = Math.floor(Date.now() / 1000);
+      call = upstream.call({ url, method: 'POST', headers, body, schema: signAnswerSchema, accept: acceptSignAnswer, signal: context?.signal, userKey: context?.userKey, redact: secrets.redact });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return call.then((answer) => checked(request, search, sentAt, answer));
   };
 }
 

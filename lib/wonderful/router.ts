@@ -1,11 +1,11 @@
 import type { Router } from 'express';
 import { z } from 'zod';
 import { optionsFromEnv, parseOptions, vendorBaseUrl, type EnvVariable, type WeakSecretOption } from '../core/config';
-import { credentialCacheOption, invalidatedUserId, routerCredentialCache, type CredentialCacheOptions } from '../core/credential-cache';
+import { credentialCacheOption, invalidatedUserId, routerCredentialCache, type CredentialCache, type CredentialCacheOptions } from '../core/credential-cache';
 import { WidgetAuthError } from '../core/errors';
 import { isRecord } from '../core/json';
 import { guardFactory } from '../core/misuse';
-import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions, type RouteContext } from '../core/pipeline';
+import { JsonText, checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions, type RouteContext } from '../core/pipeline';
 import { isPromiseLike } from '../core/promise';
 import { perUserUpstreamOptionsShape, userKeyOf, type PerUserUpstreamOptions, type UpstreamOptions } from '../core/upstream';
 import type { CachedCredential } from '../core/remote-store';
@@ -20,6 +20,7 @@ import {
   wonderfulExpiresIn,
   wonderfulTenantId,
   type CheckedSignRequest,
+  type SignOutcome,
   type SignResponse,
 } from './client';
 import { wonderfulContract } from './contract';
@@ -115,6 +116,22 @@ const answerOf = (body: WonderfulTokenBody): WonderfulTokenBody => ({ token: bod
 /** The body the browser gets for a signed token. */
 const bodyOf = (signed: SignResponse): WonderfulTokenBody => ({ token: signed.jwt, expiresAt: signed.expiresAt, id: signed.id });
 
+/** The answer to a signed token: the text the signer searched, which is this body's JSON, when it searched one. */
+const answerText = (signed: SignOutcome): WonderfulTokenBody | JsonText => (signed.sent === undefined ? bodyOf(signed) : new JsonText(signed.sent));
+
+/**
+ * The sign request of a user whose token carries `metadataFor`'s claims. Its failure is
+ * the host's: metadata comes from the host's user record, not from the browser.
+ */
+async function requestFor(entityId: string, metadataFor: (user: WidgetUser) => unknown, expiresIn: number, user: WidgetUser): Promise<CheckedSignRequest> {
+  try {
+    const metadata = await metadataFor(user);
+    return metadata === undefined ? { entityId, expiresIn } : checkSignRequest({ id: entityId, expiresIn, metadata });
+  } catch (err) {
+    throw new WidgetAuthError('INTERNAL_ERROR', 'metadataFor threw or gave metadata the vendor refuses', { cause: err });
+  }
+}
+
 /** The text of that body: the signer searches it, and the pipeline then writes the same. */
 const sentText = (signed: SignResponse): string => JSON.stringify(bodyOf(signed));
 
@@ -188,35 +205,30 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Wond
    * when the call is shared by the user's requests: the signer searches the token for the
    * API key, and the pipeline searches the answer.
    */
-  const signFor = async (entityId: string, user: WidgetUser, route: RouteContext | undefined, record: (ms: number) => void): Promise<{ body: WonderfulTokenBody; tokenExp: number | undefined }> => {
-    let request: CheckedSignRequest;
-    if (metadataFor === undefined) {
-      // the entity id (a lower-case UUID) and the lifetime passed their checks already
-      request = { entityId, expiresIn };
-    } else {
-      try {
-        const metadata = await metadataFor(user);
-        request = metadata === undefined ? { entityId, expiresIn } : checkSignRequest({ id: entityId, expiresIn, metadata });
-      } catch (err) {
-        // metadata comes from the host's user record, not from the browser
-        throw new WidgetAuthError('INTERNAL_ERROR', 'metadataFor threw or gave metadata the vendor refuses', { cause: err });
-      }
-    }
-    const signed = await sign(request, { signal: route, userKey: userKeyOf(user) }, route);
-    record(signed.upstreamMs);
-    return { body: bodyOf(signed), tokenExp: signed.tokenExp };
+  const signFor = (entityId: string, user: WidgetUser, route: RouteContext | undefined, record: (ms: number) => void): Promise<SignOutcome> => {
+    const signed = (outcome: SignOutcome) => {
+      record(outcome.upstreamMs);
+      return outcome;
+    };
+    // the entity id (a lower-case UUID) and the lifetime passed their checks already
+    if (metadataFor === undefined) return sign({ entityId, expiresIn }, { signal: route, userKey: userKeyOf(user) }, route).then(signed);
+    return requestFor(entityId, metadataFor, expiresIn, user).then((request) => sign(request, { signal: route, userKey: userKeyOf(user) }, route).then(signed));
   };
 
   /**
    * The user's token: from the cache when there is one (`renew`: newer than the cached
    * one), never a cached token of another entity than `entityId`, the user's own.
    */
-  const issue = async (entityId: string, user: WidgetUser, ctx: RouteContext, renew: boolean): Promise<WonderfulTokenBody> => {
-    if (cache === undefined) return (await signFor(entityId, user, ctx, ctx.upstream)).body;
+  const issue = (entityId: string, user: WidgetUser, ctx: RouteContext, renew: boolean): Promise<WonderfulTokenBody | JsonText> =>
+    cache === undefined ? signFor(entityId, user, ctx, ctx.upstream).then(answerText) : cached(cache, entityId, user, ctx, renew);
+
+  /** {@link issue} with a cache: one token per user, shared by the user's requests. */
+  const cached = async (cache: CredentialCache, entityId: string, user: WidgetUser, ctx: RouteContext, renew: boolean): Promise<WonderfulTokenBody> => {
     const mint = async (): Promise<CachedCredential> => {
-      const { body, tokenExp } = await signFor(entityId, user, undefined, ctx.upstream);
+      const signed = await signFor(entityId, user, undefined, ctx.upstream);
+      const body = bodyOf(signed);
       // the sooner of the answer's expiry and the token's own exp
-      return { credential: { ...body }, expiresAt: Math.min(body.expiresAt, tokenExp ?? Infinity) };
+      return { credential: { ...body }, expiresAt: Math.min(body.expiresAt, signed.tokenExp ?? Infinity) };
     };
     // the vendor may write the entity in upper case; entity ids compare without regard to case
     const ours = (entry: Record<string, unknown>) => typeof entry['id'] === 'string' && entry['id'].toLowerCase() === entityId;
@@ -235,10 +247,10 @@ export function wonderfulTokenRouter(options: WonderfulTokenRouterOptions): Wond
         path: config.path ?? WONDERFUL_TOKEN_PATH,
         methods: ['POST'],
         requireUser: true,
-        async handle(ctx) {
+        handle(ctx) {
           const user = ctx.user!;
           const entityId = ownEntity(user);
-          return issue(typeof entityId === 'string' ? entityId : await entityId, user, ctx, false);
+          return typeof entityId === 'string' ? issue(entityId, user, ctx, false) : entityId.then((own) => issue(own, user, ctx, false));
         },
       },
       {
