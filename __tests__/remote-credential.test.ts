@@ -427,6 +427,30 @@ describe(`remoteCredential with widgetCredentialRouter (Express ${EXPRESS_MAJOR}
     expectNoSecrets(res.text, [API_KEY]);
   });
 
+  it("answers what a host's strategy wrapping this one makes of the credential, not the text remoteCredential wrote first", async () => {
+    const remote = strategy({ cache: false });
+    const wrapper = {
+      kind: 'host-wrapper',
+      secrets: remote.secrets,
+      relaysVendor: true,
+      issue: async (user: WidgetUser, request: unknown) => {
+        const credential = await remote.issue(user, request as never);
+        // the same object, changed: the router must write it anew
+        credential['token'] = `wrapped ${String(credential['token'])}`;
+        credential['extra'] = 1;
+        return credential;
+      },
+    };
+    const res = await get(appWith(wrapper as never));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ ...res.body, token: expect.stringMatching(/^wrapped /), extra: 1 });
+    // this strategy given to the router itself: the answer is the vendor's, as remoteCredential wrote it
+    const direct = await get(appWith(strategy({ cache: false })));
+    expect(direct.status).toBe(200);
+    expect(direct.text).toBe(JSON.stringify(direct.body));
+    expect(direct.body['extra']).toBeUndefined();
+  });
+
   it('refuses a parse that returns a promise, as the host mistake it is, without logging what it settles with', async () => {
     const app = appWith(
       strategy({
@@ -469,23 +493,37 @@ describe(`remoteCredential with widgetCredentialRouter (Express ${EXPRESS_MAJOR}
     expect(res.status).toBe(200);
   });
 
-  it('answers 500, never an empty 200, for a credential that writes as nothing', async () => {
+  it.each([
+    ['the first time', () => undefined],
+    ['the second time', (writes: number) => (writes === 1 ? { token: 'tok-clean' } : undefined)],
+  ])('answers 500, never an empty 200, for a credential that writes as nothing %s (wrapped by a host, or not)', async (when, write) => {
     let writes = 0;
-    const vanishing = { toJSON: () => (++writes === 1 ? { token: 'tok-clean' } : undefined) };
-    const res = await get(appWith(strategy({ cache: false, expiresAt: undefined, call: () => vanishing as never })));
-    expect([res.status, res.body.error?.code]).toEqual([500, 'INTERNAL_ERROR']);
+    const vanishing = { toJSON: () => write(++writes) };
+    const remote = strategy({ cache: false, expiresAt: undefined, call: () => vanishing as never });
+    const wrapper = { kind: 'host-wrapper', secrets: remote.secrets, relaysVendor: true, issue: (user: WidgetUser, request: unknown) => remote.issue(user, request as never) };
+    const direct = await get(appWith(remote));
+    const wrapped = await get(appWith(wrapper as never));
+    expect(writes).toBeGreaterThan(0);
+    for (const res of when === 'the first time' ? [direct, wrapped] : [wrapped]) expect([res.status, res.body.error?.code]).toEqual([500, 'INTERNAL_ERROR']);
+    // given to the router itself, the credential is sent as remoteCredential wrote and searched it, once
+    if (when === 'the second time') expect([direct.status, direct.text]).toEqual([200, '{"token":"tok-clean"}']);
   });
 
-  it('searches again a credential whose JSON changes after it was searched, and never sends the key in it', async () => {
-    // the route's answer is the call's own object: written out a second time, it must be searched a second time
+  it('sends the very text it searched for a credential whose JSON changes each time it is written, and searches again one a host wraps: never the key', async () => {
     let writes = 0;
     const shifty = { toJSON: () => (++writes === 1 ? { token: 'tok-clean' } : { token: API_KEY }) };
     // without expiresAt (which could change the object), the route answers the call's own object
-    const app = appWith(strategy({ cache: false, expiresAt: undefined, call: () => shifty as never }));
-    const res = await get(app);
+    const remote = strategy({ cache: false, expiresAt: undefined, call: () => shifty as never });
+    const direct = await get(appWith(remote));
+    expect(writes).toBe(1);
+    expect([direct.status, direct.text]).toEqual([200, '{"token":"tok-clean"}']);
+    // a host's strategy around it: the router writes its answer again, and searches that text
+    writes = 0;
+    const wrapper = { kind: 'host-wrapper', secrets: remote.secrets, relaysVendor: true, issue: (user: WidgetUser, request: unknown) => remote.issue(user, request as never) };
+    const wrapped = await get(appWith(wrapper as never));
     expect(writes).toBeGreaterThanOrEqual(2);
-    expect([res.status, res.body.error?.code]).toEqual([502, 'UPSTREAM_INVALID_RESPONSE']);
-    expectNoSecrets(res.text, [API_KEY]);
+    expect([wrapped.status, wrapped.body.error?.code]).toEqual([502, 'UPSTREAM_INVALID_RESPONSE']);
+    expectNoSecrets(direct.text + wrapped.text, [API_KEY]);
   });
 
   it('says what is wrong, before any vendor call, when upstream() is given a parse that is not a function', async () => {

@@ -6,7 +6,8 @@ import { jsonErrorContract, type VendorContract } from './contract';
 import { WidgetAuthError, isWidgetAuthError } from './errors';
 import { hmacJwtSigner, type HmacJwtAlgorithm } from './jwt';
 import { guardFactory } from './misuse';
-import { checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions, type RouteContext } from './pipeline';
+import { JsonText, checkCommonOptions, commonOptionsShape, createWidgetRouter, resolveUserSchema, type CommonRouterOptions, type RouteContext } from './pipeline';
+import { isPromiseLike } from './promise';
 import type { ResolveUser, WidgetUser } from './types';
 import { hasLoneSurrogate } from './user';
 
@@ -557,13 +558,44 @@ const routerSchema = z
  * );
  * ```
  */
+/**
+ * The package's own `issue` functions that write each credential they give a route as
+ * JSON themselves, and search that text with the route's search (`remoteCredential`'s):
+ * the text, by credential object. A router calling such an `issue` sends that text as it
+ * is instead of writing the same object again; nothing but the package's own code runs
+ * between the two. A strategy of a host's that wraps one has an `issue` of its own, which
+ * is not listed, so its answer is written anew (it may have changed the object).
+ */
+const textWriters = new WeakSet<object>();
+const writtenTexts = new WeakMap<object, string>();
+
+/** List `issue` among the functions whose credentials' texts are kept (see {@link keepWrittenText}). */
+export function writesCredentialText(issue: WidgetCredential['issue']): void {
+  textWriters.add(issue);
+}
+
+/** Keep the JSON text a listed `issue` wrote, and searched with the route's search, for `credential`. */
+export function keepWrittenText(credential: object, text: string): void {
+  writtenTexts.set(credential, text);
+}
+
+/** The answer for a credential a listed `issue` gave: the text it wrote when it kept one. */
+function writtenAnswer(credential: Record<string, unknown>): Record<string, unknown> | JsonText {
+  const text = writtenTexts.get(credential);
+  return text === undefined ? credential : new JsonText(text);
+}
+
 export function widgetCredentialRouter(options: WidgetCredentialRouterOptions): Router {
   const config = parseOptions('widgetCredentialRouter', routerSchema, options);
   const vendor = config.vendor;
   const given = config.contract;
   const contract: VendorContract = given === undefined ? jsonErrorContract(vendor) : given.vendor === vendor ? given : { vendor, shape: (err) => given.shape(err) };
   const credential = config.credential;
-  const handle = (ctx: RouteContext) => credential.issue(ctx.user!, ctx);
+  const handle = (ctx: RouteContext) => {
+    const issue = credential.issue;
+    const answer = issue.call(credential, ctx.user!, ctx);
+    return textWriters.has(issue) && isPromiseLike(answer) ? answer.then(writtenAnswer) : answer;
+  };
   return createWidgetRouter(contract, config, {
     secrets: [...credential.secrets],
     relaysVendor: credential.relaysVendor === true,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isLoopbackHost, parseOptions, secretString, weakSecretReason, type WeakSecretOption } from './config';
-import type { CredentialRequest, WidgetCredential } from './credential';
+import { keepWrittenText, writesCredentialText, type CredentialRequest, type WidgetCredential } from './credential';
 import { accountNamespace, createCredentialCache, credentialCacheOption, invalidatedUserId, mintBudgetMs, type CredentialCacheOptions } from './credential-cache';
 import type { RouteContext } from './pipeline';
 import { ERRORS_DOCS_URL, WidgetAuthError, isWidgetAuthError, secretEchoError } from './errors';
@@ -432,6 +432,8 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
     // could change the object; otherwise a route's answer is the call's object, which the
     // pipeline writes as the same text (and searches again if not)
     const credential = route !== undefined && cache === undefined && expiresAtOf === undefined ? result : (JSON.parse(json) as Record<string, unknown>);
+    // the route's search read this text: its router sends it rather than writing the object again
+    if (route !== undefined) keepWrittenText(credential, json);
     if (expiresAtOf === undefined) return { credential, expiresAt: Number.NaN };
     let expiresAt: unknown;
     try {
@@ -451,7 +453,7 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
     return { credential, expiresAt };
   }
 
-  return {
+  const strategy: RemoteCredential = {
     kind: 'remoteCredential',
     secrets,
     relaysVendor: true,
@@ -471,4 +473,7 @@ export function remoteCredential<C extends Record<string, unknown>>(options: Rem
       if (cache !== undefined) await cache.invalidate(id);
     },
   };
+  // a router given this strategy itself sends the text `checked` wrote and the route searched
+  writesCredentialText(strategy.issue);
+  return strategy;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Router } from 'express';
 import { z } from 'zod';
 import { optionsFromEnv, parseOptions, secretString, vendorBaseUrl, type EnvVariable, type WeakSecretOption } from '../core/config';
-import type { WidgetCredential } from '../core/credential';
+import { writesCredentialText, type WidgetCredential } from '../core/credential';
 import { WidgetAuthError, isWidgetAuthError, withUpstreamMs } from '../core/errors';
 import { isRecord } from '../core/json';
 import { guardFactory } from '../core/misuse';
@@ -324,6 +324,8 @@ export function hubspotVisitorTokenRouter(options: HubSpotVisitorTokenRouterOpti
     },
   };
 
+  // it answers remoteCredential's own objects, unchanged: the router sends the text remoteCredential wrote
+  writesCredentialText(credential.issue);
   const router = presetRouter('hubspot', HUBSPOT_VISITOR_TOKEN_PATH, config, credential) as HubSpotVisitorTokenRouter;
   Object.defineProperty(router, 'invalidate', { value: (user: WidgetUser | string) => remote.invalidate(user), enumerable: false });
   return router;
