@@ -11,6 +11,14 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /**
+ * `String.prototype.charCodeAt`, called as `charCodeAt.call(text, i)` in the loops below:
+ * they read texts of many string representations (sliced, flat, one- or two-byte), and a
+ * `text.charCodeAt` property read with that many shapes behind it becomes a generic lookup
+ * on every character once the optimising compiler gives up on it.
+ */
+const charCodeAt = String.prototype.charCodeAt;
+
+/**
  * Where the JSON string opened by the `"` at `open` closes (`text.length` if it does not):
  * the next `"` not escaped, that is, not after an odd run of `\`. Each run of `\` is
  * counted once, by the quote that ends it, so a whole text costs one pass.
@@ -18,7 +26,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 function closingQuote(text: string, open: number): number {
   for (let at = text.indexOf('"', open + 1); at !== -1; at = text.indexOf('"', at + 1)) {
     let slashes = 0;
-    for (let k = at - 1; k > open && text.charCodeAt(k) === 0x5c; k--) slashes++;
+    for (let k = at - 1; k > open && charCodeAt.call(text, k) === 0x5c; k--) slashes++;
     if (slashes % 2 === 0) return at;
   }
   return text.length;
@@ -36,8 +44,9 @@ export function hasDuplicateMember(text: string): boolean {
   const open: (Set<string> | null)[] = [];
   // inside an object, after `{` or `,`: the next string is a name
   let expectName = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+  const length = text.length;
+  for (let i = 0; i < length; i++) {
+    const c = charCodeAt.call(text, i);
     if (c === 0x22 /* " */) {
       if (!expectName) {
         // a value: its end found by indexOf, not character by character (tokens run long)
@@ -46,8 +55,8 @@ export function hasDuplicateMember(text: string): boolean {
       }
       const start = i;
       let escaped = false;
-      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) {
-        if (text.charCodeAt(i) === 0x5c /* \ */) {
+      for (i++; i < length && charCodeAt.call(text, i) !== 0x22; i++) {
+        if (charCodeAt.call(text, i) === 0x5c /* \ */) {
           escaped = true;
           i++;
         }
@@ -79,8 +88,9 @@ export function hasDuplicateMember(text: string): boolean {
 export function nestingDepth(text: string): number {
   let depth = 0;
   let deepest = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+  const length = text.length;
+  for (let i = 0; i < length; i++) {
+    const c = charCodeAt.call(text, i);
     if (c === 0x22 /* " */) {
       i = closingQuote(text, i);
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
