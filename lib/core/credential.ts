@@ -534,31 +534,6 @@ const routerSchema = z
   .superRefine(checkCommonOptions);
 
 /**
- * A router for a vendor of your own, with the pipeline of the built-in ones: Fetch
- * Metadata and origin checks, CORS, the JSON body rules, `resolveUser`, the rate limit,
- * one log event per request, reports of what the host must fix, secrets redacted
- * everywhere, and errors in the vendor's shape. It serves `methods` on `path` for
- * signed-in users only (nobody signed in: 401 `UNAUTHORIZED`) and answers
- * `credential.issue(user)` as JSON. Options are checked once, here, and a
- * {@link WidgetAuthConfigError} lists every mistake.
- *
- * @example
- * ```ts
- * app.use(
- *   widgetCredentialRouter({
- *     vendor: 'chatwoot',
- *     path: '/api/chatwoot-identity',
- *     resolveUser,
- *     credential: hmacCredential({
- *       secret: process.env.CHATWOOT_HMAC_TOKEN!,
- *       message: (user) => user.id,
- *       answer: { identifier: (user) => user.id, identifier_hash: 'hash' },
- *     }),
- *   }),
- * );
- * ```
- */
-/**
  * The package's own `issue` functions that write each credential they give a route as
  * JSON themselves, and search that text with the route's search (`remoteCredential`'s):
  * the text, by credential object. A router calling such an `issue` sends that text as it
@@ -585,6 +560,31 @@ function writtenAnswer(credential: Record<string, unknown>): Record<string, unkn
   return text === undefined ? credential : new JsonText(text);
 }
 
+/**
+ * A router for a vendor of your own, with the pipeline of the built-in ones: Fetch
+ * Metadata and origin checks, CORS, the JSON body rules, `resolveUser`, the rate limit,
+ * one log event per request, reports of what the host must fix, secrets redacted
+ * everywhere, and errors in the vendor's shape. It serves `methods` on `path` for
+ * signed-in users only (nobody signed in: 401 `UNAUTHORIZED`) and answers
+ * `credential.issue(user)` as JSON. Options are checked once, here, and a
+ * {@link WidgetAuthConfigError} lists every mistake.
+ *
+ * @example
+ * ```ts
+ * app.use(
+ *   widgetCredentialRouter({
+ *     vendor: 'chatwoot',
+ *     path: '/api/chatwoot-identity',
+ *     resolveUser,
+ *     credential: hmacCredential({
+ *       secret: process.env.CHATWOOT_HMAC_TOKEN!,
+ *       message: (user) => user.id,
+ *       answer: { identifier: (user) => user.id, identifier_hash: 'hash' },
+ *     }),
+ *   }),
+ * );
+ * ```
+ */
 export function widgetCredentialRouter(options: WidgetCredentialRouterOptions): Router {
   const config = parseOptions('widgetCredentialRouter', routerSchema, options);
   const vendor = config.vendor;

@@ -242,10 +242,6 @@ function closeSignal(res: WatchedResponse): AbortSignal {
 }
 
 /**
- * The {@link RouteContext} of one request. A class, not an object literal: V8 makes a
- * literal with getters slowly (about 2 µs each), a class instance in nanoseconds.
- */
-/**
  * A route's answer already written as JSON: the pipeline sends `text` as it is instead of
  * writing the answer again. The text is still searched for a secret before it is sent,
  * unless it is the very text the route's `holdsSecret` found clean.
@@ -254,6 +250,10 @@ export class JsonText {
   constructor(readonly text: string) {}
 }
 
+/**
+ * The {@link RouteContext} of one request. A class, not an object literal: V8 makes a
+ * literal with getters slowly (about 2 µs each), a class instance in nanoseconds.
+ */
 class Context implements RouteContext {
   /** The last text `holdsSecret` found clean: the search of the answer skips the same text. */
   searchedClean: string | undefined;

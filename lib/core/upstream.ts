@@ -678,6 +678,11 @@ export function createUpstreamClient(
     return timedSince(error, started);
   }
 
+  /** A call's answer: the checked data of its last attempt, the time since it started, and how many attempts it made. */
+  function answered<T>(result: Attempt<T> & { ok: true }, started: number, attempts: number): VendorResponse<T> {
+    return { data: result.data, status: result.status, upstreamMs: performance.now() - started, attempts };
+  }
+
   /**
    * The call once its slots are held: its first attempt, then {@link retried} when that
    * one failed. Not an async function (see {@link attempt}); the slots go back once, when
@@ -698,7 +703,7 @@ export function createUpstreamClient(
     const settle = (result: Attempt<T>): VendorResponse<T> | Promise<VendorResponse<T>> => {
       if (!result.ok) return retried(req, started, signal, result).finally(release);
       release();
-      return { data: result.data, status: result.status, upstreamMs: performance.now() - started, attempts: 1 };
+      return answered(result, started, 1);
     };
     const failed = (err: unknown): never => {
       release();
@@ -718,7 +723,7 @@ export function createUpstreamClient(
   async function retried<T>(req: VendorRequest<T>, started: number, signal: VendorRequest<T>['signal'], failure: Attempt<T> & { ok: false }): Promise<VendorResponse<T>> {
     let result: Attempt<T> = failure;
     for (let attempts = 1; ; ) {
-      if (result.ok) return { data: result.data, status: result.status, upstreamMs: performance.now() - started, attempts };
+      if (result.ok) return answered(result, started, attempts);
       // nobody waits for a retry's answer once the client has gone
       if (!result.retry || attempts > options.retries || (result.waitMs ?? 0) > MAX_RETRY_AFTER_MS || signal?.aborted) {
         throw timedSince(result.error, started);
