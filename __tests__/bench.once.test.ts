@@ -40,8 +40,9 @@ const TARGET_ROWS = ['hissuno', 'neut', 'neuroon', 'credential-hmac', 'credentia
 
 describe('npm run bench (quick mode)', () => {
   let report: BenchReport;
+  const lines: string[] = [];
   beforeAll(async () => {
-    report = await runBench({ quick: true, write: false, log: () => undefined });
+    report = await runBench({ quick: true, write: false, log: (line) => lines.push(line) });
   });
 
   it('measures every route and baseline, in the documented order', () => {
@@ -80,13 +81,25 @@ describe('npm run bench (quick mode)', () => {
       expect(comparison(id)).toMatch(/^\+-?\d+\.\d\d ms p50, \+-?\d+\.\d\d ms p99; \d+ connections? opened for [\d,]+ vendor calls \(at most \d+ opened during one measured slot\)$/);
     }
     for (const id of VENDOR_CPU) {
-      expect(comparison(`${id}-cpu`)).toMatch(/^\d+\.\d\d× hand-written$/);
+      expect(comparison(`${id}-cpu`)).toMatch(/^\d+\.\d\d× hand-written \(2 rounds in 2 sets of fresh processes\)$/);
       expect(report.rows.find((r) => r.id === `${id}-cpu`)!.target).toBe('≤ 1.05× hand-written');
     }
     for (const id of ['nevermined-hand', 'wonderful-hand']) {
       expect(comparison(id)).toMatch(/^\+-?\d+\.\d\d ms p50, \+-?\d+\.\d\d ms p99 \(Express and the extra hop alone\)$/);
     }
     expect(comparison('memory')).toMatch(/^RSS \d+\.\d MB at the start, \d+\.\d MB at the end \([+-]\d+\.\d%\)/);
+  });
+
+  it('measures the vendor-backed routers and their handlers in fresh processes for each set of rounds, started in turn first', () => {
+    const sets = lines.map((line) => /^ {2}processes (\d)\/2 \(pids ([\d, ]+)\)(, each hand-written handler started first)?: /.exec(line)).filter((m) => m !== null);
+    expect(sets.map((m) => [m[1], m[3] !== undefined])).toEqual([
+      ['1', false],
+      ['2', true],
+    ]);
+    const [first, second] = sets.map((m) => m[2]!.split(', '));
+    expect(first).toHaveLength(2 * VENDOR_CPU.length);
+    expect(second).toHaveLength(2 * VENDOR_CPU.length);
+    expect(first!.filter((pid) => second!.includes(pid))).toEqual([]);
   });
 
   it('makes one vendor call for one user across 3 instances sharing Redis, cold and warm', () => {

@@ -38,9 +38,10 @@ export interface BenchPlan {
   upstream: { connections: number; warmup: Slot; rounds: number; slot: Slot; rewarm: Slot };
   /**
    * Vendor-calling routes against the same call written by hand: CPU per request under
-   * the CPU comparisons' load, each request from the next of the bench users.
+   * the CPU comparisons' load, each request from the next of the bench users. The rounds
+   * are split over `generations` sets of fresh server processes (see {@link vendorCpuPart}).
    */
-  vendorCpu: { connections: number; warmup: Slot; rounds: number; slot: Slot; rewarm: Slot };
+  vendorCpu: { connections: number; warmup: Slot; rounds: number; slot: Slot; rewarm: Slot; generations: number };
   /** Neuroon cold start: concurrent requests, and how slowly the fake issues the first token. */
   cold: { requests: number; vendorLatencyMs: number };
   /** Resident memory over many requests after a warm-up. */
@@ -51,7 +52,7 @@ export interface BenchPlan {
 export const FULL_PLAN: BenchPlan = {
   cpu: { connections: 16, warmup: { durationS: 3 }, rounds: 16, slot: { durationS: 1.5 }, rewarm: { durationS: 0.5 } },
   upstream: { connections: 1, warmup: { durationS: 3 }, rounds: 12, slot: { durationS: 1.5 }, rewarm: { durationS: 0.5 } },
-  vendorCpu: { connections: 16, warmup: { durationS: 3 }, rounds: 24, slot: { durationS: 1.5 }, rewarm: { durationS: 0.5 } },
+  vendorCpu: { connections: 16, warmup: { durationS: 6 }, rounds: 24, slot: { durationS: 1.5 }, rewarm: { durationS: 0.5 }, generations: 4 },
   cold: { requests: 1000, vendorLatencyMs: 300 },
   memory: { connections: 16, warmup: 20_000, requests: 200_000, sampleMs: 250 },
 };
@@ -60,7 +61,7 @@ export const FULL_PLAN: BenchPlan = {
 export const QUICK_PLAN: BenchPlan = {
   cpu: { connections: 4, warmup: { amount: 100 }, rounds: 2, slot: { amount: 150 }, rewarm: { amount: 20 } },
   upstream: { connections: 1, warmup: { amount: 30 }, rounds: 2, slot: { amount: 60 }, rewarm: { amount: 10 } },
-  vendorCpu: { connections: 4, warmup: { amount: 60 }, rounds: 2, slot: { amount: 100 }, rewarm: { amount: 10 } },
+  vendorCpu: { connections: 4, warmup: { amount: 60 }, rounds: 2, slot: { amount: 100 }, rewarm: { amount: 10 }, generations: 2 },
   cold: { requests: 60, vendorLatencyMs: 100 },
   memory: { connections: 4, warmup: 300, requests: 1500, sampleMs: 100 },
 };
@@ -468,7 +469,9 @@ const VENDOR_CPU_IDS = ['nevermined', 'wonderful', 'liveblocks', 'hubspot'] as c
  * hand in one Express handler, under the load of the other CPU comparisons (16
  * connections), each request from the next of the bench users: concurrent page loads
  * come from different users, and one user's concurrent calls beyond
- * `maxInFlightPerUser` wait for a slot (see bench/README.md).
+ * `maxInFlightPerUser` wait for a slot (see bench/README.md). The rounds run in
+ * `generations` sets of fresh processes, warmed up anew, so that no one process's luck
+ * decides a ratio.
  */
 async function vendorCpuPart(ctx: Context): Promise<BenchRow[]> {
   const { entry, fakes, plan, log } = ctx;
@@ -481,48 +484,70 @@ async function vendorCpuPart(ctx: Context): Promise<BenchRow[]> {
     { id: 'liveblocks', route: 'Liveblocks `POST /api/liveblocks-auth` (access token)', router: { kind: 'liveblocks', vendors: { liveblocks: fakes.urls.liveblocks } }, hand: { kind: 'liveblocks-hand', vendors: { liveblocks: fakes.urls.liveblocks } }, requests: liveblocksLoad, check: (b: Record<string, unknown>) => isString(b['token']) },
     { id: 'hubspot', route: 'HubSpot `GET /api/hubspot-visitor-token` (`cache: false`)', router: { kind: 'hubspot', vendors: { hubspot: fakes.urls.hubspot } }, hand: { kind: 'hubspot-hand', vendors: { hubspot: fakes.urls.hubspot } }, requests: GET(PATHS.hubspot), check: (b: Record<string, unknown>) => b['identificationEmail'] === BENCH_USER.email && isString(b['identificationToken']) },
   ] as const satisfies readonly { id: (typeof VENDOR_CPU_IDS)[number]; route: string; router: AppConfig; hand: AppConfig; requests: readonly LoadRequest[]; check: (b: Record<string, unknown>) => boolean }[];
-  const servers = await Promise.all(specs.flatMap((spec) => [startServer(entry, `${spec.id}-cpu`, spec.router), startServer(entry, `${spec.id}-hand-cpu`, spec.hand)]));
-  // the measured servers on one CPU, the load generator and the fakes on the others
-  const pinning = pinApart(servers.map((s) => s.pid), [process.pid, fakes.pid]);
-  log(pinning.pinned ? '  servers on one CPU; the load generator and the fakes on the other CPUs' : `  not pinned to CPUs (${pinning.reason}): the servers share CPUs with the load generator and the fakes`);
-  const where = pinning.pinned ? ', on a CPU of its own' : '';
-  try {
-    const series: Series[] = [];
-    const pairs: Pair[] = [];
-    for (const [i, spec] of specs.entries()) {
-      const router = servers[2 * i]!;
-      const hand = servers[2 * i + 1]!;
-      await probe(router.url, spec.requests[0]!, spec.check, `the ${spec.id} router`);
-      await probe(hand.url, spec.requests[0]!, spec.check, `the hand-written ${spec.id} handler`);
-      const a: Series = { id: `${spec.id}-cpu`, route: `${spec.route}, ${m.connections} connections, ${BENCH_USERS.length} users${where}`, server: router, url: router.url, requests: spec.requests, manyUsers: true, slots: [] };
-      const b: Series = { id: `${spec.id}-hand-cpu`, route: `${spec.route.split(' ')[0]}, the vendor call hand-written in Express, the same load${where}`, server: hand, url: hand.url, requests: spec.requests, manyUsers: true, slots: [] };
-      series.push(a, b);
-      pairs.push({ a, b, rounds: [] });
-    }
-    await warmUp(series, m);
-    await runPairs(pairs, m, log);
-    return pairs.flatMap((pair) => {
-      const routerFigures = seriesFigures(pair.a);
-      const handFigures = seriesFigures(pair.b);
-      const vsHand = cpuRatio(pair);
-      return [
-        {
-          id: pair.a.id,
-          route: pair.a.route,
-          ...routerFigures,
-          baseline: 'hand-written handler',
-          comparison: `${format.ratio(vsHand)} hand-written`,
-          target: `≤ ${format.ratio(TARGETS.vendorVsHand)} hand-written`,
-          pass: routerFigures.notes.length === 0 && handFigures.notes.length === 0 && vsHand <= TARGETS.vendorVsHand,
-          notes: [...routerFigures.notes, ...handFigures.notes],
-        },
-        { id: pair.b.id, route: pair.b.route, ...handFigures, baseline: '—', comparison: '', target: '—', pass: null },
-      ];
-    });
-  } finally {
-    pinning.restore();
-    await Promise.all(servers.map((s) => s.close()));
+  const series: Series[] = [];
+  const pairs: Pair[] = [];
+  for (const spec of specs) {
+    const a: Series = { id: `${spec.id}-cpu`, route: `${spec.route}, ${m.connections} connections, ${BENCH_USERS.length} users`, server: undefined, url: '', requests: spec.requests, manyUsers: true, slots: [] };
+    const b: Series = { id: `${spec.id}-hand-cpu`, route: `${spec.route.split(' ')[0]}, the vendor call hand-written in Express, the same load`, server: undefined, url: '', requests: spec.requests, manyUsers: true, slots: [] };
+    series.push(a, b);
+    pairs.push({ a, b, rounds: [] });
   }
+  const perGeneration = Math.max(1, Math.round(m.rounds / m.generations));
+  let pinnedThroughout = true;
+  for (let generation = 0; generation < m.generations; generation++) {
+    // fresh processes, the router's and the handler's started in turn first: a process's
+    // own layout of memory and of the JIT's code moves its CPU per request by a few
+    // percent for as long as it lives (two processes of one handler read 0.95x-1.00x of
+    // each other over 48 rounds), so every series is measured in several processes
+    const handFirst = generation % 2 === 1;
+    const servers: BenchServer[] = [];
+    for (const spec of specs) {
+      const router = () => startServer(entry, `${spec.id}-cpu`, spec.router);
+      const hand = () => startServer(entry, `${spec.id}-hand-cpu`, spec.hand);
+      const [first, second] = handFirst ? [await hand(), await router()] : [await router(), await hand()];
+      servers.push(...(handFirst ? [second, first] : [first, second]));
+    }
+    // the measured servers on one CPU, the load generator and the fakes on the others
+    const pinning = pinApart(servers.map((s) => s.pid), [process.pid, fakes.pid]);
+    pinnedThroughout &&= pinning.pinned;
+    try {
+      log(`  processes ${generation + 1}/${m.generations} (pids ${servers.map((s) => s.pid).join(', ')})${handFirst ? ', each hand-written handler started first' : ''}: ${pinning.pinned ? 'servers on one CPU; the load generator and the fakes on the other CPUs' : `not pinned to CPUs (${pinning.reason}): the servers share CPUs with the load generator and the fakes`}`);
+      for (const [i, spec] of specs.entries()) {
+        const router = servers[2 * i]!;
+        const hand = servers[2 * i + 1]!;
+        await probe(router.url, spec.requests[0]!, spec.check, `the ${spec.id} router`);
+        await probe(hand.url, spec.requests[0]!, spec.check, `the hand-written ${spec.id} handler`);
+        Object.assign(pairs[i]!.a, { server: router, url: router.url });
+        Object.assign(pairs[i]!.b, { server: hand, url: hand.url });
+      }
+      await warmUp(series, m);
+      const firstRound = pairs[0]!.rounds.length;
+      await runPairs(pairs, { ...m, rounds: perGeneration }, log);
+      log(`  processes ${generation + 1}/${m.generations}, median of their rounds: ${pairs.map((p) => `${p.a.id} ${format.ratio(median(p.rounds.slice(firstRound).map((r) => cpuPerRequest(r.a) / cpuPerRequest(r.b))))}`).join(', ')}`);
+    } finally {
+      pinning.restore();
+      await Promise.all(servers.map((s) => s.close()));
+    }
+  }
+  const where = pinnedThroughout ? ', on a CPU of its own' : '';
+  return pairs.flatMap((pair) => {
+    const routerFigures = seriesFigures(pair.a);
+    const handFigures = seriesFigures(pair.b);
+    const vsHand = cpuRatio(pair);
+    return [
+      {
+        id: pair.a.id,
+        route: pair.a.route + where,
+        ...routerFigures,
+        baseline: 'hand-written handler',
+        comparison: `${format.ratio(vsHand)} hand-written (${pair.rounds.length} rounds in ${m.generations} sets of fresh processes)`,
+        target: `≤ ${format.ratio(TARGETS.vendorVsHand)} hand-written`,
+        pass: routerFigures.notes.length === 0 && handFigures.notes.length === 0 && vsHand <= TARGETS.vendorVsHand,
+        notes: [...routerFigures.notes, ...handFigures.notes],
+      },
+      { id: pair.b.id, route: pair.b.route + where, ...handFigures, baseline: '—', comparison: '', target: '—', pass: null },
+    ];
+  });
 }
 
 function split(total: number, parts: number): number[] {
