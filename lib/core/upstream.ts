@@ -322,6 +322,11 @@ interface Target {
 const IDLE_MS = 4000;
 /** How often a client's pool is swept for connections idle too long, while it holds any. */
 const SWEEP_MS = 500;
+/**
+ * How long before its limit a sweep closes a connection: one sweep's interval, so the next
+ * sweep is never too late, and 125 ms more for a sweep that runs late on a busy process.
+ */
+const SWEEP_LEAD_MS = SWEEP_MS + 125;
 /** When a pooled connection is to be closed, a `performance.now()` time. */
 const CLOSE_AT = Symbol('closeAt');
 /** How long the connection may stay idle, from the server's `Keep-Alive` header. */
@@ -362,7 +367,7 @@ function nodeTransport(): Transport {
       for (const list of Object.values(agent.freeSockets)) {
         // a copy: a closed socket leaves the pool (on its 'close' event, a turn later)
         for (const socket of [...(list ?? [])] as PooledSocket[]) {
-          if ((socket[CLOSE_AT] ?? 0) - SWEEP_MS <= now) socket.destroy();
+          if ((socket[CLOSE_AT] ?? 0) - SWEEP_LEAD_MS <= now) socket.destroy();
           else pooled++;
         }
       }
