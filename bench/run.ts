@@ -19,7 +19,7 @@ import type { AppConfig } from './apps';
 import { createHmac } from 'node:crypto';
 import { BENCH_USER, BENCH_USERS, CREDENTIAL_SECRET, HISSUNO_SECRET, NEUROON_COLD_SHOPS, NEUROON_WARM_SHOP, NEUT_BODIES, NEUT_ENV, LIVEBLOCKS_BENCH, NEVERMINED_ORG, PATHS, PUSHER_BENCH, WONDERFUL_API_KEY } from './fixtures';
 import { runLoad, type LoadRequest, type LoadResult } from './load';
-import { findRedisServer, cleanUp, pinApart, prepareEntrypoints, REPO_ROOT, startFakes, startRedis, startServer, type BenchFakes, type BenchServer, type Entrypoints } from './processes';
+import { findRedisServer, cleanUp, pinApart, prepareEntrypoints, REPO_ROOT, startFakes, startRedis, startServer, type BenchFakes, type BenchServer, type CpuPinning, type Entrypoints } from './processes';
 import type { ServerWindow } from './protocol';
 import { format, renderReport, type BenchRow, type RunFacts } from './report';
 import { median, percentile } from './stats';
@@ -199,9 +199,9 @@ function addedLatency(pair: Pair, q: 'p50' | 'p99'): number {
   return median(pair.rounds.map((r) => r.a.load[q] - r.b.load[q]));
 }
 
-/** Median over rounds of the ratio of CPU per request between the pair's adjacent slots. */
-function cpuRatio(pair: Pair): number {
-  return median(pair.rounds.map((r) => cpuPerRequest(r.a) / cpuPerRequest(r.b)));
+/** Median over `rounds` (a pair's, or some of them) of the ratio of CPU per request between adjacent slots. */
+function cpuRatio(rounds: Pair['rounds']): number {
+  return median(rounds.map((r) => cpuPerRequest(r.a) / cpuPerRequest(r.b)));
 }
 
 /** Load every series for the warm-up (not measured), so that the JIT has done its work. */
@@ -316,7 +316,7 @@ async function cpuPart(ctx: Context): Promise<BenchRow[]> {
     await warmUp(series, plan.cpu);
     await runPairs(pairs, plan.cpu, log);
 
-    const ratio = (a: string, b: string) => cpuRatio(pairs.find((p) => p.a.id === a && p.b.id === b)!);
+    const ratio = (a: string, b: string) => cpuRatio(pairs.find((p) => p.a.id === a && p.b.id === b)!.rounds);
     const baselineRow = (id: string): BenchRow => ({ id, route: by(id).route, ...seriesFigures(by(id)), baseline: '—', comparison: '', target: '—', pass: null });
     const compared = (id: string, baseline: string, comparisons: { against: string; max: number; label: string }[]): BenchRow => {
       const figures = seriesFigures(by(id));
@@ -500,17 +500,19 @@ async function vendorCpuPart(ctx: Context): Promise<BenchRow[]> {
     // percent for as long as it lives (two processes of one handler read 0.95x-1.00x of
     // each other over 48 rounds), so every series is measured in several processes
     const handFirst = generation % 2 === 1;
+    // router, handler, router, handler…: each pair's two at the same places in every set
     const servers: BenchServer[] = [];
-    for (const spec of specs) {
-      const router = () => startServer(entry, `${spec.id}-cpu`, spec.router);
-      const hand = () => startServer(entry, `${spec.id}-hand-cpu`, spec.hand);
-      const [first, second] = handFirst ? [await hand(), await router()] : [await router(), await hand()];
-      servers.push(...(handFirst ? [second, first] : [first, second]));
-    }
-    // the measured servers on one CPU, the load generator and the fakes on the others
-    const pinning = pinApart(servers.map((s) => s.pid), [process.pid, fakes.pid]);
-    pinnedThroughout &&= pinning.pinned;
+    let pinning: CpuPinning | undefined;
     try {
+      for (const spec of specs) {
+        const at = servers.length;
+        for (const hand of handFirst ? [true, false] : [false, true]) {
+          servers[at + (hand ? 1 : 0)] = hand ? await startServer(entry, `${spec.id}-hand-cpu`, spec.hand) : await startServer(entry, `${spec.id}-cpu`, spec.router);
+        }
+      }
+      // the measured servers on one CPU, the load generator and the fakes on the others
+      pinning = pinApart(servers.map((s) => s.pid), [process.pid, fakes.pid]);
+      pinnedThroughout &&= pinning.pinned;
       log(`  processes ${generation + 1}/${m.generations} (pids ${servers.map((s) => s.pid).join(', ')})${handFirst ? ', each hand-written handler started first' : ''}: ${pinning.pinned ? 'servers on one CPU; the load generator and the fakes on the other CPUs' : `not pinned to CPUs (${pinning.reason}): the servers share CPUs with the load generator and the fakes`}`);
       for (const [i, spec] of specs.entries()) {
         const router = servers[2 * i]!;
@@ -523,17 +525,18 @@ async function vendorCpuPart(ctx: Context): Promise<BenchRow[]> {
       await warmUp(series, m);
       const firstRound = pairs[0]!.rounds.length;
       await runPairs(pairs, { ...m, rounds: perGeneration }, log);
-      log(`  processes ${generation + 1}/${m.generations}, median of their rounds: ${pairs.map((p) => `${p.a.id} ${format.ratio(median(p.rounds.slice(firstRound).map((r) => cpuPerRequest(r.a) / cpuPerRequest(r.b))))}`).join(', ')}`);
+      log(`  processes ${generation + 1}/${m.generations}, median of their rounds: ${pairs.map((p) => `${p.a.id} ${format.ratio(cpuRatio(p.rounds.slice(firstRound)))}`).join(', ')}`);
     } finally {
-      pinning.restore();
-      await Promise.all(servers.map((s) => s.close()));
+      pinning?.restore();
+      // a set that failed to start closes the processes it had started
+      await Promise.all(servers.filter(Boolean).map((s) => s.close()));
     }
   }
   const where = pinnedThroughout ? ', on a CPU of its own' : '';
   return pairs.flatMap((pair) => {
     const routerFigures = seriesFigures(pair.a);
     const handFigures = seriesFigures(pair.b);
-    const vsHand = cpuRatio(pair);
+    const vsHand = cpuRatio(pair.rounds);
     return [
       {
         id: pair.a.id,
