@@ -3,6 +3,7 @@ import type { Store } from 'express-rate-limit';
 import { z } from 'zod';
 import { parseOptions, type EnvVariable, type WeakSecretOption } from './core/config';
 import { WidgetAuthConfigError } from './core/errors';
+import { chainDirectly } from './core/dispatch';
 import { isRecord } from './core/json';
 import { guardFactory, rejectMisuse } from './core/misuse';
 import { checkCommonOptions, commonOptionsShape, resolveUserSchema, shareSecrets, type CommonRouterOptions } from './core/pipeline';
@@ -344,6 +345,7 @@ export function widgetAuth(options: WidgetAuthOptions): WidgetAuthRouter {
   // a hook's error may quote any vendor's secret: each router redacts them all
   for (const vendorRouter of built) shareSecrets(vendorRouter, secrets);
   for (const vendorRouter of built) router.use(vendorRouter);
+  chainDirectly(router, built);
   const mounted = Object.freeze(chosen.map((s) => s.vendor));
   return Object.defineProperties(router, {
     mounted: { value: mounted, enumerable: true },

@@ -1,9 +1,11 @@
 import express from 'express';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import { rateLimit as createRateLimit, ipKeyGenerator, type Store } from 'express-rate-limit';
 import { z } from 'zod';
 import { milliseconds } from './config';
 import { isSafeCorrelationId, type VendorContract } from './contract';
+import { dispatchDirectly, type DirectRoute } from './dispatch';
 import { WidgetAuthError, isWidgetAuthError, secretEchoError } from './errors';
 import { hasDuplicateMember } from './json';
 import { isPromiseLike } from './promise';
@@ -214,29 +216,20 @@ interface RequestState {
 const STATE = Symbol('express-widget-auth.state');
 type StatefulRequest = Request & { [STATE]?: RequestState; _body?: boolean };
 
-const CLOSED = Symbol('express-widget-auth.closed');
-type WatchedResponse = Response & { [CLOSED]?: AbortController };
-
-/** One listener for every response, so watching a request costs no closure. */
-function onResponseClose(this: WatchedResponse): void {
-  if (!this.writableFinished) this[CLOSED]!.abort();
-}
-
 /**
  * A signal that aborts when the response closes before it was finished: the browser hung
  * up. It watches the response, not the request: since Node 16 a request emits `close` as
  * soon as its body has been read, long before the answer (Express 4 and 5 alike).
  */
-function closeSignal(res: WatchedResponse): AbortSignal {
-  let controller = res[CLOSED];
-  if (controller === undefined) {
-    controller = res[CLOSED] = new AbortController();
-    // already closed: `close` will not fire again
-    if (res.destroyed) {
+function closeSignal(res: Response): AbortSignal {
+  const controller = new AbortController();
+  // already closed: `close` will not fire again
+  if (res.destroyed) {
+    if (!res.writableFinished) controller.abort();
+  } else {
+    res.once('close', () => {
       if (!res.writableFinished) controller.abort();
-    } else {
-      res.once('close', onResponseClose);
-    }
+    });
   }
   return controller.signal;
 }
@@ -287,8 +280,11 @@ class Context implements RouteContext {
     (this.refused ??= []).push(fn);
   }
 
+  /** Made on first use, kept here rather than on the response (a property added to it would cost every later read of it). */
+  private closing: AbortSignal | undefined;
+
   get signal(): AbortSignal {
-    return closeSignal(this.res);
+    return (this.closing ??= closeSignal(this.res));
   }
 
   get aborted(): boolean {
@@ -301,14 +297,14 @@ const FORM_TYPE = /^application\/x-www-form-urlencoded$/i;
 // `; name=value` with a token or quoted-string value (RFC 9110 §5.6.6); a quote left open runs to the end
 const PARAMETER = /;[ \t]*([^=;\s]*)[ \t]*=[ \t]*("(?:[^"\\]|\\.)*"?|[^;]*)/g;
 
-function hasBody(req: Request): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+function hasBody(headers: IncomingHttpHeaders): boolean {
+  const length = headers['content-length'];
+  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /** The body's media type without parameters, or `''`. */
-function mediaType(req: Request): string {
-  const type = req.headers['content-type'];
+function mediaType(headers: IncomingHttpHeaders): string {
+  const type = headers['content-type'];
   if (!type) return '';
   const semi = type.indexOf(';');
   return (semi === -1 ? type : type.slice(0, semi)).trim();
@@ -336,12 +332,12 @@ function isUtf8(type: string): boolean {
  * charset would let `{+ACI-a+ACI-:1}` (UTF-7) or UTF-16 through as JSON that no filter in
  * front of the app ever saw as JSON.
  */
-function checkBodyType(req: Request, forms: boolean): 'json' | 'form' {
-  const type = mediaType(req);
+function checkBodyType(headers: IncomingHttpHeaders, forms: boolean): 'json' | 'form' {
+  const type = mediaType(headers);
   const format = JSON_TYPE.test(type) ? 'json' : forms && FORM_TYPE.test(type) ? 'form' : undefined;
   const wanted = forms ? 'application/json or application/x-www-form-urlencoded' : 'application/json';
   if (format === undefined) throw new WidgetAuthError('UNSUPPORTED_MEDIA_TYPE', `Request body must be ${wanted}.`);
-  if (!isUtf8(req.headers['content-type']!)) {
+  if (!isUtf8(headers['content-type']!)) {
     throw new WidgetAuthError('UNSUPPORTED_MEDIA_TYPE', `Request body must be UTF-8 ${format === 'json' ? 'JSON' : 'form data'} (charset=utf-8, or no charset).`);
   }
   return format;
@@ -377,9 +373,9 @@ function bodyLimitBytes(limit: number | string): number {
 }
 
 /** The body's size as sent, when the headers tell it: `Content-Length` of a body with no content coding. */
-function declaredLength(req: Request): number | undefined {
-  const length = req.headers['content-length'];
-  const coding = req.headers['content-encoding'];
+function declaredLength(headers: IncomingHttpHeaders): number | undefined {
+  const length = headers['content-length'];
+  const coding = headers['content-encoding'];
   // body-parser reads an empty coding as identity: so must the size check
   if (length === undefined || (coding !== undefined && !['', 'identity'].includes(coding.trim().toLowerCase()))) return undefined;
   const bytes = Number(length);
@@ -534,6 +530,7 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
       : undefined;
 
   const router = express.Router();
+  const direct: DirectRoute[] = [];
 
   for (const route of spec.routes) {
     const allow = route.methods.join(', ');
@@ -545,9 +542,11 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
 
     const handleRoute = async (req: StatefulRequest, res: Response): Promise<void> => {
       const method = req.method;
-      const origin = req.headers.origin;
+      // read once: each read of a request's property costs a lookup of its own (Express gives every request a shape of its own)
+      const headers = req.headers;
+      const origin = headers.origin;
 
-      if (method === 'OPTIONS' && common.cors && origin !== undefined && req.headers['access-control-request-method']) {
+      if (method === 'OPTIONS' && common.cors && origin !== undefined && headers['access-control-request-method']) {
         let allowed = originGate.preflight(origin);
         if (isPromiseLike(allowed)) allowed = await allowed;
         if (!allowed) throw new WidgetAuthError('FORBIDDEN_ORIGIN', 'Origin is not allowed.');
@@ -565,7 +564,7 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
         throw new WidgetAuthError('METHOD_NOT_ALLOWED', `Method ${method.replace(/[^A-Z]/gi, '').slice(0, 16)} is not allowed; use ${allow}.`);
       }
       // Fetch Metadata, Origin and allowedOrigins, before the body, the user and the rate limit
-      let verdict = originGate.check(req.headers);
+      let verdict = originGate.check(headers);
       if (isPromiseLike(verdict)) verdict = await verdict;
       if (!verdict.ok) throw new WidgetAuthError('FORBIDDEN_ORIGIN', verdict.message);
       if (verdict.allowOrigin !== undefined) {
@@ -577,21 +576,21 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
       if (acceptsBody && method === 'POST') {
         // the host app may already have read the body (express.json before this router)
         if (req._body === true || req.readableEnded) {
-          if (hasBody(req)) {
+          if (hasBody(headers)) {
             // the host's parser may have decoded any charset: the same rules as for our own reading
-            const format = checkBodyType(req, forms);
+            const format = checkBodyType(headers, forms);
             if (!hostParsedReported) {
               hostParsedReported = true;
               reporter.hostParsedBody(route.path, format);
             }
             // its limit is the host's; what the headers tell is held to ours (chunked or compressed sizes cannot be)
-            if ((declaredLength(req) ?? 0) > limitBytes) {
+            if ((declaredLength(headers) ?? 0) > limitBytes) {
               throw new WidgetAuthError('PAYLOAD_TOO_LARGE', `Request body is larger than ${limitBytes} bytes.`);
             }
           }
           body = req.body ?? {};
-        } else if (hasBody(req)) {
-          const format = checkBodyType(req, forms);
+        } else if (hasBody(headers)) {
+          const format = checkBodyType(headers, forms);
           try {
             await run(bodyReader, req, res);
           } catch (err) {
@@ -678,7 +677,7 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
       res.end(json);
     };
 
-    router.all(route.path, (req: StatefulRequest, res: Response, next: NextFunction) => {
+    const serve = (req: StatefulRequest, res: Response, next: NextFunction): void => {
       const state: RequestState = { vendor, route: route.path, started: performance.now() };
       req[STATE] = state;
       res.setHeader('Cache-Control', 'no-store');
@@ -700,11 +699,15 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
         }
         next(err);
       });
-    });
+    };
+    router.all(route.path, serve);
+    direct.push({ path: route.path, handle: serve });
   }
 
   // the router's secrets as they are when an error is answered (widgetAuth adds others' after)
-  router.use(widgetAuthErrorHandler(contract, { redact, contains: (text) => secrets.contains(text), sharesPiece }));
+  const onError = widgetAuthErrorHandler(contract, { redact, contains: (text) => secrets.contains(text), sharesPiece });
+  router.use(onError);
+  dispatchDirectly(router, direct, onError);
   Object.defineProperty(router, SHARE_SECRETS, {
     value: (more: readonly string[]) => {
       secrets = createSecretMatcher([...spec.secrets, ...more]);
