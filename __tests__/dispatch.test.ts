@@ -209,6 +209,27 @@ describe(`a router's own dispatch (Express ${EXPRESS_MAJOR})`, () => {
     expect(a.status).toBe(200);
   });
 
+  it("serves a plain Node request (no Express app around it) as Express's router would", async () => {
+    const direct = testRouter({ path: PATH });
+    const viaExpress = expressDispatched(testRouter({ path: PATH }));
+    const plainServer = (router: express.Router): http.Server =>
+      http.createServer((req, res) =>
+        router(req as express.Request, res as express.Response, () => {
+          res.statusCode = 404;
+          res.end('not here');
+        }),
+      );
+    const a = plainServer(direct);
+    const b = plainServer(viaExpress);
+    await Promise.all([a, b].map((s) => new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))));
+    servers.push(a, b);
+    for (const target of [PATH, `${PATH}?a=1`, `${PATH.toUpperCase()}/`, '/elsewhere']) {
+      const [x, y] = await Promise.all([send(a, 'GET', target), send(b, 'GET', target)]);
+      expect({ target, ...seen(x) }).toEqual({ target, ...seen(y) });
+      expect({ target, status: x.status }).toEqual({ target, status: target === '/elsewhere' ? 404 : 200 });
+    }
+  });
+
   it('serves a route whose path Express reads as a pattern through Express, as before', async () => {
     const router = testRouter({ path: '/api/:tenant/token' });
     const server = await listen(appWith(router));

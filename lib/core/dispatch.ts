@@ -61,12 +61,15 @@ export function dispatchDirectly(router: Router, routes: readonly DirectRoute[],
     let index = exact.get(req.url) ?? -1;
     if (index === -1) {
       const path = req.path as string | undefined;
-      if (typeof path === 'string') {
-        for (let i = 0; i < matchers.length; i++) {
-          if (matchers[i]!.test(path)) {
-            index = i;
-            break;
-          }
+      // not an Express request (no `path` getter): Express's router parses the URL itself
+      if (typeof path !== 'string') {
+        full(req, res, next);
+        return;
+      }
+      for (let i = 0; i < matchers.length; i++) {
+        if (matchers[i]!.test(path)) {
+          index = i;
+          break;
         }
       }
     }
