@@ -213,8 +213,13 @@ interface RequestState {
   docs?: string;
 }
 
-const STATE = Symbol('express-widget-auth.state');
-type StatefulRequest = Request & { [STATE]?: RequestState; _body?: boolean };
+/**
+ * Each request's state while a route of the library serves it (its error handler and the
+ * rate limiter read it): kept beside the request, not on it, as a property added to an
+ * Express request costs every later read of the request a lookup of its own.
+ */
+const STATES = new WeakMap<Request, RequestState>();
+type StatefulRequest = Request & { _body?: boolean };
 
 /**
  * A signal that aborts when the response closes before it was finished: the browser hung
@@ -503,7 +508,7 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
         // its checks' warnings and store errors become reports, once per cause
         logger: reporter.rateLimitLogger,
         keyGenerator: (req) => {
-          const user = (req as StatefulRequest)[STATE]?.user;
+          const user = STATES.get(req)?.user;
           return user ? `user:${user.id}` : `ip:${ipKeyGenerator(req.ip ?? '')}`;
         },
         handler: (req, _res, next, options) => {
@@ -540,7 +545,7 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
     // the warning that the host parsed a JSON body is given once per route (the reporter keeps it once per destination as well)
     let hostParsedReported = false;
 
-    const handleRoute = async (req: StatefulRequest, res: Response): Promise<void> => {
+    const handleRoute = async (req: StatefulRequest, res: Response, state: RequestState): Promise<void> => {
       const method = req.method;
       // read once: each read of a request's property costs a lookup of its own (Express gives every request a shape of its own)
       const headers = req.headers;
@@ -601,7 +606,6 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
         }
       }
 
-      const state = req[STATE]!;
       let user: WidgetUser | undefined;
       if (resolveUser) {
         let resolved: WidgetUser | null | undefined | PromiseLike<WidgetUser | null | undefined>;
@@ -679,12 +683,12 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
 
     const serve = (req: StatefulRequest, res: Response, next: NextFunction): void => {
       const state: RequestState = { vendor, route: route.path, started: performance.now() };
-      req[STATE] = state;
+      STATES.set(req, state);
       res.setHeader('Cache-Control', 'no-store');
       res.setHeader('X-Content-Type-Options', 'nosniff');
       if (varyOrigin) res.vary('Origin');
       if (logger) res.once('finish', () => logRequest(logger, eventOf(req, res, state)));
-      handleRoute(req, res).catch((thrown: unknown) => {
+      handleRoute(req, res, state).catch((thrown: unknown) => {
         // whatever was thrown (null, a revoked Proxy) goes on as an error: `next(null)`
         // would tell Express nothing failed
         const err = thrown === null || thrown === undefined ? new WidgetAuthError('INTERNAL_ERROR', `${String(thrown)} was thrown`) : thrown;
@@ -820,7 +824,7 @@ function answerError(contract: VendorContract, secrets: SecretMatcher, err: unkn
  */
 export function widgetAuthErrorHandler(contract: VendorContract, secrets: SecretMatcher = createSecretMatcher([])): ErrorRequestHandler {
   return (err: unknown, req: StatefulRequest, res: Response, next: NextFunction) => {
-    const state = req[STATE];
+    const state = STATES.get(req);
     if (!state || res.headersSent) {
       next(err);
       return;
