@@ -1,5 +1,6 @@
 import express from 'express';
 import fc from 'fast-check';
+import { tracingChannel } from 'node:diagnostics_channel';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { widgetAuth } from '../lib';
@@ -212,22 +213,83 @@ describe(`a router's own dispatch (Express ${EXPRESS_MAJOR})`, () => {
   it("serves a plain Node request (no Express app around it) as Express's router would", async () => {
     const direct = testRouter({ path: PATH });
     const viaExpress = expressDispatched(testRouter({ path: PATH }));
+    // as Polka does: `req.path` is the decoded pathname, which Express's router never reads
     const plainServer = (router: express.Router): http.Server =>
-      http.createServer((req, res) =>
+      http.createServer((req, res) => {
+        (req as { path?: string }).path = decodeURIComponent(new URL(req.url!, 'http://x').pathname);
         router(req as express.Request, res as express.Response, () => {
           res.statusCode = 404;
           res.end('not here');
-        }),
-      );
+        });
+      });
     const a = plainServer(direct);
     const b = plainServer(viaExpress);
     await Promise.all([a, b].map((s) => new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))));
     servers.push(a, b);
-    for (const target of [PATH, `${PATH}?a=1`, `${PATH.toUpperCase()}/`, '/elsewhere']) {
+    const encoded = PATH.replace('-', '%2D');
+    for (const target of [PATH, `${PATH}?a=1`, `${PATH.toUpperCase()}/`, '/elsewhere', encoded, `${encoded}?a=1`]) {
       const [x, y] = await Promise.all([send(a, 'GET', target), send(b, 'GET', target)]);
       expect({ target, ...seen(x) }).toEqual({ target, ...seen(y) });
-      expect({ target, status: x.status }).toEqual({ target, status: target === '/elsewhere' ? 404 : 200 });
+      expect({ target, status: x.status }).toEqual({ target, status: target === '/elsewhere' || target.startsWith(encoded) ? 404 : 200 });
     }
+  });
+
+  it.each([
+    ['false', false],
+    ['0', 0],
+    ['an empty string', ''],
+    ['NaN', NaN],
+    ["'route'", 'route'],
+    ["'router'", 'router'],
+  ])('answers 500 when a route throws %s, under its own dispatch and under Express (which reads some as "go on")', async (_name, value) => {
+    for (const when of ['sync', 'async'] as const) {
+      const handle = when === 'sync' ? () => { throw value; } : async () => { throw value; };
+      const [direct, viaExpress] = await pair(undefined, () => testRouter({ path: PATH, handle }));
+      const [a, b] = await Promise.all([send(direct, 'GET', PATH), send(viaExpress, 'GET', PATH)]);
+      expect({ when, ...seen(a) }).toEqual({ when, ...seen(b) });
+      expect({ when, status: a.status, code: JSON.parse(a.text).error?.code }).toEqual({ when, status: 500, code: 'INTERNAL_ERROR' });
+    }
+  });
+
+  it("gives a route no parameters of the path it is mounted at, as Express's dispatch does", async () => {
+    const build = (): express.Router => testRouter({ path: PATH, handle: ({ req }) => ({ params: req.params }) });
+    const [direct, viaExpress] = await pair('/t/:tenant', build);
+    const [a, b] = await Promise.all([send(direct, 'GET', `/t/acme${PATH}`), send(viaExpress, 'GET', `/t/acme${PATH}`)]);
+    expect(seen(a)).toEqual(seen(b));
+    expect(JSON.parse(a.text)).toEqual({ params: {} });
+  });
+
+  it("runs a handler the host wrapped on the router's stack after it was built", async () => {
+    const router = testRouter({ path: PATH });
+    const calls: string[] = [];
+    const layer = router.stack[0]!;
+    const original = layer.handle;
+    layer.handle = function wrapped(this: unknown, ...args: unknown[]) {
+      calls.push('wrapped');
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof layer.handle;
+    const server = await listen(appWith(router));
+    servers.push(server);
+    const answer = await send(server, 'GET', PATH);
+    expect({ status: answer.status, calls }).toEqual({ status: 200, calls: ['wrapped'] });
+  });
+
+  it("lets Express dispatch while its router's tracing channel has subscribers, so the route's layer is reported", async () => {
+    const events: unknown[] = [];
+    const channel = tracingChannel('express.router.request');
+    const subscriber = { start: (message: unknown) => events.push(message) };
+    channel.subscribe(subscriber as never);
+    try {
+      const server = await listen(appWith(testRouter({ path: PATH })));
+      servers.push(server);
+      expect((await send(server, 'GET', PATH)).status).toBe(200);
+    } finally {
+      channel.unsubscribe(subscriber as never);
+    }
+    const handlers = events.map((e) => ((e as { handler?: { name?: string } }).handler?.name ?? '?'));
+    // Express 4's router publishes nothing; Express 5's reports every layer it runs, the route's handler among them
+    if (EXPRESS_MAJOR === '4') expect(handlers).toEqual([]);
+    else expect(handlers).toContain('serve');
   });
 
   it('serves a route whose path Express reads as a pattern through Express, as before', async () => {

@@ -1,4 +1,6 @@
+import { tracingChannel } from 'node:diagnostics_channel';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response, Router } from 'express';
+import parseUrl from 'parseurl';
 
 /**
  * A path Express matches as plain text: segments of letters, digits and `._~-` only, so
@@ -18,6 +20,27 @@ export interface DirectRoute {
 }
 
 type Handle = (req: Request, res: Response, next: NextFunction) => void;
+
+/** The channel Express 5's router reports each layer it runs on (APM tools subscribe to it). */
+const routerTracing = typeof tracingChannel === 'function' ? tracingChannel('express.router.request') : undefined;
+
+/** Whether anything listens to Express's router: then Express dispatches, so that it sees each layer. */
+function traced(): boolean {
+  const channel = routerTracing;
+  return channel !== undefined && (channel.start.hasSubscribers || channel.end.hasSubscribers || channel.asyncStart.hasSubscribers || channel.asyncEnd.hasSubscribers || channel.error.hasSubscribers);
+}
+
+/** A check that `router`'s stack still holds the layers, and the handlers, it holds now. */
+function stackKeeper(router: Router): () => boolean {
+  const layers = [...router.stack];
+  const handles = layers.map((layer) => layer.handle);
+  return () => {
+    const stack = router.stack;
+    if (stack.length !== layers.length) return false;
+    for (let i = 0; i < layers.length; i++) if (stack[i] !== layers[i] || layers[i]!.handle !== handles[i]) return false;
+    return true;
+  };
+}
 
 /** Express's own `handle` of a router (its type does not declare it). */
 function expressHandle(router: Router): Handle {
@@ -39,13 +62,15 @@ function expressHandle(router: Router): Handle {
  * looks each of those properties up afresh, every request. Every request of the app
  * that passes the router pays that, not only the router's own.
  *
- * Express's own dispatch is kept, and used, when a path is not literal, or when
- * something was added to the router's stack after it was built.
+ * Express's own dispatch is kept, and used, when a path is not literal, when the
+ * router's stack changed after it was built (a layer added, replaced or its handler
+ * wrapped), and while something listens to Express's `express.router.request` tracing
+ * channel.
  */
 export function dispatchDirectly(router: Router, routes: readonly DirectRoute[], onError: ErrorRequestHandler): void {
   if (!routes.every((route) => LITERAL_PATH.test(route.path))) return;
   const full = expressHandle(router);
-  const stackLength = router.stack.length;
+  const intact = stackKeeper(router);
   const matchers = routes.map((route) => literalMatcher(route.path));
   const handlers = routes.map((route) => route.handle);
   // Express's Route of each, which it sets as `req.route` for the request it serves
@@ -54,14 +79,14 @@ export function dispatchDirectly(router: Router, routes: readonly DirectRoute[],
   const exact = new Map(routes.map((route, i) => [route.path, i]));
 
   const handle: Handle = (req, res, next) => {
-    if (router.stack.length !== stackLength) {
+    if (!intact() || traced()) {
       full(req, res, next);
       return;
     }
     let index = exact.get(req.url) ?? -1;
     if (index === -1) {
-      const path = req.path as string | undefined;
-      // not an Express request (no `path` getter): Express's router parses the URL itself
+      // the pathname as Express's router reads it (not `req.path`, which another framework may have decoded)
+      const path = parseUrl(req)?.pathname;
       if (typeof path !== 'string') {
         full(req, res, next);
         return;
@@ -79,6 +104,8 @@ export function dispatchDirectly(router: Router, routes: readonly DirectRoute[],
     }
     const route = expressRoutes[index];
     if (route !== undefined) req.route = route;
+    // a route's own parameters, none: Express does not merge the mount path's into a router's
+    req.params = {};
     const failed = (err?: unknown): void => {
       // as Express: an error goes to the router's error handler, nothing else on
       if (err === undefined || err === null) {
@@ -103,14 +130,14 @@ export function dispatchDirectly(router: Router, routes: readonly DirectRoute[],
 /**
  * Let `router`, whose stack is `middleware` mounted with `router.use(…)` in order, run
  * them directly, as Express would: each in turn while they call `next()`, an error past
- * all of them (none is an error handler). Express's own dispatch is used once something
- * else is added to the router's stack.
+ * all of them (none is an error handler). Express's own dispatch is used once the
+ * router's stack changes, and while Express's router is traced.
  */
 export function chainDirectly(router: Router, middleware: readonly Handle[]): void {
   const full = expressHandle(router);
-  const stackLength = router.stack.length;
+  const intact = stackKeeper(router);
   const handle: Handle = (req, res, next) => {
-    if (router.stack.length !== stackLength) {
+    if (!intact() || traced()) {
       full(req, res, next);
       return;
     }

@@ -691,7 +691,9 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
       handleRoute(req, res, state).catch((thrown: unknown) => {
         // whatever was thrown (null, a revoked Proxy) goes on as an error: `next(null)`
         // would tell Express nothing failed
-        const err = thrown === null || thrown === undefined ? new WidgetAuthError('INTERNAL_ERROR', `${String(thrown)} was thrown`) : thrown;
+        // and so does a falsy value, or 'route' / 'router', which Express reads as a routing
+        // signal (the request would go on past the router to whatever the host serves next)
+        const err = !thrown || thrown === 'route' || thrown === 'router' ? new WidgetAuthError('INTERNAL_ERROR', `${thrownText(thrown)} was thrown`) : thrown;
         try {
           const report = reporter.failure(err, route.path);
           if (report) {
@@ -722,6 +724,12 @@ export function createWidgetRouter(contract: VendorContract, common: PipelineCon
 }
 
 const SHARE_SECRETS = Symbol('express-widget-auth.shareSecrets');
+
+/** How a thrown value that is no error is named: `null`, `0`, `an empty string`, `'route'`. */
+function thrownText(thrown: unknown): string {
+  if (thrown === '') return 'an empty string';
+  return typeof thrown === 'string' ? `'${thrown}'` : String(thrown as number | boolean | null | undefined);
+}
 
 /** How many answers found clean a router remembers, and the longest it remembers (UTF-16 units). */
 const CLEAN_ANSWERS = 128;
