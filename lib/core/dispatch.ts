@@ -10,7 +10,7 @@ const LITERAL_PATH = /^(?:\/[A-Za-z0-9._~-]+)+$/;
 
 /** How Express's router matches a literal path: the whole pathname, case-insensitively, one trailing slash allowed. */
 function literalMatcher(path: string): RegExp {
-  return new RegExp(`^${path.replace(/[.\\/]/g, '\\$&')}\\/?$`, 'i');
+  return new RegExp(`^${path.replace(/[./]/g, '\\$&')}\\/?$`, 'i');
 }
 
 /** A route of a router dispatched by {@link dispatchDirectly}: its path and the handler `router.all(path, …)` was given. */
@@ -49,6 +49,21 @@ function expressHandle(router: Router): Handle {
 }
 
 /**
+ * Make `direct` the `handle` of `router`, Express's own `handle` (given to `direct` as
+ * `full`) whenever the router's stack changed since now or Express's router is traced.
+ */
+function takeOver(router: Router, direct: (full: Handle) => Handle): void {
+  const full = expressHandle(router);
+  const intact = stackKeeper(router);
+  const own = direct(full);
+  const handle: Handle = (req, res, next) => {
+    if (intact() && !traced()) own(req, res, next);
+    else full(req, res, next);
+  };
+  Object.defineProperty(router, 'handle', { value: handle, writable: true, configurable: true });
+}
+
+/**
  * Let `router` answer its own literal routes without Express's router machinery: the
  * router keeps its stack (`router.all(path, handle)` for each route, then `onError`),
  * and its `handle`, which Express calls for every request reaching the router, runs the
@@ -69,8 +84,6 @@ function expressHandle(router: Router): Handle {
  */
 export function dispatchDirectly(router: Router, routes: readonly DirectRoute[], onError: ErrorRequestHandler): void {
   if (!routes.every((route) => LITERAL_PATH.test(route.path))) return;
-  const full = expressHandle(router);
-  const intact = stackKeeper(router);
   const matchers = routes.map((route) => literalMatcher(route.path));
   const handlers = routes.map((route) => route.handle);
   // Express's Route of each, which it sets as `req.route` for the request it serves
@@ -78,11 +91,7 @@ export function dispatchDirectly(router: Router, routes: readonly DirectRoute[],
   // a request for the path as written, with no query: most requests, matched without parsing the URL
   const exact = new Map(routes.map((route, i) => [route.path, i]));
 
-  const handle: Handle = (req, res, next) => {
-    if (!intact() || traced()) {
-      full(req, res, next);
-      return;
-    }
+  takeOver(router, (full) => (req, res, next) => {
     let index = exact.get(req.url) ?? -1;
     if (index === -1) {
       // the pathname as Express's router reads it (not `req.path`, which another framework may have decoded)
@@ -123,8 +132,7 @@ export function dispatchDirectly(router: Router, routes: readonly DirectRoute[],
     } catch (thrown) {
       failed(thrown ?? new Error(`${String(thrown)} was thrown`));
     }
-  };
-  Object.defineProperty(router, 'handle', { value: handle, writable: true, configurable: true });
+  });
 }
 
 /**
@@ -134,13 +142,7 @@ export function dispatchDirectly(router: Router, routes: readonly DirectRoute[],
  * router's stack changes, and while Express's router is traced.
  */
 export function chainDirectly(router: Router, middleware: readonly Handle[]): void {
-  const full = expressHandle(router);
-  const intact = stackKeeper(router);
-  const handle: Handle = (req, res, next) => {
-    if (!intact() || traced()) {
-      full(req, res, next);
-      return;
-    }
+  takeOver(router, () => (req, res, next) => {
     let index = 0;
     const step = (err?: unknown): void => {
       if (err !== undefined && err !== null && err !== 'router') {
@@ -159,6 +161,5 @@ export function chainDirectly(router: Router, middleware: readonly Handle[]): vo
       }
     };
     step();
-  };
-  Object.defineProperty(router, 'handle', { value: handle, writable: true, configurable: true });
+  });
 }
